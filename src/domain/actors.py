@@ -1,0 +1,42 @@
+"""Who did something: every event records its actor, so the audit log can name them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from uuid import UUID
+
+
+class Role(str, Enum):
+    OPERATOR = "operator"
+    HOME_USER = "home_user"
+    SYSTEM = "system"  # the scheduler, the gateway, the CLI acting on the service's own behalf
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: UUID | None
+    role: Role
+
+    @classmethod
+    def operator(cls, user_id: UUID) -> Actor:
+        return cls(user_id, Role.OPERATOR)
+
+    @classmethod
+    def home_user(cls, user_id: UUID) -> Actor:
+        return cls(user_id, Role.HOME_USER)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, Role.SYSTEM)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"user_id": str(self.user_id) if self.user_id else None, "role": self.role.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str | None]) -> Actor:
+        user_id = data.get("user_id")
+        return cls(UUID(user_id) if user_id else None, Role(data["role"]))
+
+
+SYSTEM = Actor.system()

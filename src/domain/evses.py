@@ -1,0 +1,170 @@
+"""Evse: one connector of a charger, registered by the operator, in at most one group."""
+
+from __future__ import annotations
+
+import re
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actors import Actor
+from domain.errors import Conflict, EvseInAnotherGroup, InvalidInput
+
+# OCPP 1.6 §7.x: chargeBoxIdentity is CiString20/36 in practice; we allow URL-safe ids up to 48.
+_CHARGE_POINT_ID = re.compile(r"^[A-Za-z0-9._~:@!$&'()*+,;=-]{1,48}$")
+MAX_CURRENT_A = 1000.0
+MAX_POWER_W = 1_000_000.0
+NOMINAL_VOLTAGE_V = 230.0
+
+
+def evse_id_for(charge_point_id: str, connector_id: int) -> UUID:
+    """Deterministic id from the natural key, so registering twice is a conflict, not a copy."""
+    return uuid5(NAMESPACE_URL, f"/evses/{charge_point_id}/{connector_id}")
+
+
+def validate_charge_point_id(charge_point_id: object) -> str:
+    if not isinstance(charge_point_id, str) or not _CHARGE_POINT_ID.match(charge_point_id):
+        raise InvalidInput(
+            f"charge_point_id: {charge_point_id!r} must be 1-48 characters, "
+            "letters, digits and URL-safe punctuation (no spaces or slashes)"
+        )
+    return charge_point_id
+
+
+def validate_limits(
+    connector_id: object,
+    max_current_a: float | None,
+    phases: int | None,
+    max_power_w: float | None,
+) -> None:
+    if not isinstance(connector_id, int) or isinstance(connector_id, bool) or connector_id < 1:
+        raise InvalidInput(f"connector_id: {connector_id!r} must be a whole number of 1 or more")
+    if (max_current_a is None) == (max_power_w is None):
+        raise InvalidInput("give either max_current_a (with phases) or max_power_w, not both")
+    if max_current_a is not None:
+        if not 0 < max_current_a <= MAX_CURRENT_A:
+            raise InvalidInput(f"max_current_a: {max_current_a!r} must be above 0 and at most 1000")
+        if phases not in (1, 3):
+            raise InvalidInput(f"phases: {phases!r} must be 1 or 3")
+    if max_power_w is not None and not 0 < max_power_w <= MAX_POWER_W:
+        raise InvalidInput(f"max_power_w: {max_power_w!r} must be above 0 and at most 1000000")
+
+
+class Evse(Aggregate):
+    @event("Registered")
+    def __init__(
+        self,
+        charge_point_id: str,
+        connector_id: int,
+        max_current_a: float | None,
+        phases: int | None,
+        max_power_w: float | None,
+        actor: Actor,
+    ):
+        self.charge_point_id = charge_point_id
+        self.connector_id = connector_id
+        self.max_current_a = max_current_a
+        self.phases = phases
+        self.max_power_w = max_power_w
+        self.group_id: UUID | None = None
+        self.deregistered = False
+
+    @staticmethod
+    def create_id(charge_point_id: str, connector_id: int) -> UUID:
+        return evse_id_for(charge_point_id, connector_id)
+
+    @classmethod
+    def register(
+        cls,
+        charge_point_id: str,
+        connector_id: int,
+        actor: Actor,
+        *,
+        max_current_a: float | None = None,
+        phases: int | None = None,
+        max_power_w: float | None = None,
+    ) -> Evse:
+        validate_charge_point_id(charge_point_id)
+        validate_limits(connector_id, max_current_a, phases, max_power_w)
+        return cls(
+            charge_point_id=charge_point_id,
+            connector_id=connector_id,
+            max_current_a=float(max_current_a) if max_current_a is not None else None,
+            phases=phases if max_current_a is not None else None,
+            max_power_w=float(max_power_w) if max_power_w is not None else None,
+            actor=actor,
+        )
+
+    def change_limits(
+        self,
+        actor: Actor,
+        *,
+        max_current_a: float | None = None,
+        phases: int | None = None,
+        max_power_w: float | None = None,
+    ) -> None:
+        self._check_registered()
+        validate_limits(self.connector_id, max_current_a, phases, max_power_w)
+        self._limits_changed(
+            max_current_a=float(max_current_a) if max_current_a is not None else None,
+            phases=phases if max_current_a is not None else None,
+            max_power_w=float(max_power_w) if max_power_w is not None else None,
+            actor=actor,
+        )
+
+    @event("LimitsChanged")
+    def _limits_changed(
+        self,
+        max_current_a: float | None,
+        phases: int | None,
+        max_power_w: float | None,
+        actor: Actor,
+    ) -> None:
+        self.max_current_a = max_current_a
+        self.phases = phases
+        self.max_power_w = max_power_w
+
+    @property
+    def max_power(self) -> float:
+        """The maximum in watts, at the nominal 230 V when given as a current."""
+        if self.max_power_w is not None:
+            return self.max_power_w
+        assert self.max_current_a is not None and self.phases is not None
+        return self.max_current_a * self.phases * NOMINAL_VOLTAGE_V
+
+    # --- group membership ----------------------------------------------------------
+
+    def assign_to(self, group_id: UUID, actor: Actor) -> None:
+        self._check_registered()
+        if self.group_id == group_id:
+            return
+        if self.group_id is not None:
+            raise EvseInAnotherGroup(self.id, self.group_id)
+        self._assigned(group_id=group_id, actor=actor)
+
+    @event("Assigned")
+    def _assigned(self, group_id: UUID, actor: Actor) -> None:
+        self.group_id = group_id
+
+    def release(self, group_id: UUID, actor: Actor) -> None:
+        if self.group_id != group_id:
+            raise Conflict(f"EVSE {self.id} is not in group {group_id}")
+        self._released(group_id=group_id, actor=actor)
+
+    @event("Released")
+    def _released(self, group_id: UUID, actor: Actor) -> None:
+        self.group_id = None
+
+    def deregister(self, actor: Actor) -> None:
+        self._check_registered()
+        if self.group_id is not None:
+            raise Conflict(f"EVSE {self.id} is in group {self.group_id}; remove it from there first")
+        self._deregistered(actor=actor)
+
+    @event("Deregistered")
+    def _deregistered(self, actor: Actor) -> None:
+        self.deregistered = True
+
+    def _check_registered(self) -> None:
+        if self.deregistered:
+            raise Conflict(f"EVSE {self.id} was deregistered")

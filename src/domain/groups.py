@@ -1,0 +1,288 @@
+"""SmartChargingGroup: EVSEs, their home user, exclusion times and priority charge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actors import Actor
+from domain.errors import (
+    Conflict,
+    GroupAlreadyHasHomeUser,
+    GroupDeleted,
+    InvalidInput,
+    UnknownTimeZone,
+)
+from domain.exclusion_times import ExclusionWindow, validate_windows
+
+MAX_NAME_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 2000
+
+
+class Algorithm(str, Enum):
+    CONSUMER_TOU = "consumer_tou"
+
+
+class PriorityEndReason(str, Enum):
+    STOPPED = "stopped"  # the user or the operator pressed Stop
+    EXPIRED = "expired"  # its end time passed
+    SESSION_ENDED = "session_ended"  # the car was unplugged
+
+
+@dataclass(frozen=True)
+class PriorityCharge:
+    started_at: datetime
+    ends_at: datetime
+    started_by: Actor
+
+    def is_active(self, now: datetime) -> bool:
+        return self.started_at <= now < self.ends_at
+
+
+def validate_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("name: must not be empty")
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"name: at most {MAX_NAME_LENGTH} characters, got {len(name)}")
+    return name
+
+
+def validate_description(description: object) -> str:
+    if not isinstance(description, str):
+        raise InvalidInput("description: must be text")
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(
+            f"description: at most {MAX_DESCRIPTION_LENGTH} characters, got {len(description)}"
+        )
+    return description
+
+
+def validate_time_zone(time_zone: object) -> str:
+    """An IANA time zone name such as Europe/Amsterdam."""
+    if not isinstance(time_zone, str) or not time_zone or time_zone != time_zone.strip():
+        raise UnknownTimeZone(f"time_zone: {time_zone!r} is not an IANA time zone name")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError, OSError):
+        raise UnknownTimeZone(
+            f"time_zone: {time_zone!r} is not a known IANA time zone (e.g. Europe/Amsterdam)"
+        ) from None
+    return time_zone
+
+
+def validate_algorithm(algorithm: object) -> Algorithm:
+    try:
+        return Algorithm(algorithm)
+    except ValueError:
+        known = ", ".join(a.value for a in Algorithm)
+        raise InvalidInput(f"algorithm: {algorithm!r} is not known; use one of: {known}") from None
+
+
+class SmartChargingGroup(Aggregate):
+    """A ToU group: one home user, that user's EVSEs, and when they must not charge.
+
+    Public methods check the rules and then call a private `@event` method, whose
+    body is the state change; replaying events runs only those bodies.
+    """
+
+    @event("Created")
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        algorithm: Algorithm,
+        time_zone: str,
+        actor: Actor,
+    ):
+        self.name = name
+        self.description = description
+        self.algorithm = Algorithm(algorithm)
+        self.time_zone = time_zone
+        self.home_user_id: UUID | None = None
+        self.evse_ids: list[UUID] = []
+        self.exclusion_windows: tuple[ExclusionWindow, ...] = ()
+        self.random_delay = False
+        self.priority: PriorityCharge | None = None
+        self.deleted = False
+
+    @classmethod
+    def create(
+        cls, name: str, description: str, algorithm: str, time_zone: str, actor: Actor
+    ) -> SmartChargingGroup:
+        return cls(
+            name=validate_name(name),
+            description=validate_description(description),
+            algorithm=validate_algorithm(algorithm),
+            time_zone=validate_time_zone(time_zone),
+            actor=actor,
+        )
+
+    # --- details -----------------------------------------------------------------
+
+    def rename(self, name: str, actor: Actor) -> None:
+        self._check_exists()
+        name = validate_name(name)
+        if name != self.name:
+            self._renamed(name=name, actor=actor)
+
+    @event("Renamed")
+    def _renamed(self, name: str, actor: Actor) -> None:
+        self.name = name
+
+    def describe(self, description: str, actor: Actor) -> None:
+        self._check_exists()
+        description = validate_description(description)
+        if description != self.description:
+            self._described(description=description, actor=actor)
+
+    @event("Described")
+    def _described(self, description: str, actor: Actor) -> None:
+        self.description = description
+
+    def change_time_zone(self, time_zone: str, actor: Actor) -> None:
+        self._check_exists()
+        time_zone = validate_time_zone(time_zone)
+        if time_zone != self.time_zone:
+            self._time_zone_changed(time_zone=time_zone, actor=actor)
+
+    @event("TimeZoneChanged")
+    def _time_zone_changed(self, time_zone: str, actor: Actor) -> None:
+        self.time_zone = time_zone
+
+    # --- exclusion times ---------------------------------------------------------
+
+    def set_exclusion_times(self, windows: list[ExclusionWindow], actor: Actor) -> None:
+        self._check_exists()
+        windows_tuple = validate_windows(windows)
+        if windows_tuple != self.exclusion_windows:
+            self._exclusion_times_set(windows=list(windows_tuple), actor=actor)
+
+    @event("ExclusionTimesSet")
+    def _exclusion_times_set(self, windows: list[ExclusionWindow], actor: Actor) -> None:
+        self.exclusion_windows = tuple(windows)
+
+    def set_random_delay(self, enabled: bool, actor: Actor) -> None:
+        self._check_exists()
+        if not isinstance(enabled, bool):
+            raise InvalidInput("random_delay: must be true or false")
+        if enabled != self.random_delay:
+            self._random_delay_set(enabled=enabled, actor=actor)
+
+    @event("RandomDelaySet")
+    def _random_delay_set(self, enabled: bool, actor: Actor) -> None:
+        self.random_delay = enabled
+
+    # --- home user: the one-user rule --------------------------------------------
+
+    def add_home_user(self, user_id: UUID, actor: Actor, *, email: str | None = None) -> None:
+        """Put the home user in the group; a second, different user is refused, never swapped in."""
+        self._check_exists()
+        if self.home_user_id == user_id:
+            return
+        if self.home_user_id is not None and self.algorithm is Algorithm.CONSUMER_TOU:
+            raise GroupAlreadyHasHomeUser(self.id, self.home_user_id)
+        self._home_user_added(user_id=user_id, actor=actor)
+
+    @event("HomeUserAdded")
+    def _home_user_added(self, user_id: UUID, actor: Actor) -> None:
+        self.home_user_id = user_id
+
+    def remove_home_user(self, user_id: UUID, actor: Actor) -> None:
+        self._check_exists()
+        if self.home_user_id != user_id:
+            raise Conflict(f"user {user_id} is not this group's home user")
+        self._home_user_removed(user_id=user_id, actor=actor)
+
+    @event("HomeUserRemoved")
+    def _home_user_removed(self, user_id: UUID, actor: Actor) -> None:
+        self.home_user_id = None
+
+    # --- EVSEs (the service saves the Evse aggregate in the same transaction) ----
+
+    def add_evse(self, evse_id: UUID, actor: Actor) -> None:
+        self._check_exists()
+        if evse_id not in self.evse_ids:
+            self._evse_added(evse_id=evse_id, actor=actor)
+
+    @event("EvseAdded")
+    def _evse_added(self, evse_id: UUID, actor: Actor) -> None:
+        self.evse_ids = [*self.evse_ids, evse_id]
+
+    def remove_evse(self, evse_id: UUID, actor: Actor) -> None:
+        self._check_exists()
+        if evse_id not in self.evse_ids:
+            raise Conflict(f"EVSE {evse_id} is not in this group")
+        self._evse_removed(evse_id=evse_id, actor=actor)
+
+    @event("EvseRemoved")
+    def _evse_removed(self, evse_id: UUID, actor: Actor) -> None:
+        self.evse_ids = [e for e in self.evse_ids if e != evse_id]
+
+    # --- priority charge ---------------------------------------------------------
+
+    def start_priority_charge(self, now: datetime, ends_at: datetime, actor: Actor) -> None:
+        self._check_exists()
+        if ends_at <= now:
+            raise InvalidInput("ends_at: must be in the future")
+        if now.tzinfo is None or ends_at.tzinfo is None:
+            raise InvalidInput("ends_at: must carry a UTC offset")
+        self._priority_charge_started(started_at=now, ends_at=ends_at, actor=actor)
+
+    @event("PriorityChargeStarted")
+    def _priority_charge_started(self, started_at: datetime, ends_at: datetime, actor: Actor) -> None:
+        self.priority = PriorityCharge(started_at=started_at, ends_at=ends_at, started_by=actor)
+
+    def stop_priority_charge(self, now: datetime, reason: PriorityEndReason, actor: Actor) -> bool:
+        """Ends the priority charge; returns False (and records nothing) if none is running.
+
+        A priority charge whose end time has passed is recorded as expired at
+        its end time, whoever asks, so the history says what really happened.
+        """
+        self._check_exists()
+        if self.priority is None:
+            return False
+        if now >= self.priority.ends_at:
+            ended_at, reason = self.priority.ends_at, PriorityEndReason.EXPIRED
+        elif reason is PriorityEndReason.EXPIRED:
+            return False
+        else:
+            ended_at = now
+        self._priority_charge_ended(ended_at=ended_at, reason=reason, actor=actor)
+        return True
+
+    @event("PriorityChargeEnded")
+    def _priority_charge_ended(
+        self, ended_at: datetime, reason: PriorityEndReason, actor: Actor
+    ) -> None:
+        self.priority = None
+
+    def active_priority(self, now: datetime) -> PriorityCharge | None:
+        if self.priority is not None and self.priority.is_active(now):
+            return self.priority
+        return None
+
+    # --- deletion ----------------------------------------------------------------
+
+    def delete(self, actor: Actor) -> None:
+        """Deleting releases the EVSEs and the home user as part of the same save."""
+        self._check_exists()
+        for evse_id in list(self.evse_ids):
+            self._evse_removed(evse_id=evse_id, actor=actor)
+        if self.home_user_id is not None:
+            self._home_user_removed(user_id=self.home_user_id, actor=actor)
+        self._deleted(actor=actor)
+
+    @event("Deleted")
+    def _deleted(self, actor: Actor) -> None:
+        self.deleted = True
+        self.priority = None
+
+    def _check_exists(self) -> None:
+        if self.deleted:
+            raise GroupDeleted(f"group {self.id} was deleted")

@@ -1,0 +1,517 @@
+"""The command side: every use case of both portals, the CLI, the scheduler and the gateway.
+
+Each command loads aggregates, calls one aggregate method per aggregate and
+saves them together. Saving several aggregates is one atomic write with
+optimistic concurrency on their versions, so of two racing commands exactly
+one is recorded; the other is retried on fresh state, where it usually meets
+the domain rule (e.g. the one-user rule) and is refused in its words.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording, Transcoder, Transcoding
+
+from domain.actors import Actor, Role
+from domain.errors import (
+    ConcurrentChange,
+    EmailAlreadyRegistered,
+    EvseAlreadyRegistered,
+    Forbidden,
+    GroupAlreadyHasHomeUser,
+    InvalidInput,
+    InvitationInvalid,
+    NotFound,
+)
+from domain.evses import Evse
+from domain.exclusion_times import ExclusionWindow
+from domain.groups import PriorityEndReason, SmartChargingGroup
+from domain.passwords import hash_password, verify_password
+from domain.users import (
+    Invitation,
+    User,
+    check_password_strength,
+    hash_token,
+    new_invitation_token,
+    normalize_email,
+    user_id_for,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+Clock = Callable[[], datetime]
+
+DEFAULT_PRIORITY_MINUTES = 120
+DEFAULT_INVITATION_DAYS = 7
+MAX_PRIORITY_MINUTES = 24 * 60
+CONFLICT_RETRIES = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ActorAsDict(Transcoding):
+    type = Actor
+    name = "actor"
+
+    def encode(self, obj: Actor) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> Actor:
+        return Actor.from_dict(data)
+
+
+class ExclusionWindowAsDict(Transcoding):
+    type = ExclusionWindow
+    name = "exclusion_window"
+
+    def encode(self, obj: ExclusionWindow) -> dict[str, Any]:
+        return {"weekdays": list(obj.weekdays), "start": obj.start, "end": obj.end}
+
+    def decode(self, data: dict[str, Any]) -> ExclusionWindow:
+        return ExclusionWindow(tuple(data["weekdays"]), data["start"], data["end"])
+
+
+class SmartCharging(Application[UUID]):
+    """Settings come from the environment dict (`env`), as for any eventsourcing application:
+    `PRIORITY_CHARGE_DEFAULT_MINUTES`, `INVITATION_VALID_DAYS`, plus the persistence keys.
+    """
+
+    name = "SmartCharging"
+
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock | None = None):
+        super().__init__(env)
+        self.clock: Clock = clock or utc_now
+        self.priority_default = timedelta(
+            minutes=int(self.env.get("PRIORITY_CHARGE_DEFAULT_MINUTES") or DEFAULT_PRIORITY_MINUTES)
+        )
+        self.invitation_validity = timedelta(
+            days=float(self.env.get("INVITATION_VALID_DAYS") or DEFAULT_INVITATION_DAYS)
+        )
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)  # type: ignore[arg-type]
+        transcoder.register(ActorAsDict())  # type: ignore[attr-defined]
+        transcoder.register(ExclusionWindowAsDict())  # type: ignore[attr-defined]
+
+    # --- loading and saving ----------------------------------------------------------
+
+    def _load(self, kind: type[A], aggregate_id: UUID, what: str) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} {aggregate_id} not found") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"{what} {aggregate_id} not found")
+        return aggregate
+
+    def group(self, group_id: UUID) -> SmartChargingGroup:
+        group = self._load(SmartChargingGroup, group_id, "group")
+        if group.deleted:
+            raise NotFound(f"group {group_id} not found")
+        return group
+
+    def evse(self, evse_id: UUID) -> Evse:
+        evse = self._load(Evse, evse_id, "EVSE")
+        if evse.deregistered:
+            raise NotFound(f"EVSE {evse_id} not found")
+        return evse
+
+    def user(self, user_id: UUID) -> User:
+        return self._load(User, user_id, "user")
+
+    def _retrying(self, command: Callable[[], T]) -> T:
+        """Run a load-decide-save command again on fresh state when a racing save won."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return command()
+            except IntegrityError:
+                log.debug("concurrent change, retry %d", attempt + 1)
+        raise ConcurrentChange("too many concurrent changes to the same thing; try again")
+
+    def _commit(self, *aggregates: Aggregate) -> int | None:
+        """Save atomically; return the notification position to wait for (read-your-writes)."""
+        recordings: list[Recording[UUID]] = self.save(*aggregates)
+        return recordings[-1].notification.id if recordings else None
+
+    # --- access rules shared by both portals -----------------------------------------
+
+    @staticmethod
+    def _require_operator(actor: Actor) -> None:
+        if actor.role not in (Role.OPERATOR, Role.SYSTEM):
+            raise Forbidden("only an operator may do this")
+
+    def _group_for(self, group_id: UUID, actor: Actor) -> SmartChargingGroup:
+        """The group, if the actor may act on it: a home user sees only his own groups."""
+        group = self.group(group_id)
+        if actor.role is Role.HOME_USER and group.home_user_id != actor.user_id:
+            raise NotFound(f"group {group_id} not found")
+        return group
+
+    # --- groups ------------------------------------------------------------------------
+
+    def create_group(
+        self,
+        *,
+        name: str,
+        time_zone: str,
+        actor: Actor,
+        description: str = "",
+        algorithm: str = "consumer_tou",
+        home_user_id: UUID | None = None,
+        evse_ids: Sequence[UUID] = (),
+        exclusion_windows: Sequence[ExclusionWindow] = (),
+    ) -> tuple[UUID, int | None]:
+        """Create a group with its home user and EVSEs in one atomic save."""
+        self._require_operator(actor)
+
+        def command() -> tuple[UUID, int | None]:
+            group = SmartChargingGroup.create(name, description, algorithm, time_zone, actor)
+            if exclusion_windows:
+                group.set_exclusion_times(list(exclusion_windows), actor)
+            if home_user_id is not None:
+                self._check_home_user(home_user_id)
+                group.add_home_user(home_user_id, actor)
+            evses = [self.evse(evse_id) for evse_id in dict.fromkeys(evse_ids)]
+            for evse in evses:
+                evse.assign_to(group.id, actor)
+                group.add_evse(evse.id, actor)
+            return group.id, self._commit(group, *evses)
+
+        return self._retrying(command)
+
+    def rename_group(self, group_id: UUID, name: str, actor: Actor) -> int | None:
+        return self._change_group(group_id, actor, lambda g: g.rename(name, actor))
+
+    def describe_group(self, group_id: UUID, description: str, actor: Actor) -> int | None:
+        return self._change_group(group_id, actor, lambda g: g.describe(description, actor))
+
+    def change_time_zone(self, group_id: UUID, time_zone: str, actor: Actor) -> int | None:
+        return self._change_group(group_id, actor, lambda g: g.change_time_zone(time_zone, actor))
+
+    def set_random_delay(self, group_id: UUID, enabled: bool, actor: Actor) -> int | None:
+        return self._change_group(group_id, actor, lambda g: g.set_random_delay(enabled, actor))
+
+    def _change_group(
+        self,
+        group_id: UUID,
+        actor: Actor,
+        change: Callable[[SmartChargingGroup], object],
+        *,
+        operator_only: bool = True,
+    ) -> int | None:
+        if operator_only:
+            self._require_operator(actor)
+
+        def command() -> int | None:
+            group = self._group_for(group_id, actor)
+            change(group)
+            return self._commit(group)
+
+        return self._retrying(command)
+
+    def set_exclusion_times(
+        self, group_id: UUID, windows: Iterable[ExclusionWindow], actor: Actor
+    ) -> int | None:
+        """Replace the group's exclusion times (operator, or the group's home user)."""
+        windows = list(windows)
+        return self._change_group(
+            group_id, actor, lambda g: g.set_exclusion_times(windows, actor), operator_only=False
+        )
+
+    def start_priority_charge(
+        self,
+        group_id: UUID,
+        actor: Actor,
+        *,
+        duration: timedelta | None = None,
+        ends_at: datetime | None = None,
+    ) -> int | None:
+        """Full power from now until `ends_at` (or for `duration`, or the default duration)."""
+        now = self.clock()
+        if ends_at is None:
+            ends_at = now + (duration if duration is not None else self.priority_default)
+        if ends_at.tzinfo is None:
+            raise InvalidInput("ends_at: must carry a UTC offset")
+        if ends_at - now > timedelta(minutes=MAX_PRIORITY_MINUTES):
+            raise InvalidInput(f"ends_at: at most {MAX_PRIORITY_MINUTES // 60} hours from now")
+        return self._change_group(
+            group_id,
+            actor,
+            lambda g: g.start_priority_charge(now, ends_at, actor),
+            operator_only=False,
+        )
+
+    def stop_priority_charge(
+        self,
+        group_id: UUID,
+        actor: Actor,
+        reason: PriorityEndReason = PriorityEndReason.STOPPED,
+    ) -> int | None:
+        now = self.clock()
+        return self._change_group(
+            group_id,
+            actor,
+            lambda g: g.stop_priority_charge(now, reason, actor),
+            operator_only=False,
+        )
+
+    def delete_group(self, group_id: UUID, actor: Actor) -> int | None:
+        """Deleting a group releases its EVSEs (saved with it) and its home user."""
+        self._require_operator(actor)
+
+        def command() -> int | None:
+            group = self.group(group_id)
+            evses = [self.evse(evse_id) for evse_id in group.evse_ids]
+            for evse in evses:
+                evse.release(group.id, actor)
+            group.delete(actor)
+            return self._commit(group, *evses)
+
+        return self._retrying(command)
+
+    # --- the home user -------------------------------------------------------------------
+
+    def _check_home_user(self, user_id: UUID) -> User:
+        user = self.user(user_id)
+        if user.role is not Role.HOME_USER:
+            raise InvalidInput(f"user {user.email} is an operator, not a home user")
+        if user.revoked:
+            raise InvalidInput(f"user {user.email} was revoked")
+        return user
+
+    def add_home_user(self, group_id: UUID, user_id: UUID, actor: Actor) -> int | None:
+        self._require_operator(actor)
+
+        def command() -> int | None:
+            group = self.group(group_id)
+            self._check_home_user(user_id)
+            try:
+                group.add_home_user(user_id, actor)
+            except GroupAlreadyHasHomeUser as refusal:
+                current = self.user(refusal.current_user_id)
+                raise GroupAlreadyHasHomeUser(group_id, current.id, current.email) from None
+            return self._commit(group)
+
+        return self._retrying(command)
+
+    def remove_home_user(self, group_id: UUID, user_id: UUID, actor: Actor) -> int | None:
+        return self._change_group(group_id, actor, lambda g: g.remove_home_user(user_id, actor))
+
+    # --- EVSEs ---------------------------------------------------------------------------
+
+    def register_evse(
+        self,
+        charge_point_id: str,
+        connector_id: int,
+        actor: Actor,
+        *,
+        max_current_a: float | None = None,
+        phases: int | None = None,
+        max_power_w: float | None = None,
+    ) -> tuple[UUID, int | None]:
+        self._require_operator(actor)
+        evse = Evse.register(
+            charge_point_id,
+            connector_id,
+            actor,
+            max_current_a=max_current_a,
+            phases=phases,
+            max_power_w=max_power_w,
+        )
+        try:
+            return evse.id, self._commit(evse)
+        except IntegrityError:
+            raise EvseAlreadyRegistered(
+                f"connector {connector_id} of charger {charge_point_id} is already registered"
+            ) from None
+
+    def add_evse(self, group_id: UUID, evse_id: UUID, actor: Actor) -> int | None:
+        """Put an EVSE in a group: the EVSE and the group are saved together."""
+        self._require_operator(actor)
+
+        def command() -> int | None:
+            group = self.group(group_id)
+            evse = self.evse(evse_id)
+            evse.assign_to(group.id, actor)
+            group.add_evse(evse.id, actor)
+            return self._commit(group, evse)
+
+        return self._retrying(command)
+
+    def remove_evse(self, group_id: UUID, evse_id: UUID, actor: Actor) -> int | None:
+        self._require_operator(actor)
+
+        def command() -> int | None:
+            group = self.group(group_id)
+            evse = self.evse(evse_id)
+            group.remove_evse(evse.id, actor)
+            evse.release(group.id, actor)
+            return self._commit(group, evse)
+
+        return self._retrying(command)
+
+    def move_evse(self, evse_id: UUID, to_group_id: UUID, actor: Actor) -> int | None:
+        """Move an EVSE to another group: the EVSE and both groups in one atomic save."""
+        self._require_operator(actor)
+
+        def command() -> int | None:
+            evse = self.evse(evse_id)
+            target = self.group(to_group_id)
+            changed: list[Aggregate] = [evse, target]
+            if evse.group_id is not None and evse.group_id != target.id:
+                source = self.group(evse.group_id)
+                source.remove_evse(evse.id, actor)
+                evse.release(source.id, actor)
+                changed.append(source)
+            evse.assign_to(target.id, actor)
+            target.add_evse(evse.id, actor)
+            return self._commit(*changed)
+
+        return self._retrying(command)
+
+    def deregister_evse(self, evse_id: UUID, actor: Actor) -> int | None:
+        self._require_operator(actor)
+
+        def command() -> int | None:
+            evse = self.evse(evse_id)
+            evse.deregister(actor)
+            return self._commit(evse)
+
+        return self._retrying(command)
+
+    # --- users, invitations, passwords ----------------------------------------------------
+
+    def add_operator(self, email: str, password: str, actor: Actor) -> UUID:
+        self._require_operator(actor)
+        check_password_strength(password)
+        user = self._new_user(email, Role.OPERATOR, actor)
+        user.set_password(hash_password(password), actor)
+        self._save_new_user(user)
+        return user.id
+
+    def _new_user(self, email: str, role: Role, actor: Actor) -> User:
+        user = User.register(email, role, actor)
+        if self._exists(user.id):
+            raise EmailAlreadyRegistered(f"email: {user.email} already has an account")
+        return user
+
+    def _save_new_user(self, user: User, *others: Aggregate) -> int | None:
+        try:
+            return self._commit(user, *others)
+        except IntegrityError:
+            raise EmailAlreadyRegistered(f"email: {user.email} already has an account") from None
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def invite_home_user(self, email: str, actor: Actor) -> tuple[UUID, str]:
+        """Create a home user's account and an invitation; returns (user id, one-time token).
+
+        Inviting an e-mail that is already invited (not yet active) issues a new
+        invitation and withdraws the old one, like `resend_invitation`.
+        """
+        self._require_operator(actor)
+        user_id = user_id_for(email)
+        if self._exists(user_id):
+            user = self.user(user_id)
+            if user.role is not Role.HOME_USER or (user.active and not user.revoked):
+                raise EmailAlreadyRegistered(f"email: {user.email} already has an account")
+            return user_id, self._reissue(user, actor)
+        user = self._new_user(email, Role.HOME_USER, actor)
+        token, invitation = self._issue(user, actor)
+        self._save_new_user(user, invitation)
+        return user.id, token
+
+    def _issue(self, user: User, actor: Actor) -> tuple[str, Invitation]:
+        token = new_invitation_token()
+        expires_at = self.clock() + self.invitation_validity
+        invitation = Invitation.issue(token, user.id, user.email, expires_at, actor)
+        user.invite(invitation.id, actor)
+        return token, invitation
+
+    def _reissue(self, user: User, actor: Actor) -> str:
+        changed: list[Aggregate] = [user]
+        if user.invitation_id is not None:
+            previous = self._load(Invitation, user.invitation_id, "invitation")
+            previous.withdraw(actor)
+            changed.append(previous)
+        token, invitation = self._issue(user, actor)
+        self._commit(*changed, invitation)
+        return token
+
+    def resend_invitation(self, user_id: UUID, actor: Actor) -> str:
+        """A new token for a home user who has not accepted yet; the old one stops working."""
+        self._require_operator(actor)
+        user = self.user(user_id)
+        if user.role is not Role.HOME_USER:
+            raise InvalidInput("only home users are invited")
+        if user.active:
+            raise EmailAlreadyRegistered(f"{user.email} has already accepted the invitation")
+        return self._retrying(lambda: self._reissue(self.user(user_id), actor))
+
+    def revoke_user(self, user_id: UUID, actor: Actor) -> int | None:
+        """The account can no longer log in and its open invitation stops working."""
+        self._require_operator(actor)
+
+        def command() -> int | None:
+            user = self.user(user_id)
+            if user.role is not Role.HOME_USER:
+                raise InvalidInput("operators are not revoked here")
+            user.revoke(actor)
+            changed: list[Aggregate] = [user]
+            if user.invitation_id is not None:
+                invitation = self._load(Invitation, user.invitation_id, "invitation")
+                invitation.withdraw(actor)
+                changed.append(invitation)
+            return self._commit(*changed)
+
+        return self._retrying(command)
+
+    def invitation(self, token: str) -> Invitation:
+        """The usable invitation for a token, or InvitationInvalid."""
+        if not isinstance(token, str) or not token:
+            raise InvitationInvalid("this invitation link is not valid")
+        try:
+            invitation = self._load(Invitation, Invitation.create_id(hash_token(token)), "invitation")
+        except NotFound:
+            raise InvitationInvalid("this invitation link is not valid") from None
+        invitation.check_usable(self.clock())
+        return invitation
+
+    def accept_invitation(self, token: str, password: str) -> UUID:
+        """Set the home user's password; the invitation is used up in the same save."""
+        check_password_strength(password)
+        password_hash = hash_password(password)
+
+        def command() -> UUID:
+            invitation = self.invitation(token)
+            user = self.user(invitation.user_id)
+            actor = Actor.home_user(user.id)
+            invitation.accept(self.clock(), actor)
+            user.set_password(password_hash, actor)
+            self._commit(invitation, user)
+            return user.id
+
+        return self._retrying(command)
+
+    def authenticate(self, email: str, password: str) -> User | None:
+        """The active user with this e-mail and password, else None (no hint which was wrong)."""
+        try:
+            user = self.user(user_id_for(normalize_email(email)))
+        except (NotFound, InvalidInput):
+            verify_password(None, password)
+            return None
+        if not user.active or user.revoked:
+            return None
+        return user if verify_password(user.password_hash, password) else None

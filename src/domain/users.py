@@ -1,0 +1,158 @@
+"""User (operator or home user) and Invitation (how a home user gets a password)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actors import Actor, Role
+from domain.errors import Conflict, InvalidInput, InvitationInvalid
+
+# Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+MAX_EMAIL_LENGTH = 254
+MIN_PASSWORD_LENGTH = 8
+
+
+def normalize_email(email: object) -> str:
+    if not isinstance(email, str):
+        raise InvalidInput("email: must be text")
+    email = email.strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
+        raise InvalidInput(f"email: {email!r} is not an e-mail address")
+    return email
+
+
+def user_id_for(email: str) -> UUID:
+    """One id per e-mail, case-insensitively: the event store itself refuses a second account."""
+    return uuid5(NAMESPACE_URL, f"/users/{normalize_email(email)}")
+
+
+def check_password_strength(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > 1024:
+        raise InvalidInput("password: at most 1024 characters")
+    return password
+
+
+class User(Aggregate):
+    @event("Registered")
+    def __init__(self, email: str, role: Role, actor: Actor):
+        self.email = email
+        self.role = Role(role)
+        self.password_hash: str | None = None
+        self.invitation_id: UUID | None = None
+        self.active = False
+        self.revoked = False
+
+    @staticmethod
+    def create_id(email: str) -> UUID:
+        return user_id_for(email)
+
+    @classmethod
+    def register(cls, email: str, role: Role, actor: Actor) -> User:
+        if not isinstance(role, Role):
+            raise InvalidInput(f"role: {role!r} must be operator or home_user")
+        return cls(email=normalize_email(email), role=role, actor=actor)
+
+    @property
+    def status(self) -> str:
+        if self.revoked:
+            return "revoked"
+        return "active" if self.active else "invited"
+
+    def set_password(self, password_hash: str, actor: Actor) -> None:
+        if self.revoked:
+            raise Conflict(f"the account {self.email} was revoked")
+        self._password_set(password_hash=password_hash, actor=actor)
+
+    @event("PasswordSet")
+    def _password_set(self, password_hash: str, actor: Actor) -> None:
+        self.password_hash = password_hash
+        self.active = True
+
+    def invite(self, invitation_id: UUID, actor: Actor) -> None:
+        if self.role is not Role.HOME_USER:
+            raise Conflict("only home users are invited; operators are added on the command line")
+        self._invited(invitation_id=invitation_id, actor=actor)
+
+    @event("Invited")
+    def _invited(self, invitation_id: UUID, actor: Actor) -> None:
+        self.invitation_id = invitation_id
+        self.revoked = False
+
+    def revoke(self, actor: Actor) -> None:
+        if not self.revoked:
+            self._revoked(actor=actor)
+
+    @event("Revoked")
+    def _revoked(self, actor: Actor) -> None:
+        self.revoked = True
+        self.active = False
+        self.password_hash = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Invitation(Aggregate):
+    @event("Issued")
+    def __init__(self, token_hash: str, user_id: UUID, email: str, expires_at: datetime, actor: Actor):
+        self.token_hash = token_hash
+        self.user_id = user_id
+        self.email = email
+        self.expires_at = expires_at
+        self.accepted_at: datetime | None = None
+        self.withdrawn = False
+
+    @staticmethod
+    def create_id(token_hash: str) -> UUID:
+        """Found again from the token alone, yet only the token's hash is ever stored."""
+        return uuid5(NAMESPACE_URL, f"/invitations/{token_hash}")
+
+    @classmethod
+    def issue(
+        cls, token: str, user_id: UUID, email: str, expires_at: datetime, actor: Actor
+    ) -> Invitation:
+        return cls(
+            token_hash=hash_token(token),
+            user_id=user_id,
+            email=email,
+            expires_at=expires_at,
+            actor=actor,
+        )
+
+    def check_usable(self, now: datetime) -> None:
+        if self.accepted_at is not None:
+            raise InvitationInvalid("this invitation was already used; log in instead")
+        if self.withdrawn:
+            raise InvitationInvalid("this invitation was withdrawn; ask your operator for a new one")
+        if now >= self.expires_at:
+            raise InvitationInvalid("this invitation has expired; ask your operator to resend it")
+
+    def accept(self, now: datetime, actor: Actor) -> None:
+        self.check_usable(now)
+        self._accepted(accepted_at=now, actor=actor)
+
+    @event("Accepted")
+    def _accepted(self, accepted_at: datetime, actor: Actor) -> None:
+        self.accepted_at = accepted_at
+
+    def withdraw(self, actor: Actor) -> None:
+        if self.accepted_at is None and not self.withdrawn:
+            self._withdrawn(actor=actor)
+
+    @event("Withdrawn")
+    def _withdrawn(self, actor: Actor) -> None:
+        self.withdrawn = True
