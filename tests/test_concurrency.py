@@ -1,0 +1,128 @@
+"""Races on real PostgreSQL: the domain rules hold when many commands arrive at once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from domain.actors import Actor
+from domain.errors import ConcurrentChange, EvseInAnotherGroup, GroupAlreadyHasHomeUser
+from domain.service import SmartCharging
+
+pytestmark = pytest.mark.postgres
+
+THREADS = 20
+
+
+def race(commands: list[Callable[[], Any]]) -> list[Any]:
+    """Run the commands on threads released at the same instant; return result or exception."""
+    barrier = threading.Barrier(len(commands))
+    results: list[Any] = [None] * len(commands)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = commands[index]()
+        except Exception as error:  # collected and asserted on by the caller
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(commands))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.fixture
+def app(pg_env: dict[str, str]) -> SmartCharging:
+    application = SmartCharging(env=pg_env)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def operator(app: SmartCharging) -> Actor:
+    return Actor.operator(app.add_operator("ops@example.com", "operator-pass", Actor.system()))
+
+
+def test_twenty_home_users_racing_for_one_group_exactly_one_wins(
+    app: SmartCharging, operator: Actor
+) -> None:
+    group_id, _ = app.create_group(name="Home", time_zone="Europe/Amsterdam", actor=operator)
+    users = [app.invite_home_user(f"user{i}@example.com", operator)[0] for i in range(THREADS)]
+
+    results = race([lambda u=u: app.add_home_user(group_id, u, operator) for u in users])
+
+    winners = [u for u, r in zip(users, results, strict=True) if not isinstance(r, Exception)]
+    refusals = [r for r in results if isinstance(r, Exception)]
+    assert len(winners) == 1
+    assert all(isinstance(r, GroupAlreadyHasHomeUser | ConcurrentChange) for r in refusals)
+    assert app.group(group_id).home_user_id == winners[0]
+    added = [
+        e for e in app.events.get(group_id) if type(e).__name__ == "HomeUserAdded"
+    ]
+    assert [e.user_id for e in added] == winners
+
+
+def test_one_evse_assigned_to_twenty_groups_exactly_one_wins(
+    app: SmartCharging, operator: Actor
+) -> None:
+    evse_id, _ = app.register_evse("CP-RACE", 1, operator, max_current_a=16, phases=3)
+    groups = [
+        app.create_group(name=f"Group {i}", time_zone="UTC", actor=operator)[0]
+        for i in range(THREADS)
+    ]
+
+    results = race([lambda g=g: app.add_evse(g, evse_id, operator) for g in groups])
+
+    winners = [g for g, r in zip(groups, results, strict=True) if not isinstance(r, Exception)]
+    assert len(winners) == 1
+    assert all(
+        isinstance(r, EvseInAnotherGroup | ConcurrentChange)
+        for r in results
+        if isinstance(r, Exception)
+    )
+    assert app.evse(evse_id).group_id == winners[0]
+    holding = [g for g in groups if evse_id in app.group(g).evse_ids]
+    assert holding == winners
+
+
+def test_no_event_is_lost_when_twenty_users_edit_at_once(
+    app: SmartCharging, operator: Actor
+) -> None:
+    """Twenty different groups edited concurrently: every change is stored, in order."""
+    from domain.exclusion_times import parse_windows
+
+    groups = [
+        app.create_group(name=f"G{i}", time_zone="Europe/Amsterdam", actor=operator)[0]
+        for i in range(THREADS)
+    ]
+    windows = parse_windows([{"weekdays": ["mon"], "start": "17:00", "end": "21:00"}])
+
+    results = race([lambda g=g: app.set_exclusion_times(g, windows, operator) for g in groups])
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert all(app.group(g).exclusion_windows == windows for g in groups)
+    notifications = app.recorder.select_notifications(start=1, limit=1000)
+    edits = [n for n in notifications if n.topic.endswith("ExclusionTimesSet")]
+    assert sorted(n.originator_id for n in edits) == sorted(groups)
+    positions = [n.id for n in notifications]
+    assert positions == sorted(set(positions))
+
+
+def test_concurrent_edits_of_one_group_are_all_kept(app: SmartCharging, operator: Actor) -> None:
+    """Racing renames of one group: each is retried on fresh state, none is lost."""
+    group_id, _ = app.create_group(name="Start", time_zone="UTC", actor=operator)
+    names = [f"Name {i}" for i in range(THREADS)]
+
+    results = race([lambda n=n: app.rename_group(group_id, n, operator) for n in names])
+
+    succeeded = [n for n, r in zip(names, results, strict=True) if not isinstance(r, Exception)]
+    assert all(isinstance(r, ConcurrentChange) for r in results if isinstance(r, Exception))
+    renamed = [e.name for e in app.events.get(group_id) if type(e).__name__ == "Renamed"]
+    assert sorted(renamed) == sorted(succeeded)
+    assert app.group(group_id).name == renamed[-1]
