@@ -1,0 +1,126 @@
+"""Plain queries on the read-model tables: what the portals show. Never loads an aggregate."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from projections.view import ReadModelsView
+
+GROUP_COLUMNS = """g.id, g.name, g.description, g.algorithm, g.time_zone, g.home_user_id,
+    u.email AS home_user_email, u.status AS home_user_status, g.evse_ids, g.exclusion_windows,
+    g.random_delay, g.priority_started_at, g.priority_ends_at, g.priority_started_by_role,
+    g.created_at, g.updated_at, g.version"""
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern matching `text` literally at the start."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+class ReadModelQueries:
+    def __init__(self, view: ReadModelsView):
+        self.view = view
+        self.t = view.tables
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self.view.datastore.get_connection() as conn:
+            return [dict(row) for row in conn.execute(sql, params).fetchall()]
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    # --- groups ------------------------------------------------------------------------
+
+    def groups(self, search: str = "", limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """The operator's list, by name; `search` matches part of the name or the user's e-mail."""
+        pattern = "%" + like_prefix(search.lower())
+        return self._all(
+            f"SELECT {GROUP_COLUMNS} FROM {self.t.groups} g"
+            f" LEFT JOIN {self.t.users} u ON u.id = g.home_user_id"
+            " WHERE %s = '' OR lower(g.name) LIKE %s OR u.email LIKE %s"
+            " ORDER BY lower(g.name), g.id LIMIT %s OFFSET %s",
+            (search, pattern, pattern, limit, offset),
+        )
+
+    def group(self, group_id: UUID) -> dict[str, Any] | None:
+        return self._one(
+            f"SELECT {GROUP_COLUMNS} FROM {self.t.groups} g"
+            f" LEFT JOIN {self.t.users} u ON u.id = g.home_user_id WHERE g.id = %s",
+            (group_id,),
+        )
+
+    def groups_of_user(self, user_id: UUID) -> list[dict[str, Any]]:
+        """The consumer's "my groups"."""
+        return self._all(
+            f"SELECT {GROUP_COLUMNS} FROM {self.t.groups} g"
+            f" LEFT JOIN {self.t.users} u ON u.id = g.home_user_id"
+            " WHERE g.home_user_id = %s ORDER BY lower(g.name), g.id",
+            (user_id,),
+        )
+
+    # --- users -------------------------------------------------------------------------
+
+    def users(
+        self, role: str = "home_user", email_prefix: str = "", limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        return self._all(
+            f"SELECT id, email, role, status, created_at, invited_at, invitation_expires_at,"
+            f" activated_at FROM {self.t.users} WHERE role = %s AND email LIKE %s"
+            " ORDER BY email LIMIT %s OFFSET %s",
+            (role, like_prefix(email_prefix.lower()), limit, offset),
+        )
+
+    def autocomplete(self, prefix: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Home users whose e-mail starts with `prefix` (not revoked), for the group wizard."""
+        return self._all(
+            f"SELECT id, email, status FROM {self.t.users}"
+            " WHERE role = 'home_user' AND status <> 'revoked' AND email LIKE %s"
+            " ORDER BY email LIMIT %s",
+            (like_prefix(prefix.strip().lower()), limit),
+        )
+
+    def user(self, user_id: UUID) -> dict[str, Any] | None:
+        return self._one(
+            f"SELECT id, email, role, status, created_at, invited_at, invitation_expires_at,"
+            f" activated_at FROM {self.t.users} WHERE id = %s",
+            (user_id,),
+        )
+
+    # --- EVSEs -------------------------------------------------------------------------
+
+    def evses(self, group_id: UUID | None = None, free_only: bool = False) -> list[dict[str, Any]]:
+        return self._all(
+            f"SELECT e.*, g.name AS group_name FROM {self.t.evses} e"
+            f" LEFT JOIN {self.t.groups} g ON g.id = e.group_id"
+            " WHERE (%s::uuid IS NULL OR e.group_id = %s) AND (NOT %s OR e.group_id IS NULL)"
+            " ORDER BY e.charge_point_id, e.connector_id",
+            (group_id, group_id, free_only),
+        )
+
+    def evse(self, evse_id: UUID) -> dict[str, Any] | None:
+        return self._one(
+            f"SELECT e.*, g.name AS group_name FROM {self.t.evses} e"
+            f" LEFT JOIN {self.t.groups} g ON g.id = e.group_id WHERE e.id = %s",
+            (evse_id,),
+        )
+
+    # --- audit -------------------------------------------------------------------------
+
+    def _audit(self, where: str, params: tuple[Any, ...], limit: int) -> list[dict[str, Any]]:
+        return self._all(
+            f"SELECT a.position, a.at, a.action, a.group_id, a.user_id, a.evse_id, a.actor_id,"
+            f" a.actor_role, actor.email AS actor_email, a.old_value, a.new_value"
+            f" FROM {self.t.audit} a LEFT JOIN {self.t.users} actor ON actor.id = a.actor_id"
+            f" WHERE {where} ORDER BY a.position DESC LIMIT %s",
+            (*params, limit),
+        )
+
+    def audit_for_group(self, group_id: UUID, limit: int = 200) -> list[dict[str, Any]]:
+        return self._audit("a.group_id = %s", (group_id,), limit)
+
+    def audit_for_user(self, user_id: UUID, limit: int = 200) -> list[dict[str, Any]]:
+        """What the user did, and what was done to the user's account."""
+        return self._audit("(a.user_id = %s OR a.actor_id = %s)", (user_id, user_id), limit)

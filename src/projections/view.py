@@ -1,0 +1,83 @@
+"""The read models' materialised view: rows and tracking position commit in one transaction.
+
+An event already processed fails on the tracking row and its transaction is
+rolled back, so each event changes the read models exactly once, and a
+restarted projection resumes after the last committed position.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection
+from psycopg.sql import SQL
+
+from projections import audit_log, evses, groups, users
+from projections.tables import Tables
+
+log = logging.getLogger(__name__)
+
+HANDLER_TABLES = (users.HANDLERS, evses.HANDLERS, groups.HANDLERS)
+APPLICATION_NAME = "SmartCharging"
+
+
+class ReadModelsView(PostgresTrackingRecorder):
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        self.tables = Tables(datastore.schema)
+        self.sql_create_statements.extend(SQL(statement) for statement in self.tables.ddl())  # type: ignore[arg-type]
+        self._position: int | None = None
+        self._advanced = threading.Condition()
+
+    def process(self, event: Any, tracking: Tracking) -> None:
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                audit_log.record(curs, self.tables, event, tracking.notification_id)
+                for handlers in HANDLER_TABLES:
+                    handler = handlers.get(type(event))
+                    if handler is not None:
+                        handler(curs, self.tables, event)
+                self._insert_tracking(curs, tracking)
+        except IntegrityError:
+            log.info("event %d was already projected; skipped", tracking.notification_id)
+        with self._advanced:
+            self._position = max(self._position or 0, tracking.notification_id)
+            self._advanced.notify_all()
+
+    def wait_for(self, position: int | None, timeout: float = 2.0) -> bool:
+        """Block until the read models have passed `position` (read-your-writes).
+
+        Woken at once by a projection running in this process; otherwise polls
+        the tracking table briefly. Returns False if the bound passed first.
+        """
+        if position is None:
+            return True
+        deadline = time.monotonic() + timeout
+        with self._advanced:
+            if self._advanced.wait_for(
+                lambda: (self._position or 0) >= position, timeout=min(timeout, 0.05)
+            ):
+                return True
+        pause = 0.005
+        while time.monotonic() < deadline:
+            if self.has_tracking_id(APPLICATION_NAME, position):
+                return True
+            with self._advanced:
+                if self._advanced.wait_for(
+                    lambda: (self._position or 0) >= position, timeout=pause
+                ):
+                    return True
+            pause = min(pause * 2, 0.1)
+        return self.has_tracking_id(APPLICATION_NAME, position)
+
+
+class ReadModels(Projection[ReadModelsView]):
+    name = "ReadModels"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
+        self.view.process(domain_event, tracking)
