@@ -9,15 +9,23 @@ dropped afterwards, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
 
+from mailcatcher import MailCatcher
 from smartcharge.database import Database, start_embedded
+from smartcharge.runtime import Runtime
+from smartcharge.settings import Settings
 
 LOCAL_SERVER = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=2"
 
@@ -72,3 +80,81 @@ def database(postgres_server: Database) -> Iterator[Database]:
 def pg_env(database: Database) -> dict[str, str]:
     """The eventsourcing environment for an application on the test schema."""
     return database.eventsourcing_env(pool_size=25)
+
+
+# --- a running service, a real SMTP server ----------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailCatcher]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    catcher = MailCatcher()
+    catcher.port = free_port()
+    controller = Controller(catcher, hostname="127.0.0.1", port=catcher.port)
+    controller.start()
+    yield catcher
+    controller.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, smtp_server: MailCatcher) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_security="none",
+        mail_sender="Smart charging <portal@example.com>",
+        public_url="http://portal.example.com",
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings, database: Database) -> Iterator[Runtime]:
+    running = Runtime(settings, database)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def server(runtime: Runtime) -> Iterator[str]:
+    """The API served by uvicorn on a free port of 127.0.0.1; yields its base URL."""
+    config = uvicorn.Config(runtime.api, host="127.0.0.1", port=0, log_level="warning")
+    http = uvicorn.Server(config)
+    thread = threading.Thread(target=http.run, daemon=True)
+    thread.start()
+    while not http.started:
+        if not thread.is_alive():
+            raise RuntimeError("the HTTP server did not start")
+        threading.Event().wait(0.01)
+    port = http.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    http.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def operator_credentials(runtime: Runtime) -> tuple[str, str]:
+    from domain.actors import Actor
+
+    runtime.service.add_operator("operator@example.com", "operator-password", Actor.system())
+    return "operator@example.com", "operator-password"
+
+
+def login(base_url: str, email: str, password: str) -> httpx.Client:
+    """An HTTP client holding a bearer token for the user."""
+    answer = httpx.post(f"{base_url}/api/auth/login", json={"email": email, "password": password})
+    answer.raise_for_status()
+    token = answer.json()["token"]
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+def operator_client(server: str, operator_credentials: tuple[str, str]) -> Iterator[httpx.Client]:
+    with login(server, *operator_credentials) as client:
+        yield client

@@ -44,10 +44,17 @@ class PriorityCharge:
         return self.started_at <= now < self.ends_at
 
 
+def check_printable(field: str, text: str) -> str:
+    """Refuse control characters (NUL and the like): they have no place in a name."""
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+        raise InvalidInput(f"{field}: must not contain control characters")
+    return text
+
+
 def validate_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("name: must not be empty")
-    name = name.strip()
+    name = check_printable("name", name.strip())
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"name: at most {MAX_NAME_LENGTH} characters, got {len(name)}")
     return name
@@ -56,6 +63,7 @@ def validate_name(name: object) -> str:
 def validate_description(description: object) -> str:
     if not isinstance(description, str):
         raise InvalidInput("description: must be text")
+    check_printable("description", description)
     if len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(
             f"description: at most {MAX_DESCRIPTION_LENGTH} characters, got {len(description)}"
@@ -228,10 +236,11 @@ class SmartChargingGroup(Aggregate):
 
     def start_priority_charge(self, now: datetime, ends_at: datetime, actor: Actor) -> None:
         self._check_exists()
-        if ends_at <= now:
-            raise InvalidInput("ends_at: must be in the future")
+        # The offset check comes first: comparing naive with aware times raises TypeError.
         if now.tzinfo is None or ends_at.tzinfo is None:
             raise InvalidInput("ends_at: must carry a UTC offset")
+        if ends_at <= now:
+            raise InvalidInput("ends_at: must be in the future")
         self._priority_charge_started(started_at=now, ends_at=ends_at, actor=actor)
 
     @event("PriorityChargeStarted")

@@ -171,6 +171,7 @@ class SmartCharging(Application[UUID]):
         home_user_id: UUID | None = None,
         evse_ids: Sequence[UUID] = (),
         exclusion_windows: Sequence[ExclusionWindow] = (),
+        random_delay: bool = False,
     ) -> tuple[UUID, int | None]:
         """Create a group with its home user and EVSEs in one atomic save."""
         self._require_operator(actor)
@@ -179,6 +180,7 @@ class SmartCharging(Application[UUID]):
             group = SmartChargingGroup.create(name, description, algorithm, time_zone, actor)
             if exclusion_windows:
                 group.set_exclusion_times(list(exclusion_windows), actor)
+            group.set_random_delay(random_delay, actor)
             if home_user_id is not None:
                 self._check_home_user(home_user_id)
                 group.add_home_user(home_user_id, actor)
@@ -189,6 +191,30 @@ class SmartCharging(Application[UUID]):
             return group.id, self._commit(group, *evses)
 
         return self._retrying(command)
+
+    def edit_group(
+        self,
+        group_id: UUID,
+        actor: Actor,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        time_zone: str | None = None,
+        random_delay: bool | None = None,
+    ) -> int | None:
+        """Change any of the group's details in one save; unchanged values record nothing."""
+
+        def change(group: SmartChargingGroup) -> None:
+            if name is not None:
+                group.rename(name, actor)
+            if description is not None:
+                group.describe(description, actor)
+            if time_zone is not None:
+                group.change_time_zone(time_zone, actor)
+            if random_delay is not None:
+                group.set_random_delay(random_delay, actor)
+
+        return self._change_group(group_id, actor, change)
 
     def rename_group(self, group_id: UUID, name: str, actor: Actor) -> int | None:
         return self._change_group(group_id, actor, lambda g: g.rename(name, actor))
@@ -377,6 +403,26 @@ class SmartCharging(Application[UUID]):
             evse.assign_to(target.id, actor)
             target.add_evse(evse.id, actor)
             return self._commit(*changed)
+
+        return self._retrying(command)
+
+    def change_evse_limits(
+        self,
+        evse_id: UUID,
+        actor: Actor,
+        *,
+        max_current_a: float | None = None,
+        phases: int | None = None,
+        max_power_w: float | None = None,
+    ) -> int | None:
+        self._require_operator(actor)
+
+        def command() -> int | None:
+            evse = self.evse(evse_id)
+            evse.change_limits(
+                actor, max_current_a=max_current_a, phases=phases, max_power_w=max_power_w
+            )
+            return self._commit(evse)
 
         return self._retrying(command)
 

@@ -14,7 +14,8 @@ from domain.actors import Actor, Role
 from domain.errors import Conflict, InvalidInput, InvitationInvalid
 
 # Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_CH = r"[^@\s\x00-\x1f\x7f]"
+_EMAIL = re.compile(rf"^{_CH}{{1,64}}@{_CH}+\.{_CH}{{2,}}$")
 MAX_EMAIL_LENGTH = 254
 MIN_PASSWORD_LENGTH = 8
 

@@ -27,8 +27,26 @@ class Settings(BaseSettings):
         default="", description="base URL users reach the portals at, used in e-mails"
     )
 
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; when unset mails go to the outbox folder"
+    )
+    smtp_port: int = 587
+    smtp_security: str = Field(default="starttls", pattern="^(none|starttls|tls)$")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_sender: str = "Smart charging <no-reply@localhost>"
+
+    session_days: float = Field(default=14, gt=0)
+    login_attempts_per_email: int = Field(default=10, ge=1, description="failed logins per 15 min")
+    login_attempts_per_address: int = Field(default=50, ge=1, description="per 15 min")
+    read_your_writes_timeout: float = Field(default=2.0, ge=0)
+
     priority_charge_default_minutes: int = Field(default=120, ge=1, le=24 * 60)
     invitation_valid_days: float = Field(default=7, gt=0)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
     def public_base_url(self) -> str:
         return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")

@@ -1,0 +1,78 @@
+"""Accounts: log in and out, who am I, and accepting an invitation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from api.deps import SESSION_COOKIE, Context, CurrentSession, session_token
+from api.models import AcceptInvitationIn, InvitationView, LoginIn, MeView, SessionView
+from domain.users import User
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+def open_session(ctx: Context, response: Response, user: User) -> SessionView:
+    token = ctx.sessions.open(user.id, ctx.now())
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(ctx.sessions.lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=ctx.secure_cookies,
+        path="/",
+    )
+    return SessionView(token=token, user_id=user.id, email=user.email, role=user.role.value)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/auth/login", summary="Log in: a session cookie for browsers, a bearer token for APIs")
+def login(body: LoginIn, request: Request, response: Response, ctx: Context) -> SessionView:
+    address = client_address(request)
+    wait = ctx.limiter.retry_after(body.email, address)
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed logins; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    user = ctx.service.authenticate(body.email, body.password)
+    if user is None:
+        ctx.limiter.failed(body.email, address)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
+    ctx.limiter.succeeded(body.email)
+    ctx.caught_up(ctx.service.recorder.max_notification_id())  # e.g. a just-accepted invitation
+    return open_session(ctx, response, user)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, ctx: Context) -> Response:
+    token = session_token(request, None) or ""
+    if token:
+        ctx.sessions.close(token)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", summary="Who is logged in")
+def me(session: CurrentSession) -> MeView:
+    return MeView(user_id=session.user_id, email=session.email, role=session.role)
+
+
+@router.get("/invitations/{token}", summary="Check an invitation link")
+def invitation(token: str, ctx: Context) -> InvitationView:
+    found = ctx.service.invitation(token)
+    return InvitationView(email=found.email, expires_at=found.expires_at)
+
+
+@router.post("/invitations/{token}/accept", summary="Accept the invitation and set a password")
+def accept_invitation(
+    token: str, body: AcceptInvitationIn, response: Response, ctx: Context
+) -> SessionView:
+    user_id = ctx.service.accept_invitation(token, body.password)
+    ctx.caught_up(ctx.service.recorder.max_notification_id())
+    return open_session(ctx, response, ctx.service.user(user_id))

@@ -1,0 +1,25 @@
+"""The FastAPI application: both portals' JSON API (and, later, their pages)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import accounts, consumer, errors, operator
+from api.context import ApiContext
+
+
+def create_app(context: ApiContext) -> FastAPI:
+    app = FastAPI(
+        title="Smart charging for home users",
+        version="0.1.0",
+        description=(
+            "Operator portal (/api/operator) and consumer portal (/api/me) of a smart charging "
+            "backend: consumer-configured time-of-use groups, exclusion times and priority charge."
+        ),
+    )
+    app.state.context = context
+    errors.install(app)
+    app.include_router(accounts.router)
+    app.include_router(operator.router)
+    app.include_router(consumer.router)
+    return app

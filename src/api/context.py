@@ -1,0 +1,37 @@
+"""What the HTTP layer works with, built once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from api.mail import Mailer, MailTexts
+from api.ratelimit import LoginRateLimiter
+from api.sessions import SessionStore
+from domain.service import SmartCharging
+from projections.queries import ReadModelQueries
+from projections.view import ReadModelsView
+
+
+@dataclass
+class ApiContext:
+    service: SmartCharging
+    view: ReadModelsView
+    queries: ReadModelQueries
+    sessions: SessionStore
+    mailer: Mailer
+    mail_texts: MailTexts
+    limiter: LoginRateLimiter
+    read_your_writes_timeout: float = 2.0
+    secure_cookies: bool = False
+    schedule: Callable[..., Any] | None = None  # the schedule preview, when the scheduler is wired
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.service.clock()
+
+    def caught_up(self, position: int | None) -> None:
+        """Let the caller read its own write: wait (briefly) until the read models have it."""
+        self.view.wait_for(position, timeout=self.read_your_writes_timeout)

@@ -1,0 +1,81 @@
+"""What both portals do with a group; they differ only in who may call it.
+
+Writes go to the command service (which checks that a home user acts only on
+his own group); reads come from the read models, after waiting for the write.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from fastapi import HTTPException, status
+
+from api.context import ApiContext
+from api.models import (
+    AuditEntryView,
+    ExclusionTimesIn,
+    ExclusionTimesView,
+    ExclusionWindowIn,
+    GroupView,
+    PriorityChargeIn,
+)
+from domain.actors import Actor, Role
+from domain.exclusion_times import ExclusionWindow, parse_windows
+
+
+def not_found(group_id: UUID) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"group {group_id} not found")
+
+
+def group_row(ctx: ApiContext, group_id: UUID, actor: Actor) -> dict:
+    row = ctx.queries.group(group_id)
+    if row is None or (actor.role is Role.HOME_USER and row["home_user_id"] != actor.user_id):
+        raise not_found(group_id)
+    return row
+
+
+def group_view(ctx: ApiContext, group_id: UUID, actor: Actor) -> GroupView:
+    return GroupView.from_row(group_row(ctx, group_id, actor), ctx.now())
+
+
+def windows_from(body: list[ExclusionWindowIn]) -> tuple[ExclusionWindow, ...]:
+    return parse_windows([window.model_dump() for window in body])
+
+
+def exclusion_times(ctx: ApiContext, group_id: UUID, actor: Actor) -> ExclusionTimesView:
+    row = group_row(ctx, group_id, actor)
+    return ExclusionTimesView(
+        group_id=row["id"], time_zone=row["time_zone"], windows=row["exclusion_windows"]
+    )
+
+
+def replace_exclusion_times(
+    ctx: ApiContext, group_id: UUID, body: ExclusionTimesIn, actor: Actor
+) -> ExclusionTimesView:
+    position = ctx.service.set_exclusion_times(group_id, windows_from(body.windows), actor)
+    ctx.caught_up(position)
+    return exclusion_times(ctx, group_id, actor)
+
+
+def start_priority_charge(
+    ctx: ApiContext, group_id: UUID, body: PriorityChargeIn | None, actor: Actor
+) -> GroupView:
+    body = body or PriorityChargeIn()
+    duration = timedelta(minutes=body.duration_minutes) if body.duration_minutes else None
+    position = ctx.service.start_priority_charge(
+        group_id, actor, duration=duration, ends_at=body.ends_at
+    )
+    ctx.caught_up(position)
+    return group_view(ctx, group_id, actor)
+
+
+def stop_priority_charge(ctx: ApiContext, group_id: UUID, actor: Actor) -> GroupView:
+    position = ctx.service.stop_priority_charge(group_id, actor)
+    ctx.caught_up(position)
+    return group_view(ctx, group_id, actor)
+
+
+def audit_log(ctx: ApiContext, group_id: UUID, actor: Actor, limit: int) -> list[AuditEntryView]:
+    group_row(ctx, group_id, actor)
+    return [AuditEntryView(**row) for row in ctx.queries.audit_for_group(group_id, limit)]

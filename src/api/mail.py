@@ -1,0 +1,53 @@
+"""The mails the portals send, and the interface of whatever delivers them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class MailTexts:
+    """Builds the messages; `base_url` is where users reach the portals."""
+
+    sender: str
+    base_url: str
+
+    def _message(self, to: str, subject: str, body: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(body)
+        return message
+
+    def invitation_link(self, token: str) -> str:
+        return f"{self.base_url}/invitation/{token}"
+
+    def invitation(self, to: str, token: str, valid_days: float) -> EmailMessage:
+        return self._message(
+            to,
+            "You are invited to smart charging",
+            "Hello,\n\n"
+            "Your charge point operator invites you to the smart charging portal, where you\n"
+            "can see your charger, set when it must not charge, and start a priority charge.\n\n"
+            f"Set your password here (the link works once, for {valid_days:g} days):\n\n"
+            f"    {self.invitation_link(token)}\n\n"
+            "If you did not expect this mail, you can ignore it.\n",
+        )
+
+    def added_to_group(self, to: str, group_name: str) -> EmailMessage:
+        return self._message(
+            to,
+            f"Your charger is now in the smart charging group {group_name!r}",
+            "Hello,\n\n"
+            f"Your charge point operator added you to the smart charging group {group_name!r}.\n"
+            "In the portal you can set the times your charger must not charge, and start a\n"
+            "priority charge when you need a full battery now:\n\n"
+            f"    {self.base_url}/\n",
+        )

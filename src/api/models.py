@@ -1,0 +1,231 @@
+"""Request and response bodies of the JSON API, named for what they are."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.exclusion_times import MAX_WINDOWS
+from domain.groups import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
+
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_CONTROL)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NO_CONTROL)]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_CONTROL)]
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_CONTROL)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExclusionWindowIn(Strict):
+    weekdays: list[Weekday] = Field(min_length=1, max_length=7, examples=[["mon", "tue"]])
+    start: TimeOfDay = Field(examples=["17:00"], description="local time HH:MM")
+    end: TimeOfDay = Field(
+        examples=["21:00"], description="local time HH:MM; at or before start: runs past midnight"
+    )
+
+
+class ExclusionWindowView(BaseModel):
+    weekdays: list[Weekday]
+    start: str
+    end: str
+
+
+class ExclusionTimesIn(Strict):
+    windows: list[ExclusionWindowIn] = Field(max_length=MAX_WINDOWS)
+
+
+class ExclusionTimesView(BaseModel):
+    group_id: UUID
+    time_zone: str
+    windows: list[ExclusionWindowView]
+
+
+class GroupIn(Strict):
+    name: Name
+    description: Description = ""
+    time_zone: TimeZoneName = Field(examples=["Europe/Amsterdam"])
+    algorithm: Literal["consumer_tou"] = "consumer_tou"
+    home_user_id: UUID | None = None
+    home_user_email: Email | None = Field(
+        default=None, description="alternative to home_user_id: the invited user's e-mail"
+    )
+    evse_ids: list[UUID] = Field(default_factory=list, max_length=100)
+    exclusion_windows: list[ExclusionWindowIn] = Field(default_factory=list, max_length=MAX_WINDOWS)
+    random_delay: bool = False
+
+
+class GroupPatch(Strict):
+    name: Name | None = None
+    description: Description | None = None
+    time_zone: TimeZoneName | None = None
+    random_delay: bool | None = None
+
+
+class HomeUserIn(Strict):
+    user_id: UUID | None = None
+    email: Email | None = None
+
+
+class EvseRef(Strict):
+    evse_id: UUID
+
+
+class UserRef(BaseModel):
+    id: UUID
+    email: str
+    status: str
+
+
+class PriorityChargeView(BaseModel):
+    started_at: datetime
+    ends_at: datetime
+    started_by_role: str | None
+
+
+class GroupView(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    algorithm: str
+    time_zone: str
+    home_user: UserRef | None
+    evse_ids: list[UUID]
+    exclusion_windows: list[ExclusionWindowView]
+    random_delay: bool
+    priority_charge: PriorityChargeView | None = Field(
+        description="the running priority charge, if any"
+    )
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], now: datetime) -> GroupView:
+        priority = None
+        if row["priority_ends_at"] is not None and row["priority_ends_at"] > now:
+            priority = PriorityChargeView(
+                started_at=row["priority_started_at"],
+                ends_at=row["priority_ends_at"],
+                started_by_role=row["priority_started_by_role"],
+            )
+        home_user = None
+        if row["home_user_id"] is not None:
+            home_user = UserRef(
+                id=row["home_user_id"],
+                email=row["home_user_email"] or "",
+                status=row["home_user_status"] or "unknown",
+            )
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            description=row["description"],
+            algorithm=row["algorithm"],
+            time_zone=row["time_zone"],
+            home_user=home_user,
+            evse_ids=row["evse_ids"] or [],
+            exclusion_windows=row["exclusion_windows"],
+            random_delay=row["random_delay"],
+            priority_charge=priority,
+            updated_at=row["updated_at"],
+            version=row["version"],
+        )
+
+
+class PriorityChargeIn(Strict):
+    duration_minutes: int | None = Field(
+        default=None, ge=1, le=24 * 60, description="default: the service's setting (120)"
+    )
+    ends_at: datetime | None = Field(default=None, description="alternative to duration_minutes")
+
+
+class EvseIn(Strict):
+    charge_point_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._~:@!$&'()*+,;=-]+$")
+    ]
+    connector_id: int = Field(ge=1, le=1000)
+    max_current_a: float | None = Field(default=None, gt=0, le=1000)
+    phases: Literal[1, 3] | None = None
+    max_power_w: float | None = Field(default=None, gt=0, le=1_000_000)
+
+
+class EvseLimitsIn(Strict):
+    max_current_a: float | None = Field(default=None, gt=0, le=1000)
+    phases: Literal[1, 3] | None = None
+    max_power_w: float | None = Field(default=None, gt=0, le=1_000_000)
+
+
+class EvseView(BaseModel):
+    id: UUID
+    charge_point_id: str
+    connector_id: int
+    max_current_a: float | None
+    phases: int | None
+    max_power_w: float | None
+    group_id: UUID | None
+    group_name: str | None
+    status: dict[str, Any] = Field(default_factory=dict, description="connection and profile")
+
+
+class InviteIn(Strict):
+    email: Email
+
+
+class UserView(BaseModel):
+    id: UUID
+    email: str
+    role: str
+    status: Literal["invited", "active", "revoked"]
+    created_at: datetime
+    invited_at: datetime | None
+    invitation_expires_at: datetime | None
+    activated_at: datetime | None
+
+
+class LoginIn(Strict):
+    email: Email
+    password: Password
+
+
+class SessionView(BaseModel):
+    token: str = Field(description="send as 'Authorization: Bearer <token>'")
+    user_id: UUID
+    email: str
+    role: str
+
+
+class MeView(BaseModel):
+    user_id: UUID
+    email: str
+    role: str
+
+
+class InvitationView(BaseModel):
+    email: str
+    expires_at: datetime
+
+
+class AcceptInvitationIn(Strict):
+    password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+
+
+class AuditEntryView(BaseModel):
+    position: int
+    at: datetime
+    action: str
+    actor_id: UUID | None
+    actor_email: str | None
+    actor_role: str
+    group_id: UUID | None
+    user_id: UUID | None
+    evse_id: UUID | None
+    old_value: Any = None
+    new_value: Any = None

@@ -1,0 +1,310 @@
+"""The operator portal's API: consumer-portal users, the EVSE registry and smart charging groups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, BackgroundTasks, Body, HTTPException, Query, Response, status
+
+from api import group_actions
+from api.context import ApiContext
+from api.deps import Context, OperatorActor
+from api.models import (
+    NO_CONTROL,
+    AuditEntryView,
+    EvseIn,
+    EvseLimitsIn,
+    EvseRef,
+    EvseView,
+    ExclusionTimesIn,
+    ExclusionTimesView,
+    GroupIn,
+    GroupPatch,
+    GroupView,
+    HomeUserIn,
+    InviteIn,
+    PriorityChargeIn,
+    UserRef,
+    UserView,
+)
+from domain.errors import NotFound
+from domain.users import user_id_for
+
+router = APIRouter(prefix="/api/operator", tags=["operator portal"])
+
+Search = Annotated[str, Query(max_length=100, pattern=NO_CONTROL)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _user_view(ctx: ApiContext, user_id: UUID) -> UserView:
+    row = ctx.queries.user(user_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
+    return UserView(**row)
+
+
+def _mail_added_to_group(
+    ctx: ApiContext, tasks: BackgroundTasks, user_id: UUID, group_name: str
+) -> None:
+    user = ctx.service.user(user_id)
+    tasks.add_task(ctx.mailer.send, ctx.mail_texts.added_to_group(user.email, group_name))
+
+
+# --- consumer-portal users ----------------------------------------------------------------
+
+
+@router.get("/users", summary="Consumer-portal users")
+def list_users(
+    ctx: Context, actor: OperatorActor, q: Search = "", limit: Limit = 100, offset: int = 0
+) -> list[UserView]:
+    return [UserView(**row) for row in ctx.queries.users("home_user", q, limit, max(offset, 0))]
+
+
+@router.get("/users/autocomplete", summary="Home users whose e-mail starts with q (top 10)")
+def autocomplete(ctx: Context, actor: OperatorActor, q: Search = "") -> list[UserRef]:
+    return [UserRef(**row) for row in ctx.queries.autocomplete(q, limit=10)]
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, summary="Invite a home user by e-mail")
+def invite_user(
+    body: InviteIn, ctx: Context, actor: OperatorActor, tasks: BackgroundTasks
+) -> UserView:
+    user_id, token = ctx.service.invite_home_user(body.email, actor)
+    _send_invitation(ctx, tasks, user_id, token)
+    return _user_view(ctx, user_id)
+
+
+def _send_invitation(ctx: ApiContext, tasks: BackgroundTasks, user_id: UUID, token: str) -> None:
+    user = ctx.service.user(user_id)
+    valid_days = ctx.service.invitation_validity.total_seconds() / 86400
+    tasks.add_task(ctx.mailer.send, ctx.mail_texts.invitation(user.email, token, valid_days))
+    ctx.caught_up(ctx.service.recorder.max_notification_id())
+
+
+@router.get("/users/{user_id}")
+def get_user(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
+    return _user_view(ctx, user_id)
+
+
+@router.post("/users/{user_id}/resend", summary="Send a new invitation; the old link stops working")
+def resend_invitation(
+    user_id: UUID, ctx: Context, actor: OperatorActor, tasks: BackgroundTasks
+) -> UserView:
+    token = ctx.service.resend_invitation(user_id, actor)
+    _send_invitation(ctx, tasks, user_id, token)
+    return _user_view(ctx, user_id)
+
+
+@router.post("/users/{user_id}/revoke", summary="Revoke access to the consumer portal")
+def revoke_user(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
+    ctx.caught_up(ctx.service.revoke_user(user_id, actor))
+    ctx.sessions.close_all(user_id)
+    return _user_view(ctx, user_id)
+
+
+@router.get("/users/{user_id}/audit", summary="What the user did and what was done to the account")
+def user_audit(
+    user_id: UUID, ctx: Context, actor: OperatorActor, limit: Limit = 200
+) -> list[AuditEntryView]:
+    return [AuditEntryView(**row) for row in ctx.queries.audit_for_user(user_id, limit)]
+
+
+# --- EVSE registry --------------------------------------------------------------------------
+
+
+def _evse_view(ctx: ApiContext, evse_id: UUID) -> EvseView:
+    row = ctx.queries.evse(evse_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"EVSE {evse_id} not found")
+    return EvseView(**row)
+
+
+@router.get("/evses", summary="The EVSE registry, with group and status")
+def list_evses(
+    ctx: Context,
+    actor: OperatorActor,
+    group_id: UUID | None = None,
+    free: Annotated[bool, Query(description="only EVSEs in no group")] = False,
+) -> list[EvseView]:
+    return [EvseView(**row) for row in ctx.queries.evses(group_id, free)]
+
+
+@router.post("/evses", status_code=status.HTTP_201_CREATED, summary="Register a charger connector")
+def register_evse(body: EvseIn, ctx: Context, actor: OperatorActor) -> EvseView:
+    evse_id, position = ctx.service.register_evse(
+        body.charge_point_id,
+        body.connector_id,
+        actor,
+        max_current_a=body.max_current_a,
+        phases=body.phases,
+        max_power_w=body.max_power_w,
+    )
+    ctx.caught_up(position)
+    return _evse_view(ctx, evse_id)
+
+
+@router.get("/evses/{evse_id}")
+def get_evse(evse_id: UUID, ctx: Context, actor: OperatorActor) -> EvseView:
+    return _evse_view(ctx, evse_id)
+
+
+@router.put("/evses/{evse_id}/limits", summary="Change an EVSE's maximum current or power")
+def change_evse_limits(
+    evse_id: UUID, body: EvseLimitsIn, ctx: Context, actor: OperatorActor
+) -> EvseView:
+    ctx.caught_up(ctx.service.change_evse_limits(evse_id, actor, **body.model_dump()))
+    return _evse_view(ctx, evse_id)
+
+
+@router.delete("/evses/{evse_id}", status_code=status.HTTP_204_NO_CONTENT)
+def deregister_evse(evse_id: UUID, ctx: Context, actor: OperatorActor) -> Response:
+    ctx.caught_up(ctx.service.deregister_evse(evse_id, actor))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- groups -------------------------------------------------------------------------------
+
+
+@router.get("/groups", summary="Smart charging groups, searchable by name or home user")
+def list_groups(
+    ctx: Context, actor: OperatorActor, q: Search = "", limit: Limit = 50, offset: int = 0
+) -> list[GroupView]:
+    now = ctx.now()
+    return [GroupView.from_row(row, now) for row in ctx.queries.groups(q, limit, max(offset, 0))]
+
+
+def _home_user_id(ctx: ApiContext, user_id: UUID | None, email: str | None) -> UUID | None:
+    if user_id is not None and email is not None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "give the home user's id or e-mail, not both"
+        )
+    if email is None:
+        return user_id
+    found = user_id_for(email)
+    try:
+        ctx.service.user(found)
+    except NotFound:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"home_user_email: no user {email!r}; invite the user first",
+        ) from None
+    return found
+
+
+@router.post("/groups", status_code=status.HTTP_201_CREATED, summary="Create a group")
+def create_group(
+    body: GroupIn, ctx: Context, actor: OperatorActor, tasks: BackgroundTasks
+) -> GroupView:
+    home_user_id = _home_user_id(ctx, body.home_user_id, body.home_user_email)
+    group_id, position = ctx.service.create_group(
+        name=body.name,
+        description=body.description,
+        time_zone=body.time_zone,
+        algorithm=body.algorithm,
+        actor=actor,
+        home_user_id=home_user_id,
+        evse_ids=body.evse_ids,
+        exclusion_windows=group_actions.windows_from(body.exclusion_windows),
+        random_delay=body.random_delay,
+    )
+    ctx.caught_up(position)
+    if home_user_id is not None:
+        _mail_added_to_group(ctx, tasks, home_user_id, body.name)
+    return group_actions.group_view(ctx, group_id, actor)
+
+
+@router.get("/groups/{group_id}")
+def get_group(group_id: UUID, ctx: Context, actor: OperatorActor) -> GroupView:
+    return group_actions.group_view(ctx, group_id, actor)
+
+
+@router.patch("/groups/{group_id}", summary="Edit name, description, time zone, random delay")
+def edit_group(group_id: UUID, body: GroupPatch, ctx: Context, actor: OperatorActor) -> GroupView:
+    position = ctx.service.edit_group(group_id, actor, **body.model_dump(exclude_none=True))
+    ctx.caught_up(position)
+    return group_actions.group_view(ctx, group_id, actor)
+
+
+@router.delete(
+    "/groups/{group_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a group; its EVSEs and home user are released",
+)
+def delete_group(group_id: UUID, ctx: Context, actor: OperatorActor) -> Response:
+    ctx.caught_up(ctx.service.delete_group(group_id, actor))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/groups/{group_id}/home-user",
+    summary="Set the home user (refused with 409 when the group already has another)",
+)
+def set_home_user(
+    group_id: UUID, body: HomeUserIn, ctx: Context, actor: OperatorActor, tasks: BackgroundTasks
+) -> GroupView:
+    user_id = _home_user_id(ctx, body.user_id, body.email)
+    if user_id is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give user_id or email")
+    before = ctx.service.group(group_id).home_user_id
+    ctx.caught_up(ctx.service.add_home_user(group_id, user_id, actor))
+    view = group_actions.group_view(ctx, group_id, actor)
+    if before != user_id:
+        _mail_added_to_group(ctx, tasks, user_id, view.name)
+    return view
+
+
+@router.delete("/groups/{group_id}/home-user/{user_id}", summary="Remove the home user")
+def remove_home_user(
+    group_id: UUID, user_id: UUID, ctx: Context, actor: OperatorActor
+) -> GroupView:
+    ctx.caught_up(ctx.service.remove_home_user(group_id, user_id, actor))
+    return group_actions.group_view(ctx, group_id, actor)
+
+
+@router.post("/groups/{group_id}/evses", summary="Add an EVSE (refused if it is in another group)")
+def add_evse(group_id: UUID, body: EvseRef, ctx: Context, actor: OperatorActor) -> GroupView:
+    ctx.caught_up(ctx.service.add_evse(group_id, body.evse_id, actor))
+    return group_actions.group_view(ctx, group_id, actor)
+
+
+@router.delete("/groups/{group_id}/evses/{evse_id}", summary="Remove an EVSE from the group")
+def remove_evse(group_id: UUID, evse_id: UUID, ctx: Context, actor: OperatorActor) -> GroupView:
+    ctx.caught_up(ctx.service.remove_evse(group_id, evse_id, actor))
+    return group_actions.group_view(ctx, group_id, actor)
+
+
+@router.get("/groups/{group_id}/exclusion-times")
+def get_exclusion_times(
+    group_id: UUID, ctx: Context, actor: OperatorActor
+) -> ExclusionTimesView:
+    return group_actions.exclusion_times(ctx, group_id, actor)
+
+
+@router.put("/groups/{group_id}/exclusion-times", summary="Replace the exclusion times")
+def replace_exclusion_times(
+    group_id: UUID, body: ExclusionTimesIn, ctx: Context, actor: OperatorActor
+) -> ExclusionTimesView:
+    return group_actions.replace_exclusion_times(ctx, group_id, body, actor)
+
+
+@router.post("/groups/{group_id}/priority-charge", summary="Start priority charge")
+def start_priority_charge(
+    group_id: UUID,
+    ctx: Context,
+    actor: OperatorActor,
+    body: Annotated[PriorityChargeIn | None, Body()] = None,
+) -> GroupView:
+    return group_actions.start_priority_charge(ctx, group_id, body, actor)
+
+
+@router.delete("/groups/{group_id}/priority-charge", summary="Stop priority charge")
+def stop_priority_charge(group_id: UUID, ctx: Context, actor: OperatorActor) -> GroupView:
+    return group_actions.stop_priority_charge(ctx, group_id, actor)
+
+
+@router.get("/groups/{group_id}/audit", summary="The group's audit log, newest first")
+def group_audit(
+    group_id: UUID, ctx: Context, actor: OperatorActor, limit: Limit = 200
+) -> list[AuditEntryView]:
+    return group_actions.audit_log(ctx, group_id, actor, limit)

