@@ -1,0 +1,285 @@
+"""The consumer-configured ToU algorithm: group state and a clock in, desired profiles out.
+
+Pure: no I/O, and `now` is always a parameter. Per EVSE it gives
+
+- the *exclusion profile*: a TxDefaultProfile, limit 0 inside the group's
+  exclusion windows and the EVSE's maximum outside. Normally Recurring Weekly;
+  Recurring Daily or Absolute when the charger cannot hold that many periods.
+- the *priority profile*, while a priority charge runs: a TxDefaultProfile one
+  stack level higher, at the maximum, that ends by itself at the end time.
+
+and `next_change`: when the scheduler must compute and send them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from domain.exclusion_times import ExclusionWindow
+from domain.groups import SmartChargingGroup
+from scheduler.profiles import (
+    EXCLUSION_ROLE,
+    PRIORITY_ROLE,
+    ChargerLimits,
+    ChargingProfile,
+    ChargingSchedulePeriod,
+    EvseSpec,
+    Rate,
+    RecurrencyKind,
+    profile_id,
+)
+from scheduler.utc_offsets import local_midnight, local_week_start, next_offset_change
+from scheduler.week_pattern import DAY, WEEK, Step, WeekPattern
+
+# Stack levels: the priority profile sits above the exclusion profile (OCPP 1.6
+# §3.13.2: the highest stack level valid at a time prevails). Level 0 stays free
+# unless the charger offers only 0 and 1.
+EXCLUSION_STACK_LEVEL = 1
+PRIORITY_STACK_LEVEL = 2
+
+RANDOM_DELAY_MAX_SECONDS = 600
+# An Absolute fallback looks this far ahead, and is refreshed this long before it runs out.
+ABSOLUTE_HORIZON = timedelta(days=8)
+ABSOLUTE_REFRESH_MARGIN = timedelta(hours=6)
+
+
+def random_delay_seconds(evse_id: UUID) -> int:
+    """A fixed offset in [0, 600] s for this EVSE, so EVSEs do not all start at once.
+
+    Hashed rather than read from the uuid's bytes: uuid versions fix some bits.
+    """
+    digest = hashlib.sha256(evse_id.bytes).digest()
+    return int.from_bytes(digest[:8], "big") % (RANDOM_DELAY_MAX_SECONDS + 1)
+
+
+@dataclass(frozen=True)
+class GroupInput:
+    """What the algorithm needs to know about a smart charging group."""
+
+    time_zone: str
+    exclusion_windows: tuple[ExclusionWindow, ...] = ()
+    random_delay: bool = False
+    priority_ends_at: datetime | None = None
+    priority_started_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        ZoneInfo(self.time_zone)  # fails early on an unknown zone
+        object.__setattr__(self, "exclusion_windows", tuple(self.exclusion_windows))
+
+    @classmethod
+    def from_group(cls, group: SmartChargingGroup) -> GroupInput:
+        priority = group.priority
+        return cls(
+            time_zone=group.time_zone,
+            exclusion_windows=tuple(group.exclusion_windows),
+            random_delay=group.random_delay,
+            priority_ends_at=priority.ends_at if priority else None,
+            priority_started_at=priority.started_at if priority else None,
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def priority_active(self, now: datetime) -> bool:
+        if self.priority_ends_at is None or now >= self.priority_ends_at:
+            return False
+        return self.priority_started_at is None or self.priority_started_at <= now
+
+    def pattern_for(self, evse_id: UUID) -> WeekPattern:
+        delay = random_delay_seconds(evse_id) if self.random_delay else 0
+        return WeekPattern.from_windows(self.exclusion_windows, delay)
+
+    def priority_changes(self, now: datetime) -> list[datetime]:
+        """When the priority charge starts or ends, if that is still to come."""
+        moments = (self.priority_started_at, self.priority_ends_at)
+        if self.priority_ends_at is None or self.priority_ends_at <= now:
+            return []
+        return [moment for moment in moments if moment is not None and moment > now]
+
+
+@dataclass(frozen=True)
+class DesiredSchedule:
+    """The profiles each EVSE should have now, and when to compute them again.
+
+    The profiles an EVSE does not get (the priority profile when none runs)
+    should be cleared; `scheduler.profiles.managed_profile_ids` names them all.
+    """
+
+    profiles: Mapping[UUID, tuple[ChargingProfile, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    next_change: datetime | None = None
+
+    def profiles_for(self, evse_id: UUID) -> tuple[ChargingProfile, ...]:
+        return self.profiles[evse_id]
+
+
+def desired_profiles(
+    group: GroupInput,
+    evses: Sequence[EvseSpec],
+    charger: ChargerLimits | Mapping[UUID, ChargerLimits],
+    now: datetime,
+) -> DesiredSchedule:
+    """The desired profiles of every EVSE of `group` at `now`.
+
+    `charger` is one set of limits for all EVSEs, or the limits per EVSE id.
+    `next_change` is the earliest of: the zone's next UTC offset change (while a
+    Recurring profile is in use), an Absolute profile's refresh time, and the
+    priority charge's end; None if nothing is due.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now: {now!r} has no UTC offset")
+    now = now.astimezone(UTC)
+    profiles: dict[UUID, tuple[ChargingProfile, ...]] = {}
+    changes = group.priority_changes(now)
+    for evse in evses:
+        limits = charger if isinstance(charger, ChargerLimits) else charger[evse.evse_id]
+        exclusion, change = exclusion_profile(group, evse, limits, now)
+        profiles[evse.evse_id] = (exclusion,)
+        if group.priority_active(now):
+            profiles[evse.evse_id] += (priority_profile(group, evse, limits, now),)
+        if change is not None:
+            changes.append(change)
+    return DesiredSchedule(MappingProxyType(profiles), min(changes, default=None))
+
+
+def stack_levels(charger: ChargerLimits) -> tuple[int, int]:
+    """(exclusion, priority) stack levels within ChargeProfileMaxStackLevel."""
+    if charger.max_stack_level >= PRIORITY_STACK_LEVEL:
+        return EXCLUSION_STACK_LEVEL, PRIORITY_STACK_LEVEL
+    return 0, 1
+
+
+def exclusion_profile(
+    group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
+) -> tuple[ChargingProfile, datetime | None]:
+    """The exclusion profile and the time it must be replaced by.
+
+    Without exclusion windows this is still sent, as one period at the maximum:
+    it has the exclusion profile's id and stack level, so it replaces a profile
+    left from earlier windows (OCPP 1.6 §3.13.2), even on a charger that was
+    offline when the windows were removed; clearing would need the gateway to
+    know what is installed.
+    """
+    pattern, zone = group.pattern_for(evse.evse_id), group.zone
+    recurring = _recurring_steps(pattern, charger)
+    if recurring is None:
+        return absolute_exclusion_profile(pattern, zone, evse, charger, now)
+    kind, steps = recurring
+    if kind == "Weekly":
+        start, length = local_week_start(zone, now), WEEK
+    else:
+        start, length = local_midnight(zone, now), DAY
+    # A recurring schedule repeats on a fixed UTC period (OCPP 1.6 §7.37; see the
+    # DST note in §3.13.7): it matches local time only while now's offset holds.
+    profile = _exclusion(evse, charger, steps, start, length, kind)
+    return profile, next_offset_change(zone, now)
+
+
+def _recurring_steps(
+    pattern: WeekPattern, charger: ChargerLimits
+) -> tuple[RecurrencyKind, list[Step]] | None:
+    """Weekly if it fits ChargingScheduleMaxPeriods, else Daily if every day is alike."""
+    week = pattern.week_steps()
+    if len(week) <= charger.max_periods:
+        return "Weekly", week
+    if pattern.repeats_daily() and len(day := pattern.day_steps()) <= charger.max_periods:
+        return "Daily", day
+    return None
+
+
+def absolute_exclusion_profile(
+    pattern: WeekPattern, zone: ZoneInfo, evse: EvseSpec, charger: ChargerLimits, now: datetime
+) -> tuple[ChargingProfile, datetime]:
+    """From now, as many periods as the charger holds, in real local time (DST included).
+
+    Its duration ends where the next period would start, so the charger never
+    applies a limit we did not mean; it must be refreshed before then.
+    """
+    start = now.replace(microsecond=0)
+    horizon = int(ABSOLUTE_HORIZON.total_seconds())
+    steps = pattern.steps_in_utc(zone, start, start + ABSOLUTE_HORIZON)
+    covered = steps[: charger.max_periods]
+    end = steps[len(covered)][0] if len(steps) > len(covered) else horizon
+    profile = _exclusion(evse, charger, covered, start, end, None)
+    # A refresh within the last covered period always reaches further; before
+    # the second period starts it would not (with one period, only `end` can).
+    margin = int(ABSOLUTE_REFRESH_MARGIN.total_seconds())
+    refresh = max(end - margin, covered[1][0] if len(covered) > 1 else end)
+    return profile, start + timedelta(seconds=refresh)
+
+
+def _exclusion(
+    evse: EvseSpec,
+    charger: ChargerLimits,
+    steps: list[Step],
+    start: datetime,
+    duration: int,
+    recurrency: RecurrencyKind | None,
+) -> ChargingProfile:
+    rate = evse.rate(charger)
+    return ChargingProfile(
+        profile_id=profile_id(evse.connector_id, EXCLUSION_ROLE),
+        stack_level=stack_levels(charger)[0],
+        purpose="TxDefaultProfile",
+        kind="Absolute" if recurrency is None else "Recurring",
+        recurrency_kind=recurrency,
+        valid_from=None,
+        valid_to=None,
+        rate_unit=rate.unit,
+        start_schedule=start,
+        duration=duration,
+        periods=_periods(steps, rate),
+    )
+
+
+def _periods(steps: list[Step], rate: Rate) -> tuple[ChargingSchedulePeriod, ...]:
+    return tuple(
+        ChargingSchedulePeriod(second, 0.0 if excluded else rate.limit, rate.number_phases)
+        for second, excluded in steps
+    )
+
+
+def priority_profile(
+    group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
+) -> ChargingProfile:
+    """Full power from the priority charge's start until its end.
+
+    Absolute rather than Relative: a Relative schedule starts with the charging
+    session, which the charger decides; ours is tied to the clock. validTo ends
+    it on the charger itself, even if the backend is unreachable then; validFrom
+    is the start (in the past) so re-sending gives the same profile, without the
+    gap a future validFrom would cause (OCPP 1.6 §3.13.2).
+    """
+    assert group.priority_ends_at is not None
+    rate = evse.rate(charger)
+    start = (group.priority_started_at or now).astimezone(UTC).replace(microsecond=0)
+    end = _ceil_second(group.priority_ends_at.astimezone(UTC))
+    return ChargingProfile(
+        profile_id=profile_id(evse.connector_id, PRIORITY_ROLE),
+        stack_level=stack_levels(charger)[1],
+        purpose="TxDefaultProfile",
+        kind="Absolute",
+        recurrency_kind=None,
+        valid_from=start,
+        valid_to=end,
+        rate_unit=rate.unit,
+        start_schedule=start,
+        duration=int((end - start).total_seconds()),
+        periods=(ChargingSchedulePeriod(0, rate.limit, rate.number_phases),),
+    )
+
+
+def _ceil_second(instant: datetime) -> datetime:
+    if not instant.microsecond:
+        return instant
+    whole = math.ceil(instant.timestamp())
+    return datetime.fromtimestamp(whole, UTC)

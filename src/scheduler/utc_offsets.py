@@ -1,0 +1,89 @@
+"""A time zone's UTC offset over time: when it changes, and local midnights in UTC.
+
+zoneinfo does not list a zone's transitions, so we look for them: offsets
+are compared a day apart (no zone's offset has changed twice within a day
+since 2019; the closest pair, Pacific/Fiji 2021, was four weeks apart) and the
+change is then pinned to the second by bisection (tzdata transitions fall on
+whole seconds).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_STEP = 24 * 3600
+# How far ahead a change counts. A zone with no change within two years (no
+# DST) gets no timer; the scheduler re-runs on every change to the group anyway.
+OFFSET_CHANGE_HORIZON = timedelta(days=731)
+
+
+def offset_at(zone: ZoneInfo, instant: datetime) -> timedelta:
+    offset = instant.astimezone(zone).utcoffset()
+    assert offset is not None
+    return offset
+
+
+def _offset_at_second(zone: ZoneInfo, posix_second: int) -> timedelta:
+    offset = datetime.fromtimestamp(posix_second, zone).utcoffset()
+    assert offset is not None
+    return offset
+
+
+def next_offset_change(
+    zone: ZoneInfo, after: datetime, within: timedelta = OFFSET_CHANGE_HORIZON
+) -> datetime | None:
+    """The first instant after `after` whose UTC offset differs from the one at `after`."""
+    # floor(after) has after's offset: a transition is a whole second, so none
+    # lies in (floor(after), after].
+    low = math.floor(after.timestamp())
+    current = _offset_at_second(zone, low)
+    limit = low + math.ceil(within.total_seconds())
+    while low < limit:
+        high = min(low + _STEP, limit)
+        if _offset_at_second(zone, high) != current:
+            return _bisect(zone, low, high, current)
+        low = high
+    return None
+
+
+def _bisect(zone: ZoneInfo, low: int, high: int, current: timedelta) -> datetime:
+    """The first second in (low, high] with another offset than `current` (which `low` has)."""
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _offset_at_second(zone, middle) == current:
+            low = middle
+        else:
+            high = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def offset_segments(
+    zone: ZoneInfo, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, timedelta]]:
+    """[start, end) cut where the UTC offset changes: (from, to, offset) in order."""
+    segments = []
+    while start < end:
+        change = next_offset_change(zone, start, within=end - start)
+        stop = end if change is None or change > end else change
+        segments.append((start, stop, offset_at(zone, start)))
+        start = stop
+    return segments
+
+
+def local_midnight(zone: ZoneInfo, now: datetime, days_back: int = 0) -> datetime:
+    """UTC instant of local 00:00, `days_back` days before today, *at the offset in force now*.
+
+    Recurring schedules run on a fixed UTC period (OCPP 1.6 §7.37), so the
+    start we give them is only right while this offset holds.
+    """
+    local = now.astimezone(zone)
+    day = local.date() - timedelta(days=days_back)
+    wall_clock = datetime.combine(day, time(0), tzinfo=UTC)
+    return wall_clock - offset_at(zone, now)
+
+
+def local_week_start(zone: ZoneInfo, now: datetime) -> datetime:
+    """UTC instant of this week's local Monday 00:00, at the offset in force now."""
+    return local_midnight(zone, now, days_back=now.astimezone(zone).weekday())
