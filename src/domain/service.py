@@ -30,6 +30,7 @@ from domain.errors import (
     InvitationInvalid,
     NotFound,
 )
+from domain.charger_commands import ChargerCommands
 from domain.evses import Evse
 from domain.exclusion_times import ExclusionWindow
 from domain.groups import PriorityEndReason, SmartChargingGroup
@@ -82,7 +83,7 @@ class ExclusionWindowAsDict(Transcoding):
         return ExclusionWindow(tuple(data["weekdays"]), data["start"], data["end"])
 
 
-class SmartCharging(Application[UUID]):
+class SmartCharging(ChargerCommands, Application[UUID]):
     """Settings come from the environment dict (`env`), as for any eventsourcing application:
     `PRIORITY_CHARGE_DEFAULT_MINUTES`, `INVITATION_VALID_DAYS`, plus the persistence keys.
     """

@@ -19,6 +19,22 @@ def like_prefix(text: str) -> str:
     return escaped + "%"
 
 
+STATUS_COLUMNS = (
+    "connected", "protocol", "connector", "transaction_id", "session_started_at",
+    "desired_profiles", "desired_version", "desired_at", "answers",
+)
+
+
+def with_status(row: dict[str, Any]) -> dict[str, Any]:
+    """Fold the connection, session and profile columns into one `status` object."""
+    status = {column: row.pop(column) for column in STATUS_COLUMNS}
+    status["connected"] = bool(status["connected"])
+    status["desired_profiles"] = status["desired_profiles"] or []
+    status["answers"] = status["answers"] or {}
+    row["status"] = status
+    return row
+
+
 class ReadModelQueries:
     def __init__(self, view: ReadModelsView):
         self.view = view
@@ -91,21 +107,42 @@ class ReadModelQueries:
 
     # --- EVSEs -------------------------------------------------------------------------
 
-    def evses(self, group_id: UUID | None = None, free_only: bool = False) -> list[dict[str, Any]]:
-        return self._all(
-            f"SELECT e.*, g.name AS group_name FROM {self.t.evses} e"
-            f" LEFT JOIN {self.t.groups} g ON g.id = e.group_id"
-            " WHERE (%s::uuid IS NULL OR e.group_id = %s) AND (NOT %s OR e.group_id IS NULL)"
-            " ORDER BY e.charge_point_id, e.connector_id",
-            (group_id, group_id, free_only),
+    EVSE_SELECT = """SELECT e.*, g.name AS group_name, c.connected, c.protocol,
+        c.connector_status -> e.connector_id::text AS connector, s.transaction_id,
+        s.session_started_at, s.desired_profiles, s.desired_version, s.desired_at, s.answers
+        FROM {evses} e
+        LEFT JOIN {groups} g ON g.id = e.group_id
+        LEFT JOIN {chargers} c ON c.charge_point_id = e.charge_point_id
+        LEFT JOIN {status} s ON s.evse_id = e.id"""
+
+    def _evse_select(self) -> str:
+        return self.EVSE_SELECT.format(
+            evses=self.t.evses, groups=self.t.groups, chargers=self.t.chargers,
+            status=self.t.evse_status,
         )
 
+    def evses(self, group_id: UUID | None = None, free_only: bool = False) -> list[dict[str, Any]]:
+        return [
+            with_status(row)
+            for row in self._all(
+                f"{self._evse_select()}"
+                " WHERE (%s::uuid IS NULL OR e.group_id = %s) AND (NOT %s OR e.group_id IS NULL)"
+                " ORDER BY e.charge_point_id, e.connector_id",
+                (group_id, group_id, free_only),
+            )
+        ]
+
     def evse(self, evse_id: UUID) -> dict[str, Any] | None:
+        row = self._one(f"{self._evse_select()} WHERE e.id = %s", (evse_id,))
+        return with_status(row) if row else None
+
+    def charger(self, charge_point_id: str) -> dict[str, Any] | None:
         return self._one(
-            f"SELECT e.*, g.name AS group_name FROM {self.t.evses} e"
-            f" LEFT JOIN {self.t.groups} g ON g.id = e.group_id WHERE e.id = %s",
-            (evse_id,),
+            f"SELECT * FROM {self.t.chargers} WHERE charge_point_id = %s", (charge_point_id,)
         )
+
+    def chargers(self) -> list[dict[str, Any]]:
+        return self._all(f"SELECT * FROM {self.t.chargers} ORDER BY charge_point_id")
 
     # --- audit -------------------------------------------------------------------------
 

@@ -37,6 +37,14 @@ class Tables:
     def audit(self) -> str:
         return self._name("rm_audit_log")
 
+    @property
+    def chargers(self) -> str:
+        return self._name("rm_chargers")
+
+    @property
+    def evse_status(self) -> str:
+        return self._name("rm_evse_status")
+
     def ddl(self) -> list[str]:
         return [
             f"""CREATE TABLE IF NOT EXISTS {self.users} (

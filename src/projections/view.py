@@ -17,12 +17,12 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg.sql import SQL
 
-from projections import audit_log, evses, groups, users
+from projections import audit_log, charger_status, evses, groups, users
 from projections.tables import Tables
 
 log = logging.getLogger(__name__)
 
-HANDLER_TABLES = (users.HANDLERS, evses.HANDLERS, groups.HANDLERS)
+HANDLER_TABLES = (users.HANDLERS, evses.HANDLERS, groups.HANDLERS, charger_status.HANDLERS)
 APPLICATION_NAME = "SmartCharging"
 
 
@@ -30,7 +30,9 @@ class ReadModelsView(PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.tables = Tables(datastore.schema)
-        self.sql_create_statements.extend(SQL(statement) for statement in self.tables.ddl())  # type: ignore[arg-type]
+        self.sql_create_statements.extend(
+            SQL(statement) for statement in [*self.tables.ddl(), *charger_status.ddl(self.tables)]
+        )  # type: ignore[arg-type]
         self._position: int | None = None
         self._advanced = threading.Condition()
 
