@@ -153,6 +153,14 @@ class ChargerCommands:
 
         return self._retrying(command)
 
+    def request_retry(self, evse_id: UUID, attempt: int) -> int | None:
+        def command() -> int | None:
+            delivery = self.delivery(evse_id)
+            delivery.request_retry(attempt, SYSTEM)
+            return self._commit(delivery) if delivery.pending_events else None
+
+        return self._retrying(command)
+
     # --- charging sessions --------------------------------------------------------------------
 
     def session_started(

@@ -87,6 +87,20 @@ class ProfileDelivery(Aggregate):
             profile_id: {"status": status, "at": at, "attempts": attempts},
         }
 
+    def request_retry(self, attempt: int, actor: Actor) -> None:
+        """Ask the gateway to send the unaccepted profiles again (the scheduler's retry timer)."""
+        if self.unaccepted():
+            self._retry_requested(desired_version=self.desired_version, attempt=attempt, actor=actor)
+
+    @event("RetryRequested")
+    def _retry_requested(self, desired_version: int, attempt: int, actor: Actor) -> None:
+        pass
+
+    def attempts(self) -> int:
+        """How many times the least-tried unaccepted profile was answered."""
+        unaccepted = [self.answers.get(p["profile_id"], {}) for p in self.unaccepted()]
+        return min((answer.get("attempts", 0) for answer in unaccepted), default=0)
+
     def unaccepted(self) -> list[dict[str, Any]]:
         """Desired profiles the charger has not (yet) accepted."""
         return [

@@ -136,6 +136,15 @@ class ReadModelQueries:
         row = self._one(f"{self._evse_select()} WHERE e.id = %s", (evse_id,))
         return with_status(row) if row else None
 
+    def evses_of_charger(self, charge_point_id: str) -> list[dict[str, Any]]:
+        return [
+            with_status(row)
+            for row in self._all(
+                f"{self._evse_select()} WHERE e.charge_point_id = %s ORDER BY e.connector_id",
+                (charge_point_id,),
+            )
+        ]
+
     def charger(self, charge_point_id: str) -> dict[str, Any] | None:
         return self._one(
             f"SELECT * FROM {self.t.chargers} WHERE charge_point_id = %s", (charge_point_id,)
