@@ -135,8 +135,9 @@ def merge_week_intervals(intervals: Iterable[tuple[int, int]]) -> list[tuple[int
     for begin, end in intervals:
         if end - begin >= MINUTES_PER_WEEK:
             return [(0, MINUTES_PER_WEEK)]
+        length = end - begin
         begin %= MINUTES_PER_WEEK
-        end = begin + (end - begin)
+        end = begin + length
         if end > MINUTES_PER_WEEK:
             pieces.append((begin, MINUTES_PER_WEEK))
             pieces.append((0, end - MINUTES_PER_WEEK))

@@ -1,0 +1,270 @@
+"""EVSEs: registering a charger's connector, its limits, and leaving the system again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from domain.actors import Actor
+from domain.errors import (
+    Conflict,
+    EvseAlreadyRegistered,
+    EvseInAnotherGroup,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
+from domain.evses import Evse, evse_id_for
+from domain.service import SmartCharging
+
+
+@pytest.fixture
+def app() -> Iterator[SmartCharging]:
+    application = SmartCharging()
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def operator() -> Actor:
+    return Actor.operator(uuid4())
+
+
+def event_names(app: SmartCharging, aggregate_id: UUID) -> list[str]:
+    return [type(e).__name__ for e in app.events.get(aggregate_id)]
+
+
+# --- register ------------------------------------------------------------------------------
+
+
+def test_an_evse_is_registered_by_current_and_phases(app: SmartCharging, operator: Actor) -> None:
+    evse_id, position = app.register_evse("ACME-0042", 1, operator, max_current_a=16, phases=3)
+
+    evse = app.evse(evse_id)
+    assert evse_id == evse_id_for("ACME-0042", 1)
+    assert (evse.charge_point_id, evse.connector_id, evse.group_id) == ("ACME-0042", 1, None)
+    assert (evse.max_current_a, evse.phases, evse.max_power_w) == (16.0, 3, None)
+    assert evse.max_power == 16 * 3 * 230
+    assert position == 1
+    (registered,) = app.events.get(evse_id)
+    assert registered.actor == operator
+
+
+def test_an_evse_is_registered_by_power_alone(app: SmartCharging, operator: Actor) -> None:
+    evse_id, _ = app.register_evse("CP-1", 2, operator, max_power_w=7400, phases=3)
+
+    evse = app.evse(evse_id)
+    assert (evse.max_current_a, evse.phases, evse.max_power_w) == (None, None, 7400.0)
+    assert evse.max_power == 7400.0
+
+
+@pytest.mark.parametrize("charge_point_id", ["", "has space", "a/b", "x" * 49, None, 42, "CP\n1"])
+def test_a_bad_charge_point_id_is_refused(
+    app: SmartCharging, operator: Actor, charge_point_id: Any
+) -> None:
+    with pytest.raises(InvalidInput, match="charge_point_id"):
+        app.register_evse(charge_point_id, 1, operator, max_current_a=16, phases=1)
+    assert app.recorder.max_notification_id() is None
+
+
+def test_a_charge_point_id_of_48_url_safe_characters_is_accepted(
+    app: SmartCharging, operator: Actor
+) -> None:
+    charge_point_id = "A-b_c.d~e:f@g!h$i&j'k(l)m*n+o,p;q=r" + "0" * 13
+    assert len(charge_point_id) == 48
+
+    app.register_evse(charge_point_id, 1, operator, max_power_w=11000)
+
+
+@pytest.mark.parametrize("connector_id", [0, -1, True, "1", 1.0, None])
+def test_a_connector_id_must_be_a_whole_number_from_one(
+    app: SmartCharging, operator: Actor, connector_id: Any
+) -> None:
+    with pytest.raises(InvalidInput, match="connector_id"):
+        app.register_evse("CP-1", connector_id, operator, max_current_a=16, phases=1)
+
+
+def test_both_current_and_power_are_refused(app: SmartCharging, operator: Actor) -> None:
+    with pytest.raises(InvalidInput, match=r"either max_current_a .* or max_power_w, not both"):
+        app.register_evse("CP-1", 1, operator, max_current_a=16, phases=3, max_power_w=11000)
+
+
+def test_neither_current_nor_power_is_refused(app: SmartCharging, operator: Actor) -> None:
+    with pytest.raises(InvalidInput, match="either max_current_a"):
+        app.register_evse("CP-1", 1, operator)
+
+
+@pytest.mark.parametrize("phases", [2, 0, None, 4])
+def test_phases_must_be_one_or_three(app: SmartCharging, operator: Actor, phases: Any) -> None:
+    with pytest.raises(InvalidInput, match="phases"):
+        app.register_evse("CP-1", 1, operator, max_current_a=16, phases=phases)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"max_current_a": 0, "phases": 1},
+        {"max_current_a": -6, "phases": 1},
+        {"max_current_a": 1000.5, "phases": 3},
+        {"max_power_w": 0},
+        {"max_power_w": 1_000_001},
+    ],
+)
+def test_limits_out_of_range_are_refused(
+    app: SmartCharging, operator: Actor, limits: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidInput, match="must be above 0"):
+        app.register_evse("CP-1", 1, operator, **limits)
+
+
+def test_registering_the_same_connector_twice_is_refused_and_keeps_the_first(
+    app: SmartCharging, operator: Actor
+) -> None:
+    evse_id, _ = app.register_evse("CP-1", 1, operator, max_current_a=16, phases=3)
+
+    with pytest.raises(EvseAlreadyRegistered, match="connector 1 of charger CP-1"):
+        app.register_evse("CP-1", 1, operator, max_power_w=3700)
+
+    assert app.evse(evse_id).max_current_a == 16.0
+    assert event_names(app, evse_id) == ["Registered"]
+
+
+def test_other_connectors_of_the_same_charger_are_separate_evses(
+    app: SmartCharging, operator: Actor
+) -> None:
+    first, _ = app.register_evse("CP-1", 1, operator, max_power_w=7400)
+    second, _ = app.register_evse("CP-1", 2, operator, max_power_w=7400)
+
+    assert first != second
+
+
+def test_a_home_user_cannot_register_an_evse(app: SmartCharging) -> None:
+    with pytest.raises(Forbidden):
+        app.register_evse("CP-1", 1, Actor.home_user(uuid4()), max_power_w=7400)
+
+
+# --- deregister ---------------------------------------------------------------------------
+
+
+def test_a_deregistered_evse_is_gone(app: SmartCharging, operator: Actor) -> None:
+    evse_id, _ = app.register_evse("CP-1", 1, operator, max_power_w=7400)
+
+    app.deregister_evse(evse_id, operator)
+
+    with pytest.raises(NotFound):
+        app.evse(evse_id)
+    with pytest.raises(NotFound):
+        app.deregister_evse(evse_id, operator)
+    assert event_names(app, evse_id) == ["Registered", "Deregistered"]
+
+
+def test_an_evse_in_a_group_cannot_be_deregistered(app: SmartCharging, operator: Actor) -> None:
+    evse_id, _ = app.register_evse("CP-1", 1, operator, max_power_w=7400)
+    group_id, _ = app.create_group(name="Home", time_zone="UTC", actor=operator, evse_ids=[evse_id])
+
+    with pytest.raises(Conflict, match="remove it from there first"):
+        app.deregister_evse(evse_id, operator)
+
+    app.remove_evse(group_id, evse_id, operator)
+    app.deregister_evse(evse_id, operator)
+
+
+def test_a_deregistered_evse_cannot_join_a_group(app: SmartCharging, operator: Actor) -> None:
+    evse_id, _ = app.register_evse("CP-1", 1, operator, max_power_w=7400)
+    group_id, _ = app.create_group(name="Home", time_zone="UTC", actor=operator)
+    app.deregister_evse(evse_id, operator)
+
+    with pytest.raises(NotFound):
+        app.add_evse(group_id, evse_id, operator)
+    assert app.group(group_id).evse_ids == []
+
+
+def test_deregistering_an_unknown_evse_is_not_found(app: SmartCharging, operator: Actor) -> None:
+    with pytest.raises(NotFound):
+        app.deregister_evse(uuid4(), operator)
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+def test_the_operator_changes_an_evses_limits(app: SmartCharging, operator: Actor) -> None:
+    evse_id, _ = app.register_evse("CP-1", 1, operator, max_current_a=32, phases=1)
+
+    app.change_evse_limits(evse_id, operator, max_current_a=16, phases=3)
+
+    evse = app.evse(evse_id)
+    assert (evse.max_current_a, evse.phases, evse.max_power_w) == (16.0, 3, None)
+    assert event_names(app, evse_id) == ["Registered", "LimitsChanged"]
+
+
+def test_bad_new_limits_are_refused_and_the_old_ones_kept(
+    app: SmartCharging, operator: Actor
+) -> None:
+    evse_id, _ = app.register_evse("CP-1", 1, operator, max_power_w=7400)
+
+    with pytest.raises(InvalidInput):
+        app.change_evse_limits(evse_id, operator, max_current_a=16, max_power_w=3700)
+    with pytest.raises(InvalidInput, match="phases"):
+        app.change_evse_limits(evse_id, operator, max_current_a=16, phases=2)
+
+    assert app.evse(evse_id).max_power_w == 7400.0
+    assert event_names(app, evse_id) == ["Registered"]
+
+
+def test_limits_of_a_deregistered_or_unknown_evse_are_not_found(
+    app: SmartCharging, operator: Actor
+) -> None:
+    evse_id, _ = app.register_evse("CP-1", 1, operator, max_power_w=7400)
+    app.deregister_evse(evse_id, operator)
+
+    with pytest.raises(NotFound):
+        app.change_evse_limits(evse_id, operator, max_power_w=3700)
+    with pytest.raises(NotFound):
+        app.change_evse_limits(uuid4(), operator, max_power_w=3700)
+
+
+# --- the aggregate on its own ---------------------------------------------------------------
+
+
+def test_changing_limits_switches_between_current_and_power(operator: Actor) -> None:
+    evse = Evse.register("CP-1", 1, operator, max_current_a=32, phases=1)
+
+    evse.change_limits(operator, max_power_w=11000, phases=3)
+
+    assert (evse.max_current_a, evse.phases, evse.max_power_w) == (None, None, 11000.0)
+    assert type(evse.collect_events()[-1]).__name__ == "LimitsChanged"
+
+
+def test_bad_limits_are_refused_without_an_event(operator: Actor) -> None:
+    evse = Evse.register("CP-1", 1, operator, max_current_a=32, phases=1)
+    evse.collect_events()
+
+    with pytest.raises(InvalidInput):
+        evse.change_limits(operator, max_current_a=32, phases=2)
+    assert evse.collect_events() == []
+
+
+def test_a_deregistered_evse_refuses_new_limits_and_groups(operator: Actor) -> None:
+    evse = Evse.register("CP-1", 1, operator, max_power_w=7400)
+    evse.deregister(operator)
+
+    with pytest.raises(Conflict, match="deregistered"):
+        evse.change_limits(operator, max_power_w=3700)
+    with pytest.raises(Conflict, match="deregistered"):
+        evse.assign_to(uuid4(), operator)
+
+
+def test_an_assigned_evse_refuses_a_second_group_and_a_wrong_release(operator: Actor) -> None:
+    evse = Evse.register("CP-1", 1, operator, max_power_w=7400)
+    first, second = uuid4(), uuid4()
+    evse.assign_to(first, operator)
+
+    with pytest.raises(EvseInAnotherGroup) as refusal:
+        evse.assign_to(second, operator)
+    assert refusal.value.group_id == first
+    with pytest.raises(Conflict, match=f"not in group {second}"):
+        evse.release(second, operator)
+    assert evse.group_id == first
