@@ -1,0 +1,324 @@
+"""The ToU algorithm, one behaviour at a time: exclusion profiles, fallbacks, delay, priority."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from domain.actors import SYSTEM
+from domain.exclusion_times import WEEKDAYS, ExclusionWindow
+from domain.groups import SmartChargingGroup
+from scheduler.evaluate import limit_at
+from scheduler.profiles import ChargerLimits, ChargingProfile, EvseSpec, managed_profile_ids
+from scheduler.tou import (
+    RANDOM_DELAY_MAX_SECONDS,
+    GroupInput,
+    desired_profiles,
+    random_delay_seconds,
+)
+
+EVSE = EvseSpec(UUID("5b0d8a36-6f0c-4a39-9a57-3f1f0c7f2a11"), 1, 16.0, 3, None)
+CHARGER = ChargerLimits()
+WEEKDAYS_ONLY = ("mon", "tue", "wed", "thu", "fri")
+H = 3600
+
+
+def window(days: tuple[str, ...] | str, start: str, end: str) -> ExclusionWindow:
+    weekdays = (days,) if isinstance(days, str) else days
+    return ExclusionWindow.parse({"weekdays": list(weekdays), "start": start, "end": end})
+
+
+def group(*windows: ExclusionWindow, zone: str = "Europe/Amsterdam", **kw: object) -> GroupInput:
+    return GroupInput(zone, tuple(windows), **kw)  # type: ignore[arg-type]
+
+
+def profiles_at(
+    group: GroupInput, now: datetime, charger: ChargerLimits = CHARGER
+) -> tuple[ChargingProfile, ...]:
+    return desired_profiles(group, [EVSE], charger, now).profiles_for(EVSE.evse_id)
+
+
+def exclusion_at(
+    group: GroupInput, now: datetime, charger: ChargerLimits = CHARGER
+) -> ChargingProfile:
+    (profile, *_) = profiles_at(group, now, charger)
+    return profile
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def steps(profile: ChargingProfile) -> list[tuple[int, float]]:
+    return [(period.start_period, period.limit) for period in profile.periods]
+
+
+# --- the weekly exclusion profile ------------------------------------------------------
+
+
+def test_evening_window_in_amsterdam_is_excluded_in_utc() -> None:
+    evenings = group(window(WEEKDAYS_ONLY, "17:00", "21:00"))
+    winter = exclusion_at(evenings, utc(2025, 1, 15, 12))
+    assert (winter.kind, winter.recurrency_kind, winter.duration) == ("Recurring", "Weekly", 604800)
+    assert winter.start_schedule == utc(2025, 1, 12, 23)  # Monday 00:00 CET
+    assert steps(winter)[:3] == [(0, 16.0), (17 * H, 0.0), (21 * H, 16.0)]
+    assert limit_at([winter], utc(2025, 1, 15, 15, 59, 59)) == 16.0
+    assert limit_at([winter], utc(2025, 1, 15, 16)) == 0.0  # 17:00 CET
+    assert limit_at([winter], utc(2025, 1, 15, 20)) == 16.0  # 21:00 CET
+
+    summer = exclusion_at(evenings, utc(2025, 6, 18, 12))
+    assert summer.start_schedule == utc(2025, 6, 15, 22)  # Monday 00:00 CEST
+    assert limit_at([summer], utc(2025, 6, 18, 15)) == 0.0  # 17:00 CEST
+    assert limit_at([summer], utc(2025, 6, 18, 19)) == 16.0  # 21:00 CEST
+
+
+def test_window_past_midnight() -> None:
+    friday_night = exclusion_at(group(window("fri", "22:00", "06:00")), utc(2025, 1, 15))
+    friday = 4 * 24 * H
+    assert steps(friday_night) == [(0, 16.0), (friday + 22 * H, 0.0), (friday + 30 * H, 16.0)]
+
+
+def test_sunday_window_wraps_into_monday() -> None:
+    sunday_night = exclusion_at(group(window("sun", "23:00", "02:00")), utc(2025, 1, 15))
+    assert steps(sunday_night) == [(0, 0.0), (2 * H, 16.0), (6 * 24 * H + 23 * H, 0.0)]
+    assert limit_at([sunday_night], utc(2025, 1, 20, 0, 30)) == 0.0  # Monday 01:30 CET
+
+
+def test_overlapping_windows_merge() -> None:
+    monday = group(
+        window("mon", "08:00", "12:00"),
+        window("mon", "10:00", "14:00"),
+        window("mon", "14:00", "15:00"),  # touching
+    )
+    assert steps(exclusion_at(monday, utc(2025, 1, 15))) == [
+        (0, 16.0),
+        (8 * H, 0.0),
+        (15 * H, 16.0),
+    ]
+
+
+def test_a_window_from_a_time_to_itself_lasts_a_day() -> None:
+    tuesday = exclusion_at(group(window("tue", "12:00", "12:00")), utc(2025, 1, 15))
+    assert steps(tuesday) == [(0, 16.0), (36 * H, 0.0), (60 * H, 16.0)]
+
+
+def test_every_minute_excluded_is_one_period_at_zero() -> None:
+    always = exclusion_at(group(window(WEEKDAYS, "00:00", "00:00")), utc(2025, 1, 15))
+    assert steps(always) == [(0, 0.0)]
+
+
+def test_without_exclusions_one_period_at_the_maximum_replaces_the_old_profile() -> None:
+    before = exclusion_at(group(window("mon", "17:00", "21:00")), utc(2025, 1, 15))
+    after = exclusion_at(group(), utc(2025, 1, 15))
+    assert steps(after) == [(0, 16.0)]
+    assert (after.profile_id, after.stack_level) == (before.profile_id, before.stack_level)
+
+
+# --- when the charger cannot hold a week -----------------------------------------------
+
+
+def test_falls_back_to_daily_when_every_day_is_the_same() -> None:
+    nights = group(window(WEEKDAYS, "22:00", "06:00"))
+    assert len(exclusion_at(nights, utc(2025, 1, 15, 12)).periods) > 3
+    daily = exclusion_at(nights, utc(2025, 1, 15, 12), ChargerLimits(max_periods=3))
+    assert (daily.kind, daily.recurrency_kind, daily.duration) == ("Recurring", "Daily", 86400)
+    assert daily.start_schedule == utc(2025, 1, 14, 23)  # today 00:00 CET
+    assert steps(daily) == [(0, 0.0), (6 * H, 16.0), (22 * H, 0.0)]
+    assert limit_at([daily], utc(2025, 1, 18, 4, 59)) == 0.0  # Saturday 05:59 CET
+
+
+def test_falls_back_to_absolute_when_the_days_differ() -> None:
+    now = utc(2025, 1, 15, 12, 0, 0)  # Wednesday 13:00 CET
+    evenings = group(window(WEEKDAYS_ONLY, "17:00", "21:00"))
+    schedule = desired_profiles(evenings, [EVSE], ChargerLimits(max_periods=4), now)
+    (absolute,) = schedule.profiles_for(EVSE.evse_id)
+    assert (absolute.kind, absolute.recurrency_kind, absolute.start_schedule) == (
+        "Absolute",
+        None,
+        now,
+    )
+    # Wed 17-21, Thu 17-21: four periods, ending where Thursday's 21:00 starts the fifth.
+    assert steps(absolute) == [(0, 16.0), (4 * H, 0.0), (8 * H, 16.0), (28 * H, 0.0)]
+    assert absolute.duration == 32 * H
+    assert schedule.next_change == now + timedelta(hours=26)  # six hours before it runs out
+
+
+def test_absolute_fallback_is_refreshed_within_its_last_period_when_that_is_short() -> None:
+    now = utc(2025, 1, 15, 12)
+    blips = group(window(WEEKDAYS_ONLY, "14:00", "14:01"))  # 13:00 CET now
+    schedule = desired_profiles(blips, [EVSE], ChargerLimits(max_periods=2), now)
+    (absolute,) = schedule.profiles_for(EVSE.evse_id)
+    assert steps(absolute) == [(0, 16.0), (H, 0.0)]
+    assert absolute.duration == H + 60
+    assert schedule.next_change == now + timedelta(hours=1)
+
+
+def test_absolute_fallback_keeps_local_times_across_dst() -> None:
+    now = utc(2025, 3, 28, 12)  # Friday 13:00 CET; Sunday 02:00 CET becomes 03:00 CEST
+    every_day_but_saturday = tuple(day for day in WEEKDAYS if day != "sat")
+    evenings = group(window(every_day_but_saturday, "18:00", "20:00"))
+    absolute = exclusion_at(evenings, now, ChargerLimits(max_periods=6))
+    assert absolute.kind == "Absolute"
+    assert limit_at([absolute], utc(2025, 3, 28, 17)) == 0.0  # Friday 18:00 CET
+    assert limit_at([absolute], utc(2025, 3, 30, 16)) == 0.0  # Sunday 18:00 CEST
+    assert limit_at([absolute], utc(2025, 3, 30, 18)) == 16.0  # Sunday 20:00 CEST
+
+
+def test_no_profile_has_more_periods_than_the_charger_holds() -> None:
+    busy = group(*(window(day, f"{h:02d}:00", f"{h:02d}:30") for day in WEEKDAYS for h in (7, 12)))
+    for max_periods in range(1, 30):
+        profile = exclusion_at(busy, utc(2025, 1, 15, 12), ChargerLimits(max_periods=max_periods))
+        assert len(profile.periods) <= max_periods
+
+
+# --- random start delay ----------------------------------------------------------------
+
+
+def test_random_delay_is_fixed_per_evse_and_at_most_ten_minutes() -> None:
+    delays = {random_delay_seconds(UUID(int=n)) for n in range(200)}
+    assert all(0 <= delay <= RANDOM_DELAY_MAX_SECONDS for delay in delays)
+    assert len(delays) > 100
+    assert random_delay_seconds(EVSE.evse_id) == random_delay_seconds(UUID(str(EVSE.evse_id)))
+
+
+def test_random_delay_moves_only_the_end_of_each_window() -> None:
+    evenings = window("wed", "17:00", "21:00")
+    delayed = exclusion_at(group(evenings, random_delay=True), utc(2025, 1, 15))
+    delay = random_delay_seconds(EVSE.evse_id)
+    wednesday = 2 * 24 * H
+    assert delay > 0
+    assert steps(delayed) == [
+        (0, 16.0),
+        (wednesday + 17 * H, 0.0),
+        (wednesday + 21 * H + delay, 16.0),
+    ]
+
+
+def test_random_delay_is_off_by_default() -> None:
+    assert GroupInput("UTC").random_delay is False
+
+
+# --- priority charge -------------------------------------------------------------------
+
+
+def test_priority_profile_ends_itself() -> None:
+    started, ends = utc(2025, 1, 15, 16, 30), utc(2025, 1, 15, 19)
+    evenings = group(
+        window("wed", "17:00", "21:00"), priority_started_at=started, priority_ends_at=ends
+    )
+    schedule = desired_profiles(evenings, [EVSE], CHARGER, utc(2025, 1, 15, 17))
+    exclusion, priority = schedule.profiles_for(EVSE.evse_id)
+    assert priority.stack_level > exclusion.stack_level
+    assert (priority.kind, priority.valid_from, priority.valid_to) == ("Absolute", started, ends)
+    assert steps(priority) == [(0, 16.0)]
+    assert limit_at([exclusion, priority], utc(2025, 1, 15, 18, 59, 59)) == 16.0
+    # The charger drops it at validTo by itself and falls back on the exclusion profile.
+    assert limit_at([exclusion, priority], ends) == 0.0
+    assert schedule.next_change == ends
+
+
+def test_no_priority_profile_once_it_has_ended() -> None:
+    ended = group(priority_started_at=utc(2025, 1, 15, 10), priority_ends_at=utc(2025, 1, 15, 12))
+    assert len(profiles_at(ended, utc(2025, 1, 15, 12))) == 1
+
+
+def test_priority_and_exclusion_ids_are_fixed_and_distinct_per_connector() -> None:
+    running = group(priority_started_at=utc(2025, 1, 15), priority_ends_at=utc(2025, 1, 16))
+    second = EvseSpec(UUID(int=2), 2, None, None, 11000.0)
+    schedule = desired_profiles(running, [EVSE, second], CHARGER, utc(2025, 1, 15, 1))
+    ids = [p.profile_id for e in (EVSE, second) for p in schedule.profiles_for(e.evse_id)]
+    assert ids == [*managed_profile_ids(1), *managed_profile_ids(2)]
+    assert len(set(ids)) == 4
+    again = desired_profiles(running, [EVSE, second], CHARGER, utc(2025, 1, 15, 20))
+    assert [p.profile_id for p in again.profiles_for(EVSE.evse_id)] == ids[:2]
+
+
+def test_stack_levels_fit_a_charger_with_only_two_levels() -> None:
+    running = group(priority_started_at=utc(2025, 1, 15), priority_ends_at=utc(2025, 1, 16))
+    exclusion, priority = profiles_at(
+        running, utc(2025, 1, 15, 1), ChargerLimits(max_stack_level=1)
+    )
+    assert (exclusion.stack_level, priority.stack_level) == (0, 1)
+
+
+# --- when to compute again -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "transition"),
+    [
+        ("Europe/Amsterdam", utc(2025, 3, 28), utc(2025, 3, 30, 1)),
+        ("Europe/Amsterdam", utc(2025, 7, 1), utc(2025, 10, 26, 1)),
+        ("America/New_York", utc(2025, 1, 1), utc(2025, 3, 9, 7)),
+        ("Australia/Lord_Howe", utc(2025, 3, 1), utc(2025, 4, 5, 15)),  # +11 -> +10:30
+        ("Pacific/Chatham", utc(2025, 3, 1), utc(2025, 4, 5, 14)),  # +13:45 -> +12:45
+    ],
+)
+def test_next_change_is_the_dst_transition(zone: str, now: datetime, transition: datetime) -> None:
+    evenings = group(window(WEEKDAYS, "17:00", "21:00"), zone=zone)
+    schedule = desired_profiles(evenings, [EVSE], CHARGER, now)
+    assert schedule.next_change == transition
+    before, after = transition - timedelta(seconds=1), transition
+    assert (
+        before.astimezone(evenings.zone).utcoffset() != after.astimezone(evenings.zone).utcoffset()
+    )
+
+
+def test_zones_without_dst_need_no_timer() -> None:
+    for zone in ("Asia/Kolkata", "UTC"):
+        evenings = group(window(WEEKDAYS, "17:00", "21:00"), zone=zone)
+        assert desired_profiles(evenings, [EVSE], CHARGER, utc(2025, 1, 1)).next_change is None
+
+
+def test_profile_issued_after_dst_keeps_the_local_hours() -> None:
+    evenings = group(window(WEEKDAYS, "18:00", "20:00"))
+    before = exclusion_at(evenings, utc(2025, 3, 29, 12))
+    after = exclusion_at(evenings, utc(2025, 3, 30, 1))
+    assert after.start_schedule == before.start_schedule - timedelta(hours=1)
+    assert limit_at([after], utc(2025, 3, 30, 16)) == 0.0  # 18:00 CEST
+    assert limit_at([before], utc(2025, 3, 30, 16)) == 16.0  # what the old one would do
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+def test_rate_unit_follows_the_evse_and_the_charger() -> None:
+    three_phase_16a = exclusion_at(group(), utc(2025, 1, 15))
+    assert (three_phase_16a.rate_unit, three_phase_16a.periods[0].limit) == ("A", 16.0)
+    watts_only = exclusion_at(group(), utc(2025, 1, 15), ChargerLimits(rate_units=("W",)))
+    assert (watts_only.rate_unit, watts_only.periods[0].limit) == ("W", 11040.0)
+    power_rated = EvseSpec(UUID(int=7), 2, None, None, 7400.0)
+    amps_only = ChargerLimits(rate_units=("A",))
+    schedule = desired_profiles(group(), [power_rated], amps_only, utc(2025, 1, 15))
+    (profile,) = schedule.profiles_for(power_rated.evse_id)
+    assert (profile.rate_unit, profile.periods[0].limit) == ("A", 10.7)  # 7400 / (3 x 230)
+
+
+def test_charger_limits_may_differ_per_evse() -> None:
+    other = EvseSpec(UUID(int=9), 2, 32.0, 1, None)
+    nights = group(window(WEEKDAYS, "22:00", "06:00"))
+    limits = {EVSE.evse_id: ChargerLimits(), other.evse_id: ChargerLimits(max_periods=3)}
+    schedule = desired_profiles(nights, [EVSE, other], limits, utc(2025, 1, 15))
+    assert schedule.profiles_for(EVSE.evse_id)[0].recurrency_kind == "Weekly"
+    assert schedule.profiles_for(other.evse_id)[0].recurrency_kind == "Daily"
+
+
+def test_a_time_without_utc_offset_is_refused() -> None:
+    with pytest.raises(ValueError, match="UTC offset"):
+        desired_profiles(group(), [EVSE], CHARGER, datetime(2025, 1, 15))
+
+
+def test_group_input_from_the_aggregate() -> None:
+    aggregate = SmartChargingGroup.create("Home", "", "consumer_tou", "Europe/Amsterdam", SYSTEM)
+    aggregate.set_exclusion_times([window("mon", "17:00", "21:00")], SYSTEM)
+    aggregate.set_random_delay(True, SYSTEM)
+    aggregate.start_priority_charge(utc(2025, 1, 15), utc(2025, 1, 16), SYSTEM)
+    assert GroupInput.from_group(aggregate) == GroupInput(
+        "Europe/Amsterdam",
+        (window("mon", "17:00", "21:00"),),
+        random_delay=True,
+        priority_ends_at=utc(2025, 1, 16),
+        priority_started_at=utc(2025, 1, 15),
+    )
