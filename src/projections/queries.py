@@ -61,6 +61,28 @@ class ReadModelQueries:
             (search, pattern, pattern, limit, offset),
         )
 
+    def group_ids(self) -> list[UUID]:
+        """Every group's id (the scheduler rebuilds its timers from these at start)."""
+        return [row["id"] for row in self._all(f"SELECT id FROM {self.t.groups} ORDER BY id")]
+
+    def evses_awaiting_acceptance(self) -> list[UUID]:
+        """EVSEs whose charger answered a desired profile with anything but Accepted.
+
+        (An offline charger gets every desired profile when it connects again.)"""
+        rows = self._all(
+            f"SELECT evse_id, desired_profiles, answers FROM {self.t.evse_status}"
+            " WHERE jsonb_array_length(desired_profiles) > 0"
+        )
+        return [
+            row["evse_id"]
+            for row in rows
+            if any(
+                (row["answers"].get(str(p["profile_id"])) or {}).get("status")
+                not in (None, "Accepted")
+                for p in row["desired_profiles"]
+            )
+        ]
+
     def group(self, group_id: UUID) -> dict[str, Any] | None:
         return self._one(
             f"SELECT {GROUP_COLUMNS} FROM {self.t.groups} g"

@@ -19,6 +19,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from smartcharge.runtime import Runtime
 
     runtime = Runtime(settings)
+    runtime.start_scheduler()
     host, port = args.host or settings.http_host, args.port or settings.http_port
     print(f"smartcharge: portals and API on http://{host}:{port}/ (OpenAPI at /docs)", flush=True)
     try:

@@ -14,6 +14,8 @@ from api.sessions import SessionStore
 from domain.service import Clock, SmartCharging
 from projections.queries import ReadModelQueries
 from projections.runner import start_read_models
+from scheduler.leader import LeaderLock, lock_key_for
+from scheduler.service import ProfileScheduler
 from smartcharge.database import Database, start_embedded
 from smartcharge.mail import OutboxMailer, SmtpMailer
 from smartcharge.settings import Settings
@@ -82,7 +84,16 @@ class Runtime:
             secure_cookies=settings.public_base_url().startswith("https://"),
         )
         self.api = create_app(self.context)
+        self.scheduler = ProfileScheduler(
+            self.service, self.context.queries, LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))
+        )
+
+    def start_scheduler(self) -> ProfileScheduler:
+        """Start competing for the scheduler's leadership (one leader per database)."""
+        self.scheduler.start()
+        return self.scheduler
 
     def close(self) -> None:
+        self.scheduler.stop()
         self.read_models.stop()
         self.service.close()

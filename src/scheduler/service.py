@@ -1,0 +1,226 @@
+"""The scheduler process: follows the event store, keeps each EVSE's desired profiles, and
+holds the timers that re-run the ToU algorithm.
+
+Only the leader (see `leader.py`) runs. Timers are derived from state, never
+stored: when a process becomes leader it recomputes every group, which records
+nothing where nothing changed and sets every timer again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from eventsourcing.projection import ApplicationSubscription
+from eventsourcing.utils import get_topic
+
+from domain.actors import SYSTEM
+from domain.charge_points import ChargePoint
+from domain.delivery import ProfileDelivery
+from domain.errors import DomainError, NotFound
+from domain.evses import Evse
+from domain.groups import PriorityEndReason, SmartChargingGroup
+from domain.service import SmartCharging
+from projections.queries import ReadModelQueries
+from scheduler.codec import profile_to_dict, stable
+from scheduler.leader import LeaderLock
+from scheduler.profiles import ChargerLimits, EvseSpec
+from scheduler.tou import GroupInput, desired_profiles
+
+log = logging.getLogger(__name__)
+
+G = SmartChargingGroup
+RECOMPUTE_ON = (
+    G.Created, G.ExclusionTimesSet, G.TimeZoneChanged, G.RandomDelaySet, G.EvseAdded,
+    G.PriorityChargeStarted, G.PriorityChargeEnded,
+)
+FOLLOWED = (
+    *RECOMPUTE_ON, G.EvseRemoved, Evse.LimitsChanged, ChargePoint.CapabilitiesReported,
+    ProfileDelivery.ProfileAnswered, ProfileDelivery.ProfilesDesired,
+)
+RETRY_BACKOFF = (10, 30, 60, 120, 300, 600, 1800, 3600)  # seconds, then hourly
+
+
+def retry_delay(attempt: int) -> timedelta:
+    return timedelta(seconds=RETRY_BACKOFF[min(max(attempt, 1), len(RETRY_BACKOFF)) - 1])
+
+
+class ProfileScheduler:
+    def __init__(
+        self,
+        service: SmartCharging,
+        queries: ReadModelQueries,
+        lock: LeaderLock,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        leader_poll_seconds: float = 5.0,
+    ):
+        self.service = service
+        self.queries = queries
+        self.lock = lock
+        self.clock = clock or service.clock
+        self.leader_poll_seconds = leader_poll_seconds
+        self.timers = BackgroundScheduler(
+            timezone="UTC", job_defaults={"misfire_grace_time": None, "coalesce": True}
+        )
+        self.is_leader = threading.Event()
+        self._stopping = threading.Event()
+        self._subscription: ApplicationSubscription[UUID] | None = None
+        self._thread = threading.Thread(target=self._run, name="profile-scheduler", daemon=True)
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=10)
+        if self.timers.running:
+            self.timers.shutdown(wait=False)
+        self.lock.release()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            if self.lock.try_acquire():
+                try:
+                    self._lead()
+                except Exception:
+                    log.exception("the scheduler stopped leading; trying again")
+                finally:
+                    self.is_leader.clear()
+                    self.lock.release()
+            self._stopping.wait(self.leader_poll_seconds)
+
+    def _lead(self) -> None:
+        log.info("this process leads the scheduler")
+        position = self.service.recorder.max_notification_id() or 0
+        if not self.timers.running:
+            self.timers.start()
+        self.timers.remove_all_jobs()
+        self.rebuild()
+        self.is_leader.set()
+        topics = [get_topic(kind) for kind in FOLLOWED]
+        with ApplicationSubscription(self.service, gt=position, topics=topics) as subscription:
+            self._subscription = subscription
+            for event, _tracking in subscription:
+                if self._stopping.is_set() or not self.lock.held():
+                    break
+                self._handle_one(event)
+
+    def _handle_one(self, event: Any) -> None:
+        try:
+            self.handle(event)
+        except DomainError as refusal:  # e.g. an EVSE deregistered since: nothing to do
+            log.info("scheduler skipped %s: %s", type(event).__name__, refusal)
+
+    def rebuild(self) -> None:
+        """Every group's profiles and timers, and the retries, from the read models."""
+        for group_id in self.queries.group_ids():
+            self.recompute(group_id, "scheduler start")
+        for evse_id in self.queries.evses_awaiting_acceptance():
+            self._schedule_retry(evse_id)
+
+    # --- following the event store -------------------------------------------------------
+
+    def handle(self, event: Any) -> None:
+        if isinstance(event, RECOMPUTE_ON):
+            self.recompute(event.originator_id, type(event).__name__)
+        elif isinstance(event, G.EvseRemoved):
+            self.service.desire_profiles(event.evse_id, [], "removed from its group")
+        elif isinstance(event, Evse.LimitsChanged):
+            self._recompute_group_of(event.originator_id, "EVSE limits changed")
+        elif isinstance(event, ChargePoint.CapabilitiesReported):
+            self._recompute_charger(event.originator_id)
+        elif isinstance(event, ProfileDelivery.ProfileAnswered) and event.status != "Accepted":
+            self._schedule_retry(self.service.repository.get(event.originator_id).evse_id)
+        elif isinstance(event, ProfileDelivery.ProfilesDesired):
+            self._cancel(f"retry:{event.originator_id}")
+
+    def _recompute_group_of(self, evse_id: UUID, reason: str) -> None:
+        group_id = self.service.evse(evse_id).group_id
+        if group_id is not None:
+            self.recompute(group_id, reason)
+
+    def _recompute_charger(self, charge_point_aggregate_id: UUID) -> None:
+        charger = self.service.repository.get(charge_point_aggregate_id)
+        for row in self.queries.evses_of_charger(charger.charge_point_id):
+            if row["group_id"] is not None:
+                self.recompute(row["group_id"], "charger capabilities")
+
+    # --- the algorithm, and its timers ------------------------------------------------------
+
+    def recompute(self, group_id: UUID, reason: str) -> None:
+        """Record each EVSE's desired profiles (only where they change) and set the timers."""
+        try:
+            group = self.service.group(group_id)
+        except NotFound:
+            self._cancel(f"group:{group_id}", f"priority:{group_id}")
+            return
+        now = self.clock()
+        if group.priority is not None and group.priority.ends_at <= now:
+            self.service.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
+            return  # the PriorityChargeEnded event brings us back here
+        evses = [self.service.evse(evse_id) for evse_id in group.evse_ids]
+        limits = {evse.id: self.charger_limits(evse.charge_point_id) for evse in evses}
+        specs = [EvseSpec.from_evse(evse) for evse in evses]
+        schedule = desired_profiles(GroupInput.from_group(group), specs, limits, now)
+        for evse in evses:
+            wanted = [profile_to_dict(p) for p in schedule.profiles_for(evse.id)]
+            kept = stable(self.service.delivery(evse.id).desired, wanted)
+            self.service.desire_profiles(evse.id, kept, reason)
+        self._at(f"group:{group_id}", schedule.next_change, self.recompute, group_id, "timer")
+        ends_at = group.priority.ends_at if group.priority else None
+        self._at(f"priority:{group_id}", ends_at, self._priority_ended, group_id)
+
+    def charger_limits(self, charge_point_id: str) -> ChargerLimits:
+        """What the charger told us (GetConfiguration), else OCPP's common defaults."""
+        try:
+            charger = self.service.charge_point(charge_point_id)
+        except NotFound:
+            return ChargerLimits()
+        return ChargerLimits(
+            rate_units=charger.rate_units or ("A", "W"),
+            max_periods=charger.max_periods or ChargerLimits().max_periods,
+        )
+
+    def _priority_ended(self, group_id: UUID) -> None:
+        try:
+            self.service.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
+        except NotFound:
+            return
+
+    def _schedule_retry(self, evse_id: UUID) -> None:
+        delivery = self.service.delivery(evse_id)
+        attempt = delivery.attempts()
+        when = self.clock() + retry_delay(attempt)
+        self._at(f"retry:{delivery.id}", when, self.service.request_retry, evse_id, attempt + 1)
+
+    def _at(self, job_id: str, when: datetime | None, func: Callable[..., Any], *args: Any) -> None:
+        if when is None:
+            self._cancel(job_id)
+            return
+        self.timers.add_job(
+            func, "date", run_date=when, args=args, id=job_id, replace_existing=True
+        )
+
+    def _cancel(self, *job_ids: str) -> None:
+        for job_id in job_ids:
+            try:
+                self.timers.remove_job(job_id)
+            except JobLookupError:  # not set, or it just fired
+                continue
+
+    def timer(self, job_id: str) -> datetime | None:
+        """When the timer `job_id` ("group:<id>", "priority:<id>", "retry:<id>") fires next."""
+        job = self.timers.get_job(job_id)
+        return job.next_run_time if job is not None else None
