@@ -104,14 +104,16 @@ class ProfileScheduler:
     def _lead(self) -> None:
         log.info("this process leads the scheduler")
         position = self.service.recorder.max_notification_id() or 0
-        if not self.timers.running:
-            self.timers.start()
-        self.timers.remove_all_jobs()
-        self.rebuild()
-        self.is_leader.set()
         topics = [get_topic(kind) for kind in FOLLOWED]
         with ApplicationSubscription(self.service, gt=position, topics=topics) as subscription:
             self._subscription = subscription
+            if self._stopping.is_set():
+                return
+            if not self.timers.running:
+                self.timers.start()
+            self.timers.remove_all_jobs()
+            self.rebuild()  # events since `position` wait in the subscription meanwhile
+            self.is_leader.set()
             for event, _tracking in subscription:
                 if self._stopping.is_set() or not self.lock.held():
                     break
