@@ -5,19 +5,26 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from api import group_actions
-from api.deps import Context, HomeUserActor
+from api.deps import Context, HomeUserActor, json_bodies_only
 from api.models import (
+    ERROR_RESPONSES,
     AuditEntryView,
     ExclusionTimesIn,
     ExclusionTimesView,
     GroupView,
     PriorityChargeIn,
+    ScheduleView,
 )
 
-router = APIRouter(prefix="/api/me", tags=["consumer portal"])
+router = APIRouter(
+    prefix="/api/me",
+    tags=["consumer portal"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(json_bodies_only)],
+)
 
 
 @router.get("/groups", summary="My smart charging groups")
@@ -66,3 +73,13 @@ def my_group_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditEntryView]:
     return group_actions.audit_log(ctx, group_id, actor, limit)
+
+
+@router.get("/groups/{group_id}/schedule", summary="The coming days: limit and reason per EVSE")
+def group_schedule(
+    group_id: UUID,
+    ctx: Context,
+    actor: HomeUserActor,
+    days: Annotated[int, Query(ge=1, le=14)] = 7,
+) -> ScheduleView:
+    return group_actions.schedule(ctx, group_id, actor, days)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from api.mail import Mailer, MailTexts
 from api.ratelimit import LoginRateLimiter
@@ -26,7 +27,8 @@ class ApiContext:
     limiter: LoginRateLimiter
     read_your_writes_timeout: float = 2.0
     secure_cookies: bool = False
-    schedule: Callable[..., Any] | None = None  # the schedule preview, when the scheduler is wired
+    # The schedule preview (group id, days) -> dict, computed by the scheduler's functions.
+    schedule: Callable[[UUID, int], dict[str, Any]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> datetime:

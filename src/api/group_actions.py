@@ -19,6 +19,7 @@ from api.models import (
     ExclusionWindowIn,
     GroupView,
     PriorityChargeIn,
+    ScheduleView,
 )
 from domain.actors import Actor, Role
 from domain.exclusion_times import ExclusionWindow, parse_windows
@@ -79,3 +80,11 @@ def stop_priority_charge(ctx: ApiContext, group_id: UUID, actor: Actor) -> Group
 def audit_log(ctx: ApiContext, group_id: UUID, actor: Actor, limit: int) -> list[AuditEntryView]:
     group_row(ctx, group_id, actor)
     return [AuditEntryView(**row) for row in ctx.queries.audit_for_group(group_id, limit)]
+
+
+def schedule(ctx: ApiContext, group_id: UUID, actor: Actor, days: int) -> ScheduleView:
+    """The coming days per EVSE: limit, unit and reason (exclusion, priority, free)."""
+    group_row(ctx, group_id, actor)
+    if ctx.schedule is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no schedule preview here")
+    return ScheduleView(**ctx.schedule(group_id, days))

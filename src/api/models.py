@@ -6,19 +6,32 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.exclusion_times import MAX_WINDOWS
 from domain.groups import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 
 NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
+CHARGE_POINT_ID = r"^[A-Za-z0-9._~:@!$&'()*+,;=-]+$"
+# What a failed pattern means, in words: a regular expression is no message for a person.
+PATTERN_PROBLEMS = {
+    NO_CONTROL: "must not contain control characters such as NUL",
+    TIME_OF_DAY: "must be a time of day as HH:MM, from 00:00 to 23:59",
+    CHARGE_POINT_ID: "only letters, digits and URL-safe punctuation (no spaces or slashes)",
+}
+
 Text = Annotated[str, StringConstraints(pattern=NO_CONTROL)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+TimeOfDay = Annotated[str, StringConstraints(pattern=TIME_OF_DAY)]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NO_CONTROL)]
 TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_CONTROL)]
-Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_CONTROL)]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_CONTROL)
+]
+Description = Annotated[
+    str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_CONTROL)
+]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
@@ -146,10 +159,16 @@ class PriorityChargeIn(Strict):
     )
     ends_at: datetime | None = Field(default=None, description="alternative to duration_minutes")
 
+    @model_validator(mode="after")
+    def one_end(self) -> PriorityChargeIn:
+        if self.duration_minutes is not None and self.ends_at is not None:
+            raise ValueError("give duration_minutes or ends_at, not both")
+        return self
+
 
 class EvseIn(Strict):
     charge_point_id: Annotated[
-        str, StringConstraints(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._~:@!$&'()*+,;=-]+$")
+        str, StringConstraints(min_length=1, max_length=48, pattern=CHARGE_POINT_ID)
     ]
     connector_id: int = Field(ge=1, le=1000)
     max_current_a: float | None = Field(default=None, gt=0, le=1000)
@@ -229,3 +248,57 @@ class AuditEntryView(BaseModel):
     evse_id: UUID | None
     old_value: Any = None
     new_value: Any = None
+
+
+class FieldErrorView(BaseModel):
+    field: str = Field(examples=["windows[0].start"], description="as a path in the body")
+    location: str = Field(examples=["body"], description="body, query or path")
+    message: str = Field(examples=["must be a time of day as HH:MM, from 00:00 to 23:59"])
+    type: str = Field(examples=["string_pattern_mismatch"])
+
+
+class HomeUserRefView(BaseModel):
+    id: UUID
+    email: str | None
+
+
+class ErrorView(BaseModel):
+    """Every refusal (4xx) has this body: `detail` says what was wrong, naming the field."""
+
+    detail: str = Field(examples=["windows[0].start: must be a time of day as HH:MM"])
+    errors: list[FieldErrorView] = Field(
+        default_factory=list, description="each invalid field, when the request was malformed"
+    )
+    current_home_user: HomeUserRefView | None = Field(
+        default=None, description="with 409 on setting a home user: the group's current one"
+    )
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorView, "description": "Refused: the detail says why"},
+}
+
+
+class PreviewIntervalView(BaseModel):
+    start_utc: datetime
+    end_utc: datetime
+    start_local: datetime = Field(description="in the group's time zone, with its UTC offset")
+    end_local: datetime
+    limit: float
+    unit: Literal["A", "W"]
+    reason: Literal["exclusion", "priority", "free"]
+
+
+class EvseScheduleView(BaseModel):
+    evse_id: UUID
+    charge_point_id: str
+    connector_id: int
+    intervals: list[PreviewIntervalView]
+
+
+class ScheduleView(BaseModel):
+    group_id: UUID
+    time_zone: str
+    generated_at: datetime
+    days: int
+    evses: list[EvseScheduleView]

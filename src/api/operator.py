@@ -5,12 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Body, HTTPException, Query, Response, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Body,
+    Depends,
+    HTTPException,
+    Query,
+    Response,
+    status,
+)
 
 from api import group_actions
 from api.context import ApiContext
-from api.deps import Context, OperatorActor
+from api.deps import Context, OperatorActor, json_bodies_only
 from api.models import (
+    ERROR_RESPONSES,
     NO_CONTROL,
     AuditEntryView,
     EvseIn,
@@ -25,16 +35,24 @@ from api.models import (
     HomeUserIn,
     InviteIn,
     PriorityChargeIn,
+    ScheduleView,
     UserRef,
     UserView,
 )
 from domain.errors import NotFound
 from domain.users import user_id_for
 
-router = APIRouter(prefix="/api/operator", tags=["operator portal"])
+router = APIRouter(
+    prefix="/api/operator",
+    tags=["operator portal"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(json_bodies_only)],
+)
 
 Search = Annotated[str, Query(max_length=100, pattern=NO_CONTROL)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+# Bounded: an offset past PostgreSQL's bigint was a 500.
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
 def _user_view(ctx: ApiContext, user_id: UUID) -> UserView:
@@ -56,9 +74,9 @@ def _mail_added_to_group(
 
 @router.get("/users", summary="Consumer-portal users")
 def list_users(
-    ctx: Context, actor: OperatorActor, q: Search = "", limit: Limit = 100, offset: int = 0
+    ctx: Context, actor: OperatorActor, q: Search = "", limit: Limit = 100, offset: Offset = 0
 ) -> list[UserView]:
-    return [UserView(**row) for row in ctx.queries.users("home_user", q, limit, max(offset, 0))]
+    return [UserView(**row) for row in ctx.queries.users("home_user", q, limit, offset)]
 
 
 @router.get("/users/autocomplete", summary="Home users whose e-mail starts with q (top 10)")
@@ -168,10 +186,10 @@ def deregister_evse(evse_id: UUID, ctx: Context, actor: OperatorActor) -> Respon
 
 @router.get("/groups", summary="Smart charging groups, searchable by name or home user")
 def list_groups(
-    ctx: Context, actor: OperatorActor, q: Search = "", limit: Limit = 50, offset: int = 0
+    ctx: Context, actor: OperatorActor, q: Search = "", limit: Limit = 50, offset: Offset = 0
 ) -> list[GroupView]:
     now = ctx.now()
-    return [GroupView.from_row(row, now) for row in ctx.queries.groups(q, limit, max(offset, 0))]
+    return [GroupView.from_row(row, now) for row in ctx.queries.groups(q, limit, offset)]
 
 
 def _home_user_id(ctx: ApiContext, user_id: UUID | None, email: str | None) -> UUID | None:
@@ -308,3 +326,13 @@ def group_audit(
     group_id: UUID, ctx: Context, actor: OperatorActor, limit: Limit = 200
 ) -> list[AuditEntryView]:
     return group_actions.audit_log(ctx, group_id, actor, limit)
+
+
+@router.get("/groups/{group_id}/schedule", summary="The coming days: limit and reason per EVSE")
+def group_schedule(
+    group_id: UUID,
+    ctx: Context,
+    actor: OperatorActor,
+    days: Annotated[int, Query(ge=1, le=14)] = 7,
+) -> ScheduleView:
+    return group_actions.schedule(ctx, group_id, actor, days)

@@ -29,9 +29,9 @@ from domain.groups import PriorityEndReason, SmartChargingGroup
 from domain.service import SmartCharging
 from projections.queries import ReadModelQueries
 from scheduler.codec import profile_to_dict, stable
+from scheduler.inputs import group_inputs
 from scheduler.leader import LeaderLock
-from scheduler.profiles import ChargerLimits, EvseSpec
-from scheduler.tou import GroupInput, desired_profiles
+from scheduler.tou import desired_profiles
 
 log = logging.getLogger(__name__)
 
@@ -172,28 +172,15 @@ class ProfileScheduler:
         if group.priority is not None and group.priority.ends_at <= now:
             self.service.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
             return  # the PriorityChargeEnded event brings us back here
-        evses = [self.service.evse(evse_id) for evse_id in group.evse_ids]
-        limits = {evse.id: self.charger_limits(evse.charge_point_id) for evse in evses}
-        specs = [EvseSpec.from_evse(evse) for evse in evses]
-        schedule = desired_profiles(GroupInput.from_group(group), specs, limits, now)
-        for evse in evses:
+        inputs = group_inputs(self.service, group)
+        schedule = desired_profiles(inputs.group, inputs.specs, inputs.limits, now)
+        for evse in inputs.evses:
             wanted = [profile_to_dict(p) for p in schedule.profiles_for(evse.id)]
             kept = stable(self.service.delivery(evse.id).desired, wanted)
             self.service.desire_profiles(evse.id, kept, reason)
         self._at(f"group:{group_id}", schedule.next_change, self.recompute, group_id, "timer")
         ends_at = group.priority.ends_at if group.priority else None
         self._at(f"priority:{group_id}", ends_at, self._priority_ended, group_id)
-
-    def charger_limits(self, charge_point_id: str) -> ChargerLimits:
-        """What the charger told us (GetConfiguration), else OCPP's common defaults."""
-        try:
-            charger = self.service.charge_point(charge_point_id)
-        except NotFound:
-            return ChargerLimits()
-        return ChargerLimits(
-            rate_units=charger.rate_units or ("A", "W"),
-            max_periods=charger.max_periods or ChargerLimits().max_periods,
-        )
 
     def _priority_ended(self, group_id: UUID) -> None:
         try:

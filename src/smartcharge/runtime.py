@@ -14,6 +14,7 @@ from api.sessions import SessionStore
 from domain.service import Clock, SmartCharging
 from projections.queries import ReadModelQueries
 from projections.runner import start_read_models
+from scheduler.group_preview import group_schedule
 from scheduler.leader import LeaderLock, lock_key_for
 from scheduler.service import ProfileScheduler
 from smartcharge.database import Database, start_embedded
@@ -82,6 +83,9 @@ class Runtime:
             ),
             read_your_writes_timeout=settings.read_your_writes_timeout,
             secure_cookies=settings.public_base_url().startswith("https://"),
+        )
+        self.context.schedule = lambda group_id, days: group_schedule(
+            self.service, group_id, self.service.clock(), days
         )
         self.api = create_app(self.context)
         self.scheduler = ProfileScheduler(
