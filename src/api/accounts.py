@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from api.deps import SESSION_COOKIE, Context, CurrentSession, session_token
-from api.models import AcceptInvitationIn, InvitationView, LoginIn, MeView, SessionView
+from api.deps import SESSION_COOKIE, Context, CurrentSession, json_bodies_only, session_token
+from api.models import (
+    ERROR_RESPONSES,
+    AcceptInvitationIn,
+    InvitationView,
+    LoginIn,
+    MeView,
+    SessionView,
+)
 from domain.users import User
 
-router = APIRouter(prefix="/api", tags=["accounts"])
+router = APIRouter(
+    prefix="/api",
+    tags=["accounts"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(json_bodies_only)],
+)
 
 
 def open_session(ctx: Context, response: Response, user: User) -> SessionView:
@@ -29,7 +41,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/auth/login", summary="Log in: a session cookie for browsers, a bearer token for APIs")
+@router.post(
+    "/auth/login", summary="Log in: a session cookie for browsers, a bearer token for APIs"
+)
 def login(body: LoginIn, request: Request, response: Response, ctx: Context) -> SessionView:
     address = client_address(request)
     wait = ctx.limiter.retry_after(body.email, address)

@@ -62,5 +62,23 @@ def home_user(session: CurrentSession) -> Actor:
     return Actor.home_user(session.user_id)
 
 
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def json_bodies_only(request: Request) -> None:
+    """A body must be JSON: anything else is 415, not a puzzling "should be an object"."""
+    content_type = request.headers.get("content-type", "")
+    if is_json(content_type) or not await request.body():
+        return
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        f"Content-Type: the body must be application/json, not {content_type or 'unnamed'}",
+    )
+
+
 OperatorActor = Annotated[Actor, Depends(operator)]
 HomeUserActor = Annotated[Actor, Depends(home_user)]

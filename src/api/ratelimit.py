@@ -7,6 +7,11 @@ import time
 from collections import defaultdict, deque
 
 
+def email_key(email: str) -> tuple[str, str]:
+    """The e-mail as the service reads it (trimmed, any case), so no spelling gets more tries."""
+    return ("email", email.strip().lower())
+
+
 class LoginRateLimiter:
     def __init__(self, per_email: int, per_address: int, window_seconds: float = 900.0):
         self.limits = {"email": per_email, "address": per_address}
@@ -19,7 +24,7 @@ class LoginRateLimiter:
         now = time.monotonic()
         wait = 0.0
         with self._lock:
-            for key in (("email", email.lower()), ("address", address)):
+            for key in (email_key(email), ("address", address)):
                 failures = self._recent(key, now)
                 if len(failures) >= self.limits[key[0]]:
                     wait = max(wait, failures[0] + self.window - now)
@@ -28,15 +33,19 @@ class LoginRateLimiter:
     def failed(self, email: str, address: str) -> None:
         now = time.monotonic()
         with self._lock:
-            self._failures[("email", email.lower())].append(now)
+            self._failures[email_key(email)].append(now)
             self._failures[("address", address)].append(now)
 
     def succeeded(self, email: str) -> None:
         with self._lock:
-            self._failures.pop(("email", email.lower()), None)
+            self._failures.pop(email_key(email), None)
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures[key]
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
         while failures and failures[0] <= now - self.window:
             failures.popleft()
+        if not failures:
+            del self._failures[key]  # forget quiet keys, or every e-mail ever tried stays in memory
         return failures
