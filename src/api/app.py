@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import accounts, consumer, errors, operator
+from api import accounts, chargers, consumer, errors, operator
 from api.context import ApiContext
 
 
@@ -21,5 +21,6 @@ def create_app(context: ApiContext) -> FastAPI:
     errors.install(app)
     app.include_router(accounts.router)
     app.include_router(operator.router)
+    app.include_router(chargers.router)
     app.include_router(consumer.router)
     return app

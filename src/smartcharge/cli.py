@@ -21,9 +21,31 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     runtime = Runtime(settings)
     runtime.start_scheduler()
     host, port = args.host or settings.http_host, args.port or settings.http_port
-    print(f"smartcharge: portals and API on http://{host}:{port}/ (OpenAPI at /docs)", flush=True)
     try:
+        runtime.gateway.start()
+        print(f"smartcharge: chargers connect to {runtime.gateway.url}/{{id}}", flush=True)
+        print(f"smartcharge: portals and API on http://{host}:{port}/ (OpenAPI at /docs)")
         uvicorn.run(runtime.api, host=host, port=port, log_level="info")
+    finally:
+        runtime.close()
+    return 0
+
+
+def gateway(settings: Settings, args: argparse.Namespace) -> int:
+    """Only the OCPP gateway: several of them share the chargers (and the database)."""
+    import signal
+    import threading
+
+    from smartcharge.runtime import Runtime
+
+    runtime = Runtime(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        runtime.gateway.start()
+        print(f"smartcharge: gateway {runtime.gateway.gateway_id} on {runtime.gateway.url}/{{id}}")
+        stop.wait()
     finally:
         runtime.close()
     return 0
@@ -63,6 +85,11 @@ def parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--host", help="default: SMARTCHARGE_HTTP_HOST or 127.0.0.1")
     serve_parser.add_argument("--port", type=int, help="default: SMARTCHARGE_HTTP_PORT or 8000")
     serve_parser.set_defaults(run=serve)
+
+    gateway_parser = commands.add_parser(
+        "gateway", help="run only the OCPP gateway (SMARTCHARGE_OCPP_HOST, _PORT, _TLS_CERT, ...)"
+    )
+    gateway_parser.set_defaults(run=gateway)
 
     operator = commands.add_parser("operator", help="operator accounts")
     operator_commands = operator.add_subparsers(dest="operator_command", required=True)

@@ -1,8 +1,11 @@
-"""Composition root: builds the service, read models, API (and later gateway, scheduler)."""
+"""Composition root: builds the service, read models, API, OCPP gateway and scheduler."""
 
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +14,8 @@ from api.context import ApiContext
 from api.mail import Mailer, MailTexts
 from api.ratelimit import LoginRateLimiter
 from api.sessions import SessionStore
+from chargers.connection import GatewayContext
+from chargers.gateway import Gateway
 from domain.service import Clock, SmartCharging
 from projections.queries import ReadModelQueries
 from projections.runner import start_read_models
@@ -44,6 +49,29 @@ def make_mailer(settings: Settings) -> Mailer:
             settings.smtp_password,
         )
     return OutboxMailer(settings.outbox_dir)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """TLS for wss:// when a certificate is configured (OCPP-J 1.6 §6.2)."""
+    if settings.ocpp_tls_cert is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.ocpp_tls_cert, settings.ocpp_tls_key)
+    return context
+
+
+def make_gateway(settings: Settings, service: SmartCharging, queries: ReadModelQueries) -> Gateway:
+    """The OCPP gateway, not yet listening: `start()` it (serve, gateway commands)."""
+    port = settings.ocpp_port or uuid.uuid4().hex[:8]  # any free port: a name of its own
+    context = GatewayContext(
+        service=service,
+        queries=queries,
+        gateway_id=settings.gateway_id or f"{socket.gethostname()}:{port}",
+        call_timeout=settings.ocpp_call_timeout,
+        heartbeat_interval=settings.ocpp_heartbeat_interval,
+    )
+    return Gateway(context, settings.ocpp_host, settings.ocpp_port, tls_context(settings))
 
 
 class Runtime:
@@ -87,6 +115,8 @@ class Runtime:
         self.context.schedule = lambda group_id, days: group_schedule(
             self.service, group_id, self.service.clock(), days
         )
+        self.gateway = make_gateway(settings, self.service, self.context.queries)
+        self.context.extras["gateway"] = self.gateway
         self.api = create_app(self.context)
         self.scheduler = ProfileScheduler(
             self.service, self.context.queries, LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))
@@ -98,6 +128,7 @@ class Runtime:
         return self.scheduler
 
     def close(self) -> None:
+        self.gateway.stop()
         self.scheduler.stop()
         self.read_models.stop()
         self.service.close()

@@ -44,6 +44,21 @@ class Settings(BaseSettings):
     priority_charge_default_minutes: int = Field(default=120, ge=1, le=24 * 60)
     invitation_valid_days: float = Field(default=7, gt=0)
 
+    ocpp_host: str = Field(default="127.0.0.1", description="the OCPP gateway's interface")
+    ocpp_port: int = Field(default=9000, ge=0, le=65535, description="0: any free port")
+    ocpp_call_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a charger has to answer one of our calls"
+    )
+    ocpp_heartbeat_interval: int = Field(default=300, ge=1, description="seconds, to chargers")
+    ocpp_tls_cert: Path | None = Field(
+        default=None, description="PEM certificate (chain): the gateway then serves wss://"
+    )
+    ocpp_tls_key: Path | None = Field(default=None, description="PEM private key of the cert")
+    gateway_id: str | None = Field(
+        default=None,
+        description="this gateway's name in the event store; default host name and OCPP port",
+    )
+
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"

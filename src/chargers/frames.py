@@ -1,0 +1,124 @@
+"""OCPP-J frames: reading them strictly, answering bad ones, and bounding how many a charger sends.
+
+The `ocpp` library only logs a frame it cannot unpack and may crash on a CALL
+whose action is not a string; a charger gets a CALLERROR for every frame it
+got wrong instead, and the connection lives on (OCPP-J 1.6 §4.2.3).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp.messages import Call, CallError, CallResult, MessageType
+
+MAX_MESSAGE_ID = 36  # OCPP-J 1.6 §4.1.4: at most 36 characters
+UNREADABLE_ID = "-1"  # OCPP-J 2.0.1 §4.2.3: the id to answer with when the frame's is unreadable
+
+# The same faults have other names in the two versions: 1.6 keeps its historic
+# misspellings (OCPP-J 1.6 §4.2.3, Table 7), which the `ocpp` library does not use.
+_V16_CODES = {
+    "FormatViolation": "FormationViolation",
+    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+    "RpcFrameworkError": "FormationViolation",
+    "MessageTypeNotSupported": "FormationViolation",
+}
+_V16_VALID = {
+    "NotImplemented",
+    "NotSupported",
+    "InternalError",
+    "ProtocolError",
+    "SecurityError",
+    "FormationViolation",
+    "PropertyConstraintViolation",
+    "OccurenceConstraintViolation",
+    "TypeConstraintViolation",
+    "GenericError",
+}
+
+
+class FrameError(Exception):
+    """A frame that is not a proper OCPP-J message; answered with a CALLERROR."""
+
+    def __init__(self, code: str, description: str, message_id: str = UNREADABLE_ID):
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.message_id = message_id
+
+
+def error_code(code: str, ocpp_version: str) -> str:
+    """The error code in the words of the connection's OCPP version."""
+    if ocpp_version != "1.6":
+        return code
+    code = _V16_CODES.get(code, code)
+    return code if code in _V16_VALID else "GenericError"
+
+
+def call_error(message_id: str, code: str, description: str, ocpp_version: str) -> str:
+    """A CALLERROR frame: [4, id, code, description, {}] (OCPP-J 1.6 §4.2.3)."""
+    frame = [MessageType.CallError, message_id, error_code(code, ocpp_version), description, {}]
+    return json.dumps(frame, separators=(",", ":"))
+
+
+def _message_id(frame: list[Any]) -> str:
+    if len(frame) < 2 or not isinstance(frame[1], str) or not frame[1]:
+        raise FrameError("RpcFrameworkError", "the message id is missing or not a string")
+    if len(frame[1]) > MAX_MESSAGE_ID:
+        raise FrameError("RpcFrameworkError", f"the message id is over {MAX_MESSAGE_ID} characters")
+    return frame[1]
+
+
+def _decode(raw: str | bytes) -> list[Any]:
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        frame = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        # OCPP-J 1.6 §4.1.2: the whole message must be JSON in UTF-8.
+        raise FrameError("RpcFrameworkError", "the message is not JSON in UTF-8") from None
+    if not isinstance(frame, list) or not frame:
+        raise FrameError("RpcFrameworkError", "the message is not a JSON array")
+    return frame
+
+
+def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
+    """Read one frame strictly; raise FrameError (carrying the id when readable) otherwise."""
+    frame = _decode(raw)
+    message_id = _message_id(frame)
+    kind, rest = frame[0], frame[2:]
+    if kind == MessageType.Call:
+        if len(rest) != 2 or not isinstance(rest[0], str) or not isinstance(rest[1], dict):
+            raise FrameError("FormatViolation", "a CALL is [2, id, action, {payload}]", message_id)
+        return Call(message_id, rest[0], rest[1])
+    if kind == MessageType.CallResult and len(rest) == 1 and isinstance(rest[0], dict):
+        return CallResult(message_id, rest[0])
+    if kind == MessageType.CallError and len(rest) == 3:
+        return CallError(message_id, *rest)
+    if kind in (MessageType.CallResult, MessageType.CallError):
+        raise FrameError("FormatViolation", "the CALLRESULT or CALLERROR is malformed", message_id)
+    # OCPP-J 1.6 §4.1.3: the payload of an unknown message type is ignored.
+    raise FrameError("MessageTypeNotSupported", f"message type {kind!r} is unknown", message_id)
+
+
+@dataclass
+class FrameGuard:
+    """Counts a charger's bad frames; too many in the window and it is cut off."""
+
+    limit: int = 20
+    window: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self._strikes: deque[float] = deque()
+
+    def strike(self) -> bool:
+        """Record a bad frame; True once more than `limit` came within `window` seconds."""
+        now = self.clock()
+        self._strikes.append(now)
+        while self._strikes and self._strikes[0] <= now - self.window:
+            self._strikes.popleft()
+        return len(self._strikes) > self.limit

@@ -1,0 +1,276 @@
+"""The OCPP gateway: a websocket server for chargers, on an asyncio loop in a thread of its own.
+
+    ws(s)://HOST:PORT/ocpp/{charge_point_id}    subprotocols ocpp1.6, ocpp2.0.1
+
+Threads: the gateway's loop runs the websocket server, every connection and
+its outbox worker; domain commands run in the loop's worker threads
+(`asyncio.to_thread`); the event follower's thread hands events to the loop.
+Other threads (the API) use the thread-safe methods `connections`,
+`connected_here` and `composite_schedule`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+import weakref
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+from uuid import UUID
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from chargers.auth import CHALLENGE, basic_password, charge_point_id_from
+from chargers.connection import CallFailed, ChargerConnection, GatewayContext
+from chargers.follower import EventFollower
+from chargers.outbox import OutboxClosed
+from chargers.registry import Registry
+from chargers.v16 import ChargePoint16
+from chargers.v201 import ChargePoint201
+from domain.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+PROTOCOLS: dict[str, type[ChargerConnection]] = {
+    "ocpp1.6": ChargePoint16,
+    "ocpp2.0.1": ChargePoint201,
+}
+MAX_MESSAGE_BYTES = 256 * 1024
+STARTUP_SECONDS = 30
+
+
+class ChargerCallError(ConnectionError):
+    """The charger answered a call with an error, or with something unusable."""
+
+
+def select_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """The charger's first choice among ours (OCPP-J 1.6 §3.1.3: the client lists by
+    preference); None completes the handshake without one, and we then close (§3.2)."""
+    return next((Subprotocol(p) for p in offered if p in PROTOCOLS), None)
+
+
+class Gateway:
+    def __init__(self, context: GatewayContext, host: str, port: int, tls: ssl.SSLContext | None):
+        self.context = context
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.registry = Registry(context.gateway_id)
+        self._admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[str, dict[int, UUID]]]
+        self._admitted = weakref.WeakKeyDictionary()
+        self._capabilities_known: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
+        self._follower: EventFollower | None = None
+        self._startup_error: BaseException | None = None
+
+    @property
+    def gateway_id(self) -> str:
+        return self.context.gateway_id
+
+    @property
+    def url(self) -> str:
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}/ocpp"
+
+    # --- life cycle (called from other threads) ------------------------------------------------
+
+    def start(self) -> None:
+        """Listen for chargers; returns once the server is listening (the bound port in .port)."""
+        self._forget_stale_connections()
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._main, args=(ready,), name="ocpp-gateway", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(STARTUP_SECONDS) or self._startup_error is not None:
+            self.stop()
+            raise RuntimeError(f"the OCPP gateway did not start: {self._startup_error}")
+        assert self._loop is not None
+        self._follower = EventFollower(self.context.service, self._loop, self.registry.on_event)
+        self._follower.start()
+        log.info("OCPP gateway %s listening on %s/{charge_point_id}", self.gateway_id, self.url)
+
+    def stop(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _forget_stale_connections(self) -> None:
+        """Chargers this gateway held when its process ended are not connected anymore."""
+        for row in self.context.queries.chargers():
+            if row["connected"] and row["gateway_id"] == self.gateway_id:
+                self.context.service.charger_disconnected(row["charge_point_id"], self.gateway_id)
+
+    def _main(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._run(ready))
+        except BaseException as error:  # reported to start(), which raises it
+            self._startup_error = error
+            ready.set()
+        finally:
+            loop.close()
+
+    async def _run(self, ready: threading.Event) -> None:
+        self._stopping = asyncio.Event()
+        server = await self._listen()
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        await self._stopping.wait()
+        server.close()  # closes every charger's connection with 1001 (going away)
+        await server.wait_closed()
+
+    async def _listen(self) -> Server:
+        return await serve(
+            self._serve_charger,
+            self.host,
+            self.port,
+            ssl=self.tls,
+            subprotocols=[Subprotocol(p) for p in PROTOCOLS],
+            select_subprotocol=select_subprotocol,
+            process_request=self._admit,
+            max_size=MAX_MESSAGE_BYTES,
+            compression=None,  # OCPP-J 1.6 §5.1: compression only as the websocket allows; off
+        )
+
+    # --- the handshake -------------------------------------------------------------------------
+
+    async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse before the upgrade: 404 for an unknown charger, 401 for a wrong password."""
+        charge_point_id = charge_point_id_from(request.path)
+        if charge_point_id is None:
+            return self._refuse(connection, HTTPStatus.NOT_FOUND, "use /ocpp/{charge_point_id}")
+        rows = await asyncio.to_thread(self.context.queries.evses_of_charger, charge_point_id)
+        if not rows:
+            return self._refuse(
+                connection, HTTPStatus.NOT_FOUND, f"unknown charger {charge_point_id}"
+            )
+        password = basic_password(request.headers.get("Authorization"), charge_point_id)
+        if password is None or not await asyncio.to_thread(
+            self.context.service.verify_charger, charge_point_id, password
+        ):
+            return self._refuse(
+                connection, HTTPStatus.UNAUTHORIZED, f"charger {charge_point_id}: wrong credentials"
+            )
+        evses = {int(row["connector_id"]): row["id"] for row in rows}
+        self._admitted[connection] = (charge_point_id, evses)
+        return None
+
+    @staticmethod
+    def _refuse(connection: ServerConnection, status: HTTPStatus, reason: str) -> Response:
+        log.warning("refused %s: %s (%d)", connection.remote_address, reason, status)
+        response = connection.respond(status, f"{reason}\n")
+        if status == HTTPStatus.UNAUTHORIZED:
+            response.headers["WWW-Authenticate"] = CHALLENGE
+        return response
+
+    # --- a connection ----------------------------------------------------------------------
+
+    async def _serve_charger(self, websocket: ServerConnection) -> None:
+        admitted = self._admitted.pop(websocket, None)
+        if admitted is None:
+            await websocket.close(1011, "not admitted")
+            return
+        if websocket.subprotocol is None:
+            # OCPP-J 1.6 §3.2: no subprotocol in common: complete the handshake, then close.
+            await websocket.close(1002, "offer ocpp1.6 or ocpp2.0.1")
+            return
+        charge_point_id, evses = admitted
+        connection = PROTOCOLS[websocket.subprotocol](
+            charge_point_id, websocket, self.context, evses
+        )
+        previous = self.registry.add(connection)
+        try:
+            await self._connected(connection, previous)
+            await connection.serve()
+        finally:
+            await self._disconnected(connection)
+
+    async def _connected(
+        self, connection: ChargerConnection, previous: ChargerConnection | None
+    ) -> None:
+        service = self.context.service
+        connection.connected_position = await connection.blocking(
+            service.charger_connected, connection.id, self.gateway_id, connection.protocol
+        )
+        log.info("%s connected (%s)", connection.id, connection.protocol)
+        if previous is not None:
+            # Only now, with the new connection authenticated and recorded.
+            self.registry.close_soon(previous, 1000, "replaced by a new connection")
+        if connection.id not in self._capabilities_known:
+            connection.outbox.put(lambda: self._read_capabilities(connection))
+        self.registry.send_everything(connection)
+
+    async def _read_capabilities(self, connection: ChargerConnection) -> None:
+        if await connection.report_capabilities():
+            self._capabilities_known.add(connection.id)
+
+    async def _disconnected(self, connection: ChargerConnection) -> None:
+        if not self.registry.remove(connection):
+            return  # replaced: the new connection is the charger's now
+        log.info("%s disconnected", connection.id)
+        await connection.blocking(
+            self.context.service.charger_disconnected, connection.id, self.gateway_id
+        )
+
+    # --- for other threads ---------------------------------------------------------------------
+
+    def _on_loop(self, coroutine: Any) -> Any:
+        if self._loop is None or not self._loop.is_running():
+            coroutine.close()
+            raise Conflict("the OCPP gateway of this process is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def connections(self) -> dict[str, str]:
+        """Charger id -> subprotocol of the chargers connected to this gateway."""
+        if self._loop is None or not self._loop.is_running():
+            return {}
+        return self._on_loop(self._connections())  # type: ignore[no-any-return]
+
+    async def _connections(self) -> dict[str, str]:
+        return self.registry.connections()
+
+    def connected_here(self, charge_point_id: str) -> bool:
+        return charge_point_id in self.connections()
+
+    def composite_schedule(
+        self, charge_point_id: str, connector_id: int, duration: int
+    ) -> dict[str, Any]:
+        """The charger's answer to GetCompositeSchedule (OCPP 1.6 §5.7).
+
+        Raises Conflict when the charger is not connected to this gateway,
+        TimeoutError when it does not answer, ChargerCallError when it answers an error.
+        """
+        return self._on_loop(  # type: ignore[no-any-return]
+            self._composite_schedule(charge_point_id, connector_id, duration)
+        )
+
+    async def _composite_schedule(
+        self, charge_point_id: str, connector_id: int, duration: int
+    ) -> dict[str, Any]:
+        connection = self.registry.get(charge_point_id)
+        if connection is None:
+            raise Conflict(f"charger {charge_point_id} is not connected to this gateway")
+        answer = connection.outbox.submit(
+            lambda: connection.composite_schedule(connector_id, duration)
+        )
+        try:
+            return await asyncio.wait_for(answer, self.context.call_timeout * 3)  # type: ignore[no-any-return]
+        except CallFailed as failure:
+            if failure.status == "Timeout":
+                raise TimeoutError(str(failure)) from None
+            raise ChargerCallError(f"{failure.status}: {failure}") from None
+        except OutboxClosed as closed:
+            raise Conflict(str(closed)) from None

@@ -1,0 +1,153 @@
+"""OCPP 2.0.1: what a charging station sends us, and the smart-charging calls we send it.
+
+Our EVSE's `connector_id` is the station's evseId: profiles and status are per EVSE.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import Action
+
+from chargers.connection import Capabilities, ChargerConnection, wire_form
+from chargers.v16 import parse_int, parse_rate_units
+from scheduler.profiles import ChargingProfile
+
+log = logging.getLogger(__name__)
+
+# 2.0.1 Part 2, Appendix (SmartChargingCtrlr): the counterparts of 1.6's §9.4 keys.
+SMART_CHARGING = "SmartChargingCtrlr"
+PERIODS = "PeriodsPerSchedule"
+RATE_UNIT = "RateUnit"
+STACK_LEVEL = "ProfileStackLevel"
+
+ACCEPTED = {"status": "Accepted"}
+
+
+def capabilities_from(results: list[dict[str, Any]]) -> Capabilities:
+    values = {
+        result.get("variable", {}).get("name"): result.get("attribute_value")
+        for result in results
+        if result.get("attribute_status") == "Accepted"
+    }
+    return Capabilities(
+        max_periods=parse_int(values.get(PERIODS)),
+        rate_units=parse_rate_units(values.get(RATE_UNIT)),
+        max_stack_level=parse_int(values.get(STACK_LEVEL)),
+    )
+
+
+class ChargePoint201(ChargerConnection, ChargePoint):
+    protocol = "ocpp2.0.1"
+
+    # --- the station's calls ---------------------------------------------------------------
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(
+        self, charging_station: dict[str, Any], reason: str, **_: Any
+    ) -> call_result.BootNotification:
+        await self.record_boot(
+            charging_station["vendor_name"],
+            charging_station["model"],
+            charging_station.get("firmware_version"),
+        )
+        return call_result.BootNotification(
+            current_time=self.now(), interval=self.context.heartbeat_interval, status="Accepted"
+        )
+
+    @after(Action.boot_notification)
+    def after_boot_notification(self, **_: Any) -> None:
+        self.outbox.put(self.report_capabilities)
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
+        return call_result.Heartbeat(current_time=self.now())
+
+    @on(Action.status_notification)
+    async def on_status_notification(
+        self, connector_status: str, evse_id: int, **_: Any
+    ) -> call_result.StatusNotification:
+        await self.record_status(evse_id, connector_status, None)
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
+        # Home chargers: every idToken is accepted; the backend keeps none.
+        return call_result.Authorize(id_token_info=ACCEPTED)
+
+    @on(Action.transaction_event)
+    async def on_transaction_event(
+        self, event_type: str, transaction_info: dict[str, Any], **details: Any
+    ) -> call_result.TransactionEvent:
+        transaction_id = transaction_info["transaction_id"]
+        evse = details.get("evse") or {}
+        evse_id = evse.get("id")
+        if event_type == "Ended":
+            await self.stop_session(transaction_id, evse_id)
+        elif evse_id is not None and str(transaction_id) not in self.transactions:
+            # Started, or Updated for a session begun before a reconnect (recorded once).
+            await self.start_session(evse_id, transaction_id)
+        if details.get("id_token") is None:
+            return call_result.TransactionEvent()
+        return call_result.TransactionEvent(id_token_info=ACCEPTED)
+
+    @on(Action.meter_values)
+    def on_meter_values(self, evse_id: int, **_: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
+
+    @on(Action.notify_event)
+    def on_notify_event(self, **_: Any) -> call_result.NotifyEvent:
+        return call_result.NotifyEvent()
+
+    @on(Action.notify_report)
+    def on_notify_report(self, **_: Any) -> call_result.NotifyReport:
+        return call_result.NotifyReport()
+
+    @on(Action.security_event_notification)
+    def on_security_event(self, type: str, **_: Any) -> call_result.SecurityEventNotification:
+        log.info("%s: security event %s", self.id, type)
+        return call_result.SecurityEventNotification()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, status: str, **_: Any) -> call_result.FirmwareStatusNotification:
+        log.info("%s: firmware %s", self.id, status)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    # --- our calls ---------------------------------------------------------------------------
+
+    async def set_profile(self, profile: ChargingProfile, connector_id: int) -> str:
+        """K01.FR.05: the same id replaces the installed profile; a new id with the same
+        stack level and purpose would be rejected (K01.FR.06), so ids are fixed per role."""
+        payload = profile.to_ocpp201(connector_id)
+        answer = await self.request(
+            call.SetChargingProfile(
+                evse_id=payload["evseId"], charging_profile=payload["chargingProfile"]
+            )
+        )
+        return str(answer.status)
+
+    async def clear_profile(self, profile_id: int) -> str:
+        answer = await self.request(call.ClearChargingProfile(charging_profile_id=profile_id))
+        # Unknown: the station holds no such profile, which is what we wanted.
+        return "Accepted" if answer.status in ("Accepted", "Unknown") else str(answer.status)
+
+    async def read_capabilities(self) -> Capabilities:
+        wanted = [
+            {"component": {"name": SMART_CHARGING}, "variable": {"name": name}}
+            for name in (PERIODS, RATE_UNIT, STACK_LEVEL)
+        ]
+        answer = await self.request(call.GetVariables(get_variable_data=wanted))
+        return capabilities_from(answer.get_variable_result)
+
+    async def composite_schedule(self, connector_id: int, duration: int) -> dict[str, Any]:
+        answer = await self.request(
+            call.GetCompositeSchedule(duration=duration, evse_id=connector_id)
+        )
+        return wire_form(answer)

@@ -1,0 +1,167 @@
+"""Chargers for the gateway tests, built on the `ocpp` library's own ChargePoint classes.
+
+Each keeps every CALL it receives as sent on the wire (action and raw JSON
+payload), so a test can compare payloads byte for byte with what the
+scheduler's profiles render to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call_result as result16
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call_result as result201
+from websockets.asyncio.client import ClientConnection, connect
+
+CONFIGURATION = [
+    {"key": "ChargingScheduleMaxPeriods", "readonly": True, "value": "24"},
+    {"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": True, "value": "Current,Power"},
+    {"key": "ChargeProfileMaxStackLevel", "readonly": True, "value": "8"},
+]
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@dataclass
+class Received:
+    action: str
+    payload: dict[str, Any]
+
+
+class Recording:
+    """Mixed into a ChargePoint: keeps received CALLs; may stay silent to test timeouts."""
+
+    set_profile_answer = "Accepted"
+    silent = False
+
+    def _setup_recording(self) -> None:
+        self.received: asyncio.Queue[Received] = asyncio.Queue()
+        self.log: list[Received] = []
+
+    async def route_message(self, raw_msg: str) -> None:
+        frame = json.loads(raw_msg)
+        if frame[0] == 2:
+            received = Received(frame[2], frame[3])
+            self.log.append(received)
+            self.received.put_nowait(received)
+            if self.silent:
+                return
+        await super().route_message(raw_msg)  # type: ignore[misc]
+
+    async def expect(self, action: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The payload of the next received CALL of `action` (others are skipped)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                received = await self.received.get()
+                if received.action == action:
+                    return received.payload
+
+    async def expect_set_profiles(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        return [await self.expect("SetChargingProfile", timeout) for _ in range(count)]
+
+
+class Charger16(Recording, ChargePoint16):
+    def __init__(self, charge_point_id: str, connection: ClientConnection):
+        super().__init__(charge_point_id, connection, response_timeout=10)
+        self._setup_recording()
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, **_: Any) -> result16.SetChargingProfile:
+        return result16.SetChargingProfile(status=self.set_profile_answer)
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(self, **_: Any) -> result16.ClearChargingProfile:
+        return result16.ClearChargingProfile(status="Accepted")
+
+    @on("GetConfiguration")
+    def on_get_configuration(self, **_: Any) -> result16.GetConfiguration:
+        return result16.GetConfiguration(configuration_key=CONFIGURATION)
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, **_: Any
+    ) -> result16.GetCompositeSchedule:
+        return result16.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start="2030-01-07T00:00:00Z",
+            charging_schedule={
+                "duration": duration,
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}],
+            },
+        )
+
+
+class Charger201(Recording, ChargePoint201):
+    def __init__(self, charge_point_id: str, connection: ClientConnection):
+        super().__init__(charge_point_id, connection, response_timeout=10)
+        self._setup_recording()
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, **_: Any) -> result201.SetChargingProfile:
+        return result201.SetChargingProfile(status=self.set_profile_answer)
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(self, **_: Any) -> result201.ClearChargingProfile:
+        return result201.ClearChargingProfile(status="Unknown")
+
+    @on("GetVariables")
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> result201.GetVariables:
+        values = {"PeriodsPerSchedule": "12", "RateUnit": "A,W", "ProfileStackLevel": "4"}
+        return result201.GetVariables(
+            get_variable_result=[
+                {
+                    "attribute_status": "Accepted",
+                    "attribute_value": values[item["variable"]["name"]],
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+                for item in get_variable_data
+            ]
+        )
+
+
+@dataclass
+class Session:
+    charger: Any
+    connection: ClientConnection
+    task: asyncio.Task[None]
+
+    async def close(self) -> None:
+        await self.connection.close()
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+async def open_charger(
+    url: str,
+    charge_point_id: str,
+    password: str,
+    protocol: str = "ocpp1.6",
+    *,
+    tls: ssl.SSLContext | None = None,
+) -> Session:
+    """Connect a library charger to `url`/{id} with Basic auth, and start reading."""
+    connection = await connect(
+        f"{url}/{charge_point_id}",
+        subprotocols=[protocol],  # type: ignore[list-item]
+        additional_headers=basic_auth(charge_point_id, password),
+        ssl=tls,
+        open_timeout=10,
+    )
+    kind = Charger16 if protocol == "ocpp1.6" else Charger201
+    charger = kind(charge_point_id, connection)
+    task = asyncio.create_task(charger.start())
+    return Session(charger, connection, task)
