@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from api.deps import SESSION_COOKIE, Context, CurrentSession, json_bodies_only, session_token
@@ -63,8 +65,8 @@ def login(body: LoginIn, request: Request, response: Response, ctx: Context) -> 
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(request: Request, ctx: Context) -> Response:
-    token = session_token(request, None) or ""
+def logout(ctx: Context, token: Annotated[str | None, Depends(session_token)]) -> Response:
+    """Ends the session of the cookie or of the bearer token, whichever the request carries."""
     if token:
         ctx.sessions.close(token)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)

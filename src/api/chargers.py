@@ -10,15 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
 from api.context import ApiContext
-from api.deps import Context, OperatorActor
-from api.models import CHARGE_POINT_ID, Strict
+from api.deps import Context, OperatorActor, json_bodies_only
+from api.models import CHARGE_POINT_ID, ERROR_RESPONSES, Strict
 from domain.charge_points import MAX_CHARGER_PASSWORD, MIN_CHARGER_PASSWORD
 
-router = APIRouter(prefix="/api/operator/chargers", tags=["operator portal: chargers"])
+router = APIRouter(
+    prefix="/api/operator/chargers",
+    tags=["operator portal: chargers"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(json_bodies_only)],
+)
 
 ChargePointId = Annotated[str, Path(max_length=48, pattern=CHARGE_POINT_ID)]
 ChargerPassword = Annotated[

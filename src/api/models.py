@@ -86,7 +86,7 @@ class GroupPatch(Strict):
 
 class HomeUserIn(Strict):
     user_id: UUID | None = None
-    email: Email | None = None
+    email: Email | None = Field(default=None, examples=["anna@example.com"])
 
 
 class EvseRef(Strict):
@@ -195,7 +195,7 @@ class EvseView(BaseModel):
 
 
 class InviteIn(Strict):
-    email: Email
+    email: Email = Field(examples=["anna@example.com"])
 
 
 class UserView(BaseModel):
@@ -210,7 +210,7 @@ class UserView(BaseModel):
 
 
 class LoginIn(Strict):
-    email: Email
+    email: Email = Field(examples=["anna@example.com"])
     password: Password
 
 
