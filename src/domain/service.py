@@ -89,6 +89,9 @@ class SmartCharging(ChargerCommands, Application[UUID]):
     """
 
     name = "SmartCharging"
+    # Keep recently used aggregates in memory and read only their newer events
+    # ("fast-forward") instead of replaying whole histories on every command.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000"}
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock | None = None):
         super().__init__(env)

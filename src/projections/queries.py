@@ -52,13 +52,15 @@ class ReadModelQueries:
 
     def groups(self, search: str = "", limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """The operator's list, by name; `search` matches part of the name or the user's e-mail."""
-        pattern = "%" + like_prefix(search.lower())
+        where, params = "", ()
+        if search:
+            pattern = "%" + like_prefix(search.lower())
+            where, params = "WHERE lower(g.name) LIKE %s OR u.email LIKE %s", (pattern, pattern)
         return self._all(
             f"SELECT {GROUP_COLUMNS} FROM {self.t.groups} g"
-            f" LEFT JOIN {self.t.users} u ON u.id = g.home_user_id"
-            " WHERE %s = '' OR lower(g.name) LIKE %s OR u.email LIKE %s"
+            f" LEFT JOIN {self.t.users} u ON u.id = g.home_user_id {where}"
             " ORDER BY lower(g.name), g.id LIMIT %s OFFSET %s",
-            (search, pattern, pattern, limit, offset),
+            (*params, limit, offset),
         )
 
     def group_ids(self) -> list[UUID]:

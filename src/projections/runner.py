@@ -1,18 +1,53 @@
-"""Starting the read models: a projection runner that follows the event store by LISTEN/NOTIFY."""
+"""Keeping the read models: the event store's new events, pushed by LISTEN/NOTIFY, in batches."""
 
 from __future__ import annotations
 
-from eventsourcing.projection import ProjectionRunner
+from types import TracebackType
+
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
 
 from domain.service import SmartCharging
+from projections.follower import EventFollower
 from projections.view import ReadModels, ReadModelsView
 
 
-def start_read_models(env: dict[str, str]) -> ProjectionRunner[SmartCharging, ReadModelsView]:
+class ReadModelsRunner:
+    """Projects every new event into the read models, exactly once; resumes after a restart
+    (or a lost database) from the position committed with the rows."""
+
+    def __init__(self, env: dict[str, str]):
+        self.app = SmartCharging(env=env)
+        self.view: ReadModelsView = InfrastructureFactory.construct(
+            env=Environment(ReadModels.name, env)
+        ).tracking_recorder(ReadModelsView)  # type: ignore[assignment]
+        self.follower = EventFollower(
+            self.app,
+            self.view.process_batch,
+            lambda: self.view.max_tracking_id(self.app.name),
+            name="read-models",
+        ).start()
+
+    def wait(self, position: int | None, timeout: float = 2.0) -> bool:
+        return self.view.wait_for(position, timeout)
+
+    def stop(self) -> None:
+        self.follower.stop()
+        self.app.close()
+        self.view.datastore.close()
+
+    def __enter__(self) -> ReadModelsRunner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_read_models(env: dict[str, str]) -> ReadModelsRunner:
     """Subscribe to the event store and keep the read models; stop with `.stop()` or `with`."""
-    return ProjectionRunner(
-        application_class=SmartCharging,
-        projection_class=ReadModels,
-        view_class=ReadModelsView,
-        env=env,
-    )
+    return ReadModelsRunner(env)

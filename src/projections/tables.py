@@ -102,6 +102,7 @@ class Tables:
                 action text NOT NULL,
                 old_value jsonb,
                 new_value jsonb,
+                projected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
                 PRIMARY KEY (position, seq)
             )""",
             f"CREATE INDEX IF NOT EXISTS rm_audit_group ON {self.audit} (group_id, position)",

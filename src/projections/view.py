@@ -37,18 +37,39 @@ class ReadModelsView(PostgresTrackingRecorder):
         self._advanced = threading.Condition()
 
     def process(self, event: Any, tracking: Tracking) -> None:
+        self.process_batch([(event, tracking)])
+
+    def process_batch(self, batch: list[tuple[Any, Tracking]]) -> None:
+        """Apply the events and record the last position, all in one transaction.
+
+        If another runner got there first for some of them, the tracking insert
+        fails and everything rolls back; then each event is tried on its own, so
+        those already projected are skipped and the rest still applied.
+        """
         try:
-            with self.datastore.transaction(commit=True) as curs:
+            self._apply(batch)
+        except IntegrityError:
+            if len(batch) == 1:
+                log.info("event %d was already projected; skipped", batch[0][1].notification_id)
+            else:
+                for item in batch:
+                    self.process_batch([item])
+                return
+        self._advanced_to(batch[-1][1].notification_id)
+
+    def _apply(self, batch: list[tuple[Any, Tracking]]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for event, tracking in batch:
                 audit_log.record(curs, self.tables, event, tracking.notification_id)
                 for handlers in HANDLER_TABLES:
                     handler = handlers.get(type(event))
                     if handler is not None:
                         handler(curs, self.tables, event)
-                self._insert_tracking(curs, tracking)
-        except IntegrityError:
-            log.info("event %d was already projected; skipped", tracking.notification_id)
+            self._insert_tracking(curs, batch[-1][1])
+
+    def _advanced_to(self, position: int) -> None:
         with self._advanced:
-            self._position = max(self._position or 0, tracking.notification_id)
+            self._position = max(self._position or 0, position)
             self._advanced.notify_all()
 
     def wait_for(self, position: int | None, timeout: float = 2.0) -> bool:

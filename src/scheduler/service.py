@@ -17,7 +17,6 @@ from uuid import UUID
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from eventsourcing.projection import ApplicationSubscription
 from eventsourcing.utils import get_topic
 
 from domain.actors import SYSTEM
@@ -27,6 +26,7 @@ from domain.errors import DomainError, NotFound
 from domain.evses import Evse
 from domain.groups import PriorityEndReason, SmartChargingGroup
 from domain.service import SmartCharging
+from projections.follower import Batch, EventFollower
 from projections.queries import ReadModelQueries
 from scheduler.codec import profile_to_dict, stable
 from scheduler.inputs import group_inputs
@@ -44,6 +44,7 @@ FOLLOWED = (
     *RECOMPUTE_ON, G.EvseRemoved, Evse.LimitsChanged, ChargePoint.CapabilitiesReported,
     ProfileDelivery.ProfileAnswered, ProfileDelivery.ProfilesDesired,
 )
+LEADER_CHECK_SECONDS = 1.0
 RETRY_BACKOFF = (10, 30, 60, 120, 300, 600, 1800, 3600)  # seconds, then hourly
 
 
@@ -71,7 +72,7 @@ class ProfileScheduler:
         )
         self.is_leader = threading.Event()
         self._stopping = threading.Event()
-        self._subscription: ApplicationSubscription[UUID] | None = None
+        self._position = 0
         self._thread = threading.Thread(target=self._run, name="profile-scheduler", daemon=True)
 
     # --- life cycle --------------------------------------------------------------------------
@@ -81,8 +82,6 @@ class ProfileScheduler:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._subscription is not None:
-            self._subscription.stop()
         if self._thread.ident is not None:
             self._thread.join(timeout=10)
         if self.timers.running:
@@ -103,27 +102,49 @@ class ProfileScheduler:
 
     def _lead(self) -> None:
         log.info("this process leads the scheduler")
-        position = self.service.recorder.max_notification_id() or 0
-        topics = [get_topic(kind) for kind in FOLLOWED]
-        with ApplicationSubscription(self.service, gt=position, topics=topics) as subscription:
-            self._subscription = subscription
+        self._position = self.service.recorder.max_notification_id() or 0
+        # The timers are rebuilt from the read models: they must hold everything
+        # up to where the follower will take over.
+        while not self.queries.view.wait_for(self._position, timeout=5.0):
             if self._stopping.is_set():
                 return
-            if not self.timers.running:
-                self.timers.start()
-            self.timers.remove_all_jobs()
-            self.rebuild()  # events since `position` wait in the subscription meanwhile
-            self.is_leader.set()
-            for event, _tracking in subscription:
-                if self._stopping.is_set() or not self.lock.held():
-                    break
-                self._handle_one(event)
-
-    def _handle_one(self, event: Any) -> None:
+            log.info("waiting for the read models to reach %d", self._position)
+        if not self.timers.running:
+            self.timers.start()
+        self.timers.remove_all_jobs()
+        self.rebuild()  # what is recorded meanwhile comes through the follower next
+        self.is_leader.set()
+        follower = EventFollower(
+            self.service,
+            self._handle_batch,
+            lambda: self._position,
+            topics=[get_topic(kind) for kind in FOLLOWED],
+            name="scheduler",
+        ).start()
         try:
-            self.handle(event)
+            while not self._stopping.is_set() and self.lock.held():
+                self._stopping.wait(LEADER_CHECK_SECONDS)
+        finally:
+            follower.stop()
+
+    def _handle_batch(self, batch: Batch) -> None:
+        """Each event's work, but each group recomputed once per batch, after the rest."""
+        groups: dict[UUID, str] = {}
+        for event, _tracking in batch:
+            if isinstance(event, RECOMPUTE_ON):
+                groups[event.originator_id] = type(event).__name__
+            else:
+                self._skipping_refusals(self.handle, event)
+        for group_id, reason in groups.items():
+            self._skipping_refusals(self.recompute, group_id, reason)
+        self._position = batch[-1][1].notification_id
+
+    @staticmethod
+    def _skipping_refusals(work: Callable[..., object], *args: Any) -> None:
+        try:
+            work(*args)
         except DomainError as refusal:  # e.g. an EVSE deregistered since: nothing to do
-            log.info("scheduler skipped %s: %s", type(event).__name__, refusal)
+            log.info("scheduler skipped %s%r: %s", work.__name__, args, refusal)
 
     def rebuild(self) -> None:
         """Every group's profiles and timers, and the retries, from the read models."""

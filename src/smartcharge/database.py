@@ -46,7 +46,7 @@ class Database:
             parts["password"] = self.password
         return " ".join(f"{key}='{value}'" for key, value in parts.items())
 
-    def eventsourcing_env(self, pool_size: int = 10) -> dict[str, str]:
+    def eventsourcing_env(self, pool_size: int = 20) -> dict[str, str]:
         """The eventsourcing library's persistence settings for this database."""
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -55,10 +55,11 @@ class Database:
             "POSTGRES_PORT": str(self.port),
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
-            "POSTGRES_POOL_SIZE": str(pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(pool_size),
+            # The pool keeps 2 connections open and grows to `pool_size` under load.
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": str(max(pool_size - 2, 1)),
             "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_PRE_PING": "n",
         }
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema

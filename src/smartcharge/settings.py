@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     database_schema: str | None = Field(
         default=None, description="PostgreSQL schema for all tables (default: public)"
     )
-    database_pool_size: int = 10
+    database_pool_size: int = Field(default=20, ge=3, description="most connections per pool")
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000

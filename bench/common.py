@@ -1,0 +1,31 @@
+"""What every benchmark prints: its parameters, the machine, and latency percentiles."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from collections.abc import Sequence
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
+
+
+def percentiles(samples_ms: Sequence[float]) -> str:
+    ordered = sorted(samples_ms)
+    if not ordered:
+        return "no samples"
+
+    def at(fraction: float) -> float:
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+    return (
+        f"n={len(ordered)} p50={at(0.50):.2f} p95={at(0.95):.2f} p99={at(0.99):.2f} "
+        f"max={ordered[-1]:.2f} mean={statistics.fmean(ordered):.2f} (ms)"
+    )
+
+
+def header(name: str, **parameters: object) -> None:
+    params = ", ".join(f"{key}={value}" for key, value in parameters.items())
+    print(f"# {name}\nmachine: {machine()}\nparameters: {params}")
