@@ -7,37 +7,33 @@ scheduler does: the ProfilesDesired events are the contract between the two.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
-from uuid import UUID
-from zoneinfo import ZoneInfo
+from collections.abc import Iterator
 
 import pytest
 from ocpp.v16 import call as call16
-from ocpp.v201 import call as call201
 
 from chargers.gateway import Gateway
 from domain.actors import Actor
-from peer.ocpp_chargers import Session, open_charger
-from scheduler.codec import profile_to_dict
-from scheduler.profiles import (
-    EXCLUSION_ROLE,
-    PRIORITY_ROLE,
-    ChargingProfile,
-    ChargingSchedulePeriod,
-    profile_id,
+from peer.ocpp_chargers import open_charger
+from peer.scenario import (
+    PASSWORD,
+    UTC_Z,
+    answers,
+    assert_wire_rules,
+    charger_row,
+    desire,
+    exclusion,
+    now_utc,
+    priority,
+    register,
+    wait_until,
 )
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
 
 pytestmark = pytest.mark.postgres
 
-T = TypeVar("T")
-PASSWORD = "charger-secret-0001"
-UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 CALL_TIMEOUT = 2.0
 
 
@@ -50,100 +46,6 @@ def settings(settings: Settings) -> Settings:
 def gateway(runtime: Runtime) -> Iterator[Gateway]:
     runtime.gateway.start()
     yield runtime.gateway  # stopped by runtime.close()
-
-
-def register(runtime: Runtime, charge_point_id: str, connectors: int = 1) -> list[UUID]:
-    """EVSEs on the charger's connectors, and its password; the read models caught up."""
-    evse_ids = []
-    for connector in range(1, connectors + 1):
-        evse_id, _ = runtime.service.register_evse(
-            charge_point_id, connector, Actor.system(), max_current_a=16, phases=3
-        )
-        evse_ids.append(evse_id)
-    position = runtime.service.set_charger_password(charge_point_id, PASSWORD, Actor.system())
-    assert runtime.context.view.wait_for(position, timeout=10)
-    return evse_ids
-
-
-def exclusion(connector: int = 1, limit: float = 16.0) -> ChargingProfile:
-    """Weekly, no charging 17:00-21:00 on Mondays; the start is given in Amsterdam time."""
-    monday = datetime(2030, 1, 7, 1, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
-    return ChargingProfile(
-        profile_id=profile_id(connector, EXCLUSION_ROLE),
-        stack_level=1,
-        purpose="TxDefaultProfile",
-        kind="Recurring",
-        recurrency_kind="Weekly",
-        valid_from=None,
-        valid_to=None,
-        rate_unit="A",
-        start_schedule=monday,
-        duration=604_800,
-        periods=(
-            ChargingSchedulePeriod(0, limit, 3),
-            ChargingSchedulePeriod(57_600, 0.0, 3),
-            ChargingSchedulePeriod(72_000, limit, 3),
-        ),
-    )
-
-
-def priority(connector: int = 1) -> ChargingProfile:
-    start = datetime.now(UTC).replace(microsecond=0)
-    return ChargingProfile(
-        profile_id=profile_id(connector, PRIORITY_ROLE),
-        stack_level=2,
-        purpose="TxDefaultProfile",
-        kind="Absolute",
-        recurrency_kind=None,
-        valid_from=start,
-        valid_to=start + timedelta(hours=2),
-        rate_unit="A",
-        start_schedule=start,
-        duration=7200,
-        periods=(ChargingSchedulePeriod(0, 16.0, 3),),
-    )
-
-
-def desire(runtime: Runtime, evse_id: UUID, *profiles: ChargingProfile) -> None:
-    runtime.service.desire_profiles(evse_id, [profile_to_dict(p) for p in profiles], "test")
-
-
-async def wait_until(check: Callable[[], T], timeout: float = 10.0) -> T:
-    """Poll a condition on the database until it holds (or fail after `timeout`)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await asyncio.to_thread(check)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {check}")
-        await asyncio.sleep(0.02)
-
-
-def answers(runtime: Runtime, evse_id: UUID) -> dict[str, Any]:
-    row = runtime.context.queries.evse(evse_id)
-    assert row is not None
-    return {k: v["status"] for k, v in row["status"]["answers"].items()}
-
-
-def charger_row(runtime: Runtime, charge_point_id: str) -> dict[str, Any]:
-    row = runtime.context.queries.charger(charge_point_id)
-    assert row is not None
-    return row
-
-
-def assert_wire_rules(payload: dict[str, Any]) -> None:
-    """Timestamps in UTC with Z, limits in tenths, never a ChargePointMaxProfile."""
-    profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
-    assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
-    schedules = profile["chargingSchedule"]
-    for schedule in schedules if isinstance(schedules, list) else [schedules]:
-        assert UTC_Z.match(schedule["startSchedule"]), schedule["startSchedule"]
-        for period in schedule["chargingSchedulePeriod"]:
-            assert round(period["limit"] * 10) == pytest.approx(period["limit"] * 10)
-    for name in ("validFrom", "validTo"):
-        if name in profile:
-            assert UTC_Z.match(profile[name]), profile[name]
 
 
 # --- OCPP 1.6J ----------------------------------------------------------------------------
@@ -170,24 +72,27 @@ def test_a_16_charger_boots_charges_and_gets_its_profiles(runtime: Runtime, gate
         )
         started = await session.charger.call(
             call16.StartTransaction(
-                connector_id=1, id_tag="ANY-TAG", meter_start=0, timestamp=_now()
+                connector_id=1, id_tag="ANY-TAG", meter_start=0, timestamp=now_utc()
             )
         )
         assert started.id_tag_info["status"] == "Accepted"
         await wait_until(
-            lambda: runtime.context.queries.evse(evse_id)["status"]["transaction_id"]
-            == str(started.transaction_id)
+            lambda: (
+                runtime.context.queries.evse(evse_id)["status"]["transaction_id"]
+                == str(started.transaction_id)
+            )
         )
         await asyncio.to_thread(desire, runtime, evse_id, *wanted)
         sent = await session.charger.expect_set_profiles(2)
         assert sent == [profile.to_ocpp16(1) for profile in wanted]
         for payload in sent:
             assert_wire_rules(payload)
-        await wait_until(lambda: answers(runtime, evse_id) == {"1011": "Accepted", "1012": "Accepted"})
+        accepted = {"1011": "Accepted", "1012": "Accepted"}
+        await wait_until(lambda: answers(runtime, evse_id) == accepted)
 
         await session.charger.call(
             call16.StopTransaction(
-                meter_stop=10, timestamp=_now(), transaction_id=started.transaction_id
+                meter_stop=10, timestamp=now_utc(), transaction_id=started.transaction_id
             )
         )
         await wait_until(
@@ -204,5 +109,117 @@ def test_a_16_charger_boots_charges_and_gets_its_profiles(runtime: Runtime, gate
     asyncio.run(scenario())
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def test_managed_profiles_not_desired_are_cleared(runtime: Runtime, gateway: Gateway):
+    (evse_id,) = register(runtime, "CP-CLEAR")
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CP-CLEAR", PASSWORD)
+        await asyncio.to_thread(desire, runtime, evse_id, exclusion())
+        assert await session.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
+        # OCPP 1.6 §5.5: cleared by id, the one of the priority profile no longer desired
+        assert await session.charger.expect("ClearChargingProfile") == {"id": 1012}
+        accepted = {"1011": "Accepted", "1012": "Accepted"}
+        await wait_until(lambda: answers(runtime, evse_id) == accepted)
+        await session.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_retry_sends_only_what_was_not_accepted(runtime: Runtime, gateway: Gateway):
+    (evse_id,) = register(runtime, "CP-RETRY")
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CP-RETRY", PASSWORD)
+        session.charger.set_profile_answer = "Rejected"
+        await asyncio.to_thread(desire, runtime, evse_id, exclusion())
+        refused = {"1011": "Rejected", "1012": "Accepted"}
+        await wait_until(lambda: answers(runtime, evse_id) == refused)
+        session.charger.log.clear()
+
+        session.charger.set_profile_answer = "Accepted"
+        await asyncio.to_thread(runtime.service.request_retry, evse_id, 1)
+        assert await session.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
+        accepted = {"1011": "Accepted", "1012": "Accepted"}
+        await wait_until(lambda: answers(runtime, evse_id) == accepted)
+        assert [r.action for r in session.charger.log] == ["SetChargingProfile"]
+        await session.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_silent_charger_times_out_without_slowing_another(runtime: Runtime, gateway: Gateway):
+    (silent_evse,) = register(runtime, "CP-SILENT")
+    (other_evse,) = register(runtime, "CP-OTHER")
+
+    async def scenario() -> None:
+        silent = await open_charger(gateway.url, "CP-SILENT", PASSWORD)
+        silent.charger.silent = True
+        other = await open_charger(gateway.url, "CP-OTHER", PASSWORD)
+        await silent.charger.expect("GetConfiguration")  # unanswered: its outbox is busy
+        started = time.monotonic()
+        await asyncio.to_thread(desire, runtime, silent_evse, exclusion(), priority())
+        await asyncio.to_thread(desire, runtime, other_evse, exclusion(), priority())
+        await other.charger.expect_set_profiles(2, timeout=CALL_TIMEOUT)
+        assert time.monotonic() - started < CALL_TIMEOUT
+        accepted = {"1011": "Accepted", "1012": "Accepted"}
+        await wait_until(lambda: answers(runtime, other_evse) == accepted)
+        assert answers(runtime, silent_evse) == {}  # still waiting for the silent one
+
+        timed_out = {"1011": "Timeout", "1012": "Timeout"}
+        await wait_until(lambda: answers(runtime, silent_evse) == timed_out, timeout=30)
+        await silent.close()
+        await other.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_second_connection_replaces_the_first(runtime: Runtime, gateway: Gateway):
+    (evse_id,) = register(runtime, "CP-TWICE")
+
+    async def scenario() -> None:
+        first = await open_charger(gateway.url, "CP-TWICE", PASSWORD)
+        await first.charger.expect("GetConfiguration")
+        second = await open_charger(gateway.url, "CP-TWICE", PASSWORD)
+        await asyncio.wait_for(first.connection.wait_closed(), 10)
+        assert first.connection.close_code == 1000
+        assert gateway.connections() == {"CP-TWICE": "ocpp1.6"}
+
+        await asyncio.to_thread(desire, runtime, evse_id, exclusion(), priority())
+        await second.charger.expect_set_profiles(2)
+        await second.charger.call(
+            call16.StatusNotification(connector_id=1, error_code="NoError", status="Preparing")
+        )
+        await wait_until(
+            lambda: charger_row(runtime, "CP-TWICE")["connector_status"].get("1", {}).get("status")
+            == "Preparing"
+        )
+        assert charger_row(runtime, "CP-TWICE")["connected"]  # the first's end is not recorded
+        await first.close()
+        await second.close()
+
+    asyncio.run(scenario())
+
+
+def test_stopping_the_session_ends_the_priority_charge(runtime: Runtime, gateway: Gateway):
+    (evse_id,) = register(runtime, "CP-PRIO")
+    group_id, _ = runtime.service.create_group(
+        name="Home", time_zone="Europe/Amsterdam", actor=Actor.system(), evse_ids=[evse_id]
+    )
+    runtime.service.start_priority_charge(group_id, Actor.system())
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CP-PRIO", PASSWORD)
+        started = await session.charger.call(
+            call16.StartTransaction(
+                connector_id=1, id_tag="ANY-TAG", meter_start=0, timestamp=now_utc()
+            )
+        )
+        await session.charger.call(
+            call16.StopTransaction(
+                meter_stop=10, timestamp=now_utc(), transaction_id=started.transaction_id
+            )
+        )
+        await wait_until(lambda: runtime.service.group(group_id).priority is None)
+        await session.close()
+
+    asyncio.run(scenario())

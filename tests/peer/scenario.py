@@ -1,0 +1,127 @@
+"""What the gateway tests share: a registered charger, profiles, waiting on the database."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from domain.actors import Actor
+from scheduler.codec import profile_to_dict
+from scheduler.profiles import (
+    EXCLUSION_ROLE,
+    PRIORITY_ROLE,
+    ChargingProfile,
+    ChargingSchedulePeriod,
+    profile_id,
+)
+from smartcharge.runtime import Runtime
+
+T = TypeVar("T")
+PASSWORD = "charger-secret-0001"
+UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def register(runtime: Runtime, charge_point_id: str, connectors: int = 1) -> list[UUID]:
+    """EVSEs on the charger's connectors, and its password; the read models caught up."""
+    evse_ids = []
+    for connector in range(1, connectors + 1):
+        evse_id, _ = runtime.service.register_evse(
+            charge_point_id, connector, Actor.system(), max_current_a=16, phases=3
+        )
+        evse_ids.append(evse_id)
+    position = runtime.service.set_charger_password(charge_point_id, PASSWORD, Actor.system())
+    assert runtime.context.view.wait_for(position, timeout=10)
+    return evse_ids
+
+
+def exclusion(connector: int = 1, limit: float = 16.0) -> ChargingProfile:
+    """Weekly, no charging 17:00-21:00 on Mondays; the start is given in Amsterdam time."""
+    monday = datetime(2030, 1, 7, 1, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    return ChargingProfile(
+        profile_id=profile_id(connector, EXCLUSION_ROLE),
+        stack_level=1,
+        purpose="TxDefaultProfile",
+        kind="Recurring",
+        recurrency_kind="Weekly",
+        valid_from=None,
+        valid_to=None,
+        rate_unit="A",
+        start_schedule=monday,
+        duration=604_800,
+        periods=(
+            ChargingSchedulePeriod(0, limit, 3),
+            ChargingSchedulePeriod(57_600, 0.0, 3),
+            ChargingSchedulePeriod(72_000, limit, 3),
+        ),
+    )
+
+
+def priority(connector: int = 1) -> ChargingProfile:
+    start = datetime.now(UTC).replace(microsecond=0)
+    return ChargingProfile(
+        profile_id=profile_id(connector, PRIORITY_ROLE),
+        stack_level=2,
+        purpose="TxDefaultProfile",
+        kind="Absolute",
+        recurrency_kind=None,
+        valid_from=start,
+        valid_to=start + timedelta(hours=2),
+        rate_unit="A",
+        start_schedule=start,
+        duration=7200,
+        periods=(ChargingSchedulePeriod(0, 16.0, 3),),
+    )
+
+
+def desire(runtime: Runtime, evse_id: UUID, *profiles: ChargingProfile) -> None:
+    runtime.service.desire_profiles(evse_id, [profile_to_dict(p) for p in profiles], "test")
+
+
+async def wait_until(check: Callable[[], T], timeout: float = 10.0) -> T:
+    """Poll a condition on the database until it holds (or fail after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await asyncio.to_thread(check)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {check}")
+        await asyncio.sleep(0.02)
+
+
+def answers(runtime: Runtime, evse_id: UUID) -> dict[str, Any]:
+    row = runtime.context.queries.evse(evse_id)
+    assert row is not None
+    return {k: v["status"] for k, v in row["status"]["answers"].items()}
+
+
+def charger_row(runtime: Runtime, charge_point_id: str) -> dict[str, Any]:
+    row = runtime.context.queries.charger(charge_point_id)
+    assert row is not None
+    return row
+
+
+def assert_wire_rules(payload: dict[str, Any]) -> None:
+    """Timestamps in UTC with Z, limits in tenths, never a ChargePointMaxProfile."""
+    profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
+    assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
+    schedules = profile["chargingSchedule"]
+    for schedule in schedules if isinstance(schedules, list) else [schedules]:
+        assert UTC_Z.match(schedule["startSchedule"]), schedule["startSchedule"]
+        for period in schedule["chargingSchedulePeriod"]:
+            assert round(period["limit"] * 10) == pytest.approx(period["limit"] * 10)
+    for name in ("validFrom", "validTo"):
+        if name in profile:
+            assert UTC_Z.match(profile[name]), profile[name]
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

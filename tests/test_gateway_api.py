@@ -1,0 +1,181 @@
+"""The operator's charger API with a live gateway; wss://; several gateways on one database."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from chargers.gateway import Gateway
+from peer.ocpp_chargers import open_charger
+from peer.scenario import PASSWORD, charger_row, desire, exclusion, register, wait_until
+from smartcharge.database import Database
+from smartcharge.runtime import Runtime, make_gateway
+from smartcharge.settings import Settings
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"ocpp_port": 0, "ocpp_call_timeout": 2.0})
+
+
+@pytest.fixture
+def gateway(runtime: Runtime) -> Iterator[Gateway]:
+    runtime.gateway.start()
+    yield runtime.gateway
+
+
+def register_over_http(client: httpx.Client, charge_point_id: str) -> str:
+    answer = client.post(
+        "/api/operator/evses",
+        json={"charge_point_id": charge_point_id, "connector_id": 1, "max_power_w": 7400},
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def test_the_operator_sets_a_password_and_sees_the_charger_connect(
+    gateway: Gateway, operator_client: httpx.Client
+):
+    register_over_http(operator_client, "CP-API")
+    listed = operator_client.get("/api/operator/chargers").json()
+    assert [(c["charge_point_id"], c["password_set"]) for c in listed] == [("CP-API", False)]
+
+    short = operator_client.put("/api/operator/chargers/CP-API/password", json={"password": "x"})
+    assert short.status_code == 422
+    answer = operator_client.put(
+        "/api/operator/chargers/CP-API/password", json={"password": PASSWORD}
+    )
+    assert answer.status_code == 204, answer.text
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CP-API", PASSWORD)
+        await session.charger.expect("GetConfiguration")
+        chargers = await asyncio.to_thread(operator_client.get, "/api/operator/chargers")
+        (charger,) = chargers.json()
+        assert charger["connected_here"] and charger["protocol"] == "ocpp1.6"
+        assert charger["connectors"] == [1] and charger["gateway_id"] == gateway.gateway_id
+
+        answer = await asyncio.to_thread(
+            operator_client.post,
+            "/api/operator/chargers/CP-API/composite-schedule",
+            params={"connector_id": 1, "duration": 3600},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "Accepted"
+        assert answer.json()["chargingSchedule"]["chargingSchedulePeriod"] == [
+            {"startPeriod": 0, "limit": 16.0}
+        ]
+        assert await session.charger.expect("GetCompositeSchedule") == {
+            "connectorId": 1,
+            "duration": 3600,
+        }
+        await session.close()
+
+    asyncio.run(scenario())
+    elsewhere = operator_client.post("/api/operator/chargers/CP-API/composite-schedule")
+    assert elsewhere.status_code == 409
+
+
+def test_a_rejected_profile_shows_in_the_evse_status(
+    runtime: Runtime, gateway: Gateway, operator_client: httpx.Client
+):
+    (evse_id,) = register(runtime, "CP-NO")
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CP-NO", PASSWORD)
+        session.charger.set_profile_answer = "Rejected"
+        await asyncio.to_thread(desire, runtime, evse_id, exclusion())
+        await session.charger.expect("SetChargingProfile")
+
+        def shown() -> bool:
+            status = operator_client.get(f"/api/operator/evses/{evse_id}").json()["status"]
+            return status["answers"].get("1011", {}).get("status") == "Rejected"
+
+        await wait_until(shown)
+        await session.close()
+
+    asyncio.run(scenario())
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_with_a_certificate_chargers_connect_over_wss(
+    settings: Settings, database: Database, tmp_path: Path
+):
+    cert, key = self_signed(tmp_path)
+    runtime = Runtime(
+        settings.model_copy(update={"ocpp_tls_cert": cert, "ocpp_tls_key": key}), database
+    )
+    try:
+        register(runtime, "CP-TLS")
+        runtime.gateway.start()
+        assert runtime.gateway.url.startswith("wss://")
+        trust = ssl.create_default_context(cafile=str(cert))
+
+        async def scenario() -> None:
+            session = await open_charger(runtime.gateway.url, "CP-TLS", PASSWORD, tls=trust)
+            await session.charger.expect("GetConfiguration")
+            await session.close()
+
+        asyncio.run(scenario())
+    finally:
+        runtime.close()
+
+
+def test_gateways_sharing_a_database_act_only_for_their_own_chargers(
+    runtime: Runtime, gateway: Gateway, settings: Settings
+):
+    (here,) = register(runtime, "CP-HERE")
+    (there,) = register(runtime, "CP-THERE")
+    other = make_gateway(
+        settings.model_copy(update={"gateway_id": "second"}),
+        runtime.service,
+        runtime.context.queries,
+    )
+    other.start()
+    try:
+
+        async def scenario() -> None:
+            near = await open_charger(gateway.url, "CP-HERE", PASSWORD)
+            far = await open_charger(other.url, "CP-THERE", PASSWORD)
+            await asyncio.to_thread(desire, runtime, here, exclusion())
+            await asyncio.to_thread(desire, runtime, there, exclusion(limit=8.0))
+            assert await near.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
+            assert await far.charger.expect("SetChargingProfile") == exclusion(limit=8.0).to_ocpp16(
+                1
+            )
+            await near.charger.expect("ClearChargingProfile")
+            await far.charger.expect("ClearChargingProfile")
+            assert [r.action for r in near.charger.log].count("SetChargingProfile") == 1
+            assert [r.action for r in far.charger.log].count("SetChargingProfile") == 1
+
+            # The charger moves: the first gateway closes the connection it still holds.
+            moved = await open_charger(other.url, "CP-HERE", PASSWORD)
+            await asyncio.wait_for(near.connection.wait_closed(), 10)
+            assert near.connection.close_reason == "connected to another gateway"
+            assert await moved.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
+            await wait_until(lambda: charger_row(runtime, "CP-HERE")["gateway_id"] == "second")
+            assert charger_row(runtime, "CP-HERE")["connected"]
+            for session in (near, far, moved):
+                await session.close()
+
+        asyncio.run(scenario())
+    finally:
+        other.stop()

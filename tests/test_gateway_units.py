@@ -1,0 +1,184 @@
+"""The gateway's pure parts: frames, the bad-frame bound, the delivery plan, the handshake."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from ocpp.messages import Call, CallError, CallResult
+
+from chargers.auth import basic_password, charge_point_id_from
+from chargers.connection import utc_timestamp
+from chargers.delivery import Reason, Step, plan
+from chargers.frames import FrameError, FrameGuard, call_error, error_code, parse_frame
+from chargers.gateway import select_subprotocol
+from chargers.v16 import capabilities_from as capabilities16
+from chargers.v16 import parse_rate_units
+from chargers.v201 import capabilities_from as capabilities201
+
+# --- frames ---------------------------------------------------------------------------------
+
+
+def test_a_call_result_and_error_are_read():
+    assert isinstance(parse_frame('[2,"a","Heartbeat",{}]'), Call)
+    assert isinstance(parse_frame('[3,"a",{"x":1}]'), CallResult)
+    assert isinstance(parse_frame('[4,"a","GenericError","",{}]'), CallError)
+    assert isinstance(parse_frame(b'[2,"a","Heartbeat",{}]'), Call)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "message_id"),
+    [
+        ("not json", "RpcFrameworkError", "-1"),
+        (b"\xff\xfe", "RpcFrameworkError", "-1"),
+        ('{"a": 1}', "RpcFrameworkError", "-1"),
+        ("[]", "RpcFrameworkError", "-1"),
+        ("[2]", "RpcFrameworkError", "-1"),
+        ('[2, 17, "Heartbeat", {}]', "RpcFrameworkError", "-1"),
+        (json.dumps([2, "x" * 37, "Heartbeat", {}]), "RpcFrameworkError", "-1"),
+        ('[2,"m","Heartbeat"]', "FormatViolation", "m"),
+        ('[2,"m",["Heartbeat"],{}]', "FormatViolation", "m"),
+        ('[2,"m","Heartbeat",[]]', "FormatViolation", "m"),
+        ('[3,"m"]', "FormatViolation", "m"),
+        ('[5,"m",{}]', "MessageTypeNotSupported", "m"),
+        ('["2","m","Heartbeat",{}]', "MessageTypeNotSupported", "m"),
+    ],
+)
+def test_a_bad_frame_is_refused_with_its_id_when_readable(raw, code, message_id):
+    with pytest.raises(FrameError) as refused:
+        parse_frame(raw)
+    assert (refused.value.code, refused.value.message_id) == (code, message_id)
+
+
+def test_error_codes_take_the_words_of_each_version():
+    assert error_code("FormatViolation", "1.6") == "FormationViolation"
+    assert error_code("OccurrenceConstraintViolation", "1.6") == "OccurenceConstraintViolation"
+    assert error_code("RpcFrameworkError", "1.6") == "FormationViolation"
+    assert error_code("NotSupported", "1.6") == "NotSupported"
+    assert error_code("SomethingNew", "1.6") == "GenericError"
+    assert error_code("RpcFrameworkError", "2.0.1") == "RpcFrameworkError"
+    assert json.loads(call_error("-1", "FormatViolation", "bad", "1.6")) == [
+        4,
+        "-1",
+        "FormationViolation",
+        "bad",
+        {},
+    ]
+
+
+def test_the_guard_cuts_off_only_past_the_limit_within_the_window():
+    now = [0.0]
+    guard = FrameGuard(limit=3, window=60.0, clock=lambda: now[0])
+    assert [guard.strike() for _ in range(3)] == [False, False, False]
+    assert guard.strike()
+    now[0] = 61.0  # the old strikes have left the window
+    assert not guard.strike()
+
+
+# --- the delivery plan ----------------------------------------------------------------------
+
+
+def profile(profile_id: int) -> dict[str, object]:
+    return {"profile_id": profile_id}
+
+
+def test_a_new_connection_sets_every_desired_profile_then_clears_the_others():
+    steps = plan([profile(1011)], 3, {}, 1, {Reason.CONNECTED}, sent_version=3)
+    assert steps == [Step(1011, profile(1011)), Step(1012, None)]
+
+
+def test_desired_profiles_already_sent_on_this_connection_are_not_sent_again():
+    assert plan([profile(1011)], 3, {}, 1, {Reason.DESIRED}, sent_version=3) == []
+    assert len(plan([profile(1011)], 4, {}, 1, {Reason.DESIRED}, sent_version=3)) == 2
+
+
+def test_a_retry_sends_what_was_not_accepted():
+    answers = {1011: {"status": "Accepted"}, 1012: {"status": "Timeout"}}
+    desired = [profile(1011), profile(1012)]
+    assert plan(desired, 2, answers, 1, {Reason.RETRY}, sent_version=2) == [
+        Step(1012, profile(1012))
+    ]
+
+
+def test_nothing_is_sent_before_the_scheduler_decided():
+    assert plan([], 0, {}, 1, {Reason.CONNECTED}, sent_version=None) == []
+
+
+def test_an_evse_desiring_nothing_has_all_our_profiles_cleared():
+    assert plan([], 5, {}, 2, {Reason.DESIRED}, sent_version=None) == [
+        Step(1021, None),
+        Step(1022, None),
+    ]
+
+
+# --- the handshake --------------------------------------------------------------------------
+
+
+def basic(text: str) -> str:
+    return "Basic " + base64.b64encode(text.encode()).decode()
+
+
+def test_the_charger_id_is_the_decoded_last_segment_of_the_endpoint():
+    assert charge_point_id_from("/ocpp/CP001") == "CP001"
+    assert charge_point_id_from("/ocpp/RDAM%20123?x=1") == "RDAM 123"
+    assert charge_point_id_from("/ocpp/") is None
+    assert charge_point_id_from("/ocpp/a/b") is None
+    assert charge_point_id_from("/other/CP001") is None
+    assert charge_point_id_from("/ocpp/%ff") is None
+
+
+def test_the_basic_username_must_be_the_charger_id_which_may_hold_a_colon():
+    assert basic_password(basic("CP:1:secret:with:colons"), "CP:1") == "secret:with:colons"
+    assert basic_password(basic("CP2:secret"), "CP1") is None
+    assert basic_password("Bearer abc", "CP1") is None
+    assert basic_password("Basic !!!", "CP1") is None
+    assert basic_password(None, "CP1") is None
+
+
+def test_the_chargers_first_choice_of_subprotocol_wins():
+    assert select_subprotocol(None, ["ocpp2.0.1", "ocpp1.6"]) == "ocpp2.0.1"  # type: ignore[arg-type]
+    assert select_subprotocol(None, ["ocpp1.5", "ocpp1.6"]) == "ocpp1.6"  # type: ignore[arg-type]
+    assert select_subprotocol(None, ["ocpp2.0"]) is None  # type: ignore[arg-type]
+
+
+# --- values on the wire ---------------------------------------------------------------------
+
+
+def test_timestamps_are_sent_in_utc_with_z():
+    instant = datetime(2030, 3, 31, 3, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    assert utc_timestamp(instant) == "2030-03-31T01:30:15.123Z"
+    assert utc_timestamp(datetime(2030, 1, 1, tzinfo=UTC)) == "2030-01-01T00:00:00.000Z"
+
+
+def test_capabilities_are_read_from_the_configuration_keys():
+    found = capabilities16(
+        [
+            {"key": "ChargingScheduleMaxPeriods", "readonly": True, "value": "48"},
+            {"key": "ChargingScheduleAllowedChargingRateUnit", "value": "Power, Current"},
+            {"key": "ChargeProfileMaxStackLevel", "value": "not a number"},
+        ]
+    )
+    assert (found.max_periods, found.rate_units, found.max_stack_level) == (48, ("W", "A"), None)
+    assert parse_rate_units(None) == ()
+    assert capabilities16(None).max_periods is None
+
+
+def test_capabilities_of_a_201_station_come_from_its_variables():
+    found = capabilities201(
+        [
+            {
+                "attribute_status": "Accepted",
+                "attribute_value": "12",
+                "variable": {"name": "PeriodsPerSchedule"},
+            },
+            {
+                "attribute_status": "Accepted",
+                "attribute_value": "A",
+                "variable": {"name": "RateUnit"},
+            },
+            {"attribute_status": "UnknownVariable", "variable": {"name": "ProfileStackLevel"}},
+        ]
+    )
+    assert (found.max_periods, found.rate_units, found.max_stack_level) == (12, ("A",), None)
