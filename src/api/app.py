@@ -1,10 +1,10 @@
-"""The FastAPI application: both portals' JSON API (and, later, their pages)."""
+"""The FastAPI application: both portals' JSON API and their pages."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import accounts, chargers, consumer, errors, operator
+from api import accounts, chargers, consumer, errors, operator, pages
 from api.context import ApiContext
 
 
@@ -23,4 +23,5 @@ def create_app(context: ApiContext) -> FastAPI:
     app.include_router(operator.router)
     app.include_router(chargers.router)
     app.include_router(consumer.router)
+    pages.install(app)
     return app

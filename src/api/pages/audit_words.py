@@ -1,0 +1,101 @@
+"""The audit log as sentences: what changed, from what to what, by whom and when."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .formatting import local, role_words, windows_text
+
+ACTIONS = {
+    "created": "Group created",
+    "renamed": "Renamed",
+    "described": "Description changed",
+    "time_zone_changed": "Time zone changed",
+    "random_delay_set": "Random delay changed",
+    "exclusion_times_set": "Exclusion times changed",
+    "home_user_added": "Home user added",
+    "home_user_removed": "Home user removed",
+    "evse_added": "EVSE added",
+    "evse_removed": "EVSE removed",
+    "priority_charge_started": "Priority charge started",
+    "priority_charge_ended": "Priority charge ended",
+    "deleted": "Group deleted",
+}
+
+END_REASONS = {
+    "stopped": "stopped",
+    "expired": "its time was up",
+    "session_ended": "the car was unplugged",
+}
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime
+    when: str
+    what: str
+    detail: str
+    who: str
+    role: str
+
+
+def _quoted(value: Any) -> str:
+    return f"“{value}”" if value not in (None, "") else "(empty)"
+
+
+def _evse(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    return f"{value.get('charge_point_id', '?')} / connector {value.get('connector_id', '?')}"
+
+
+def _change(old: Any, new: Any) -> str:
+    return f"{_quoted(old)} → {_quoted(new)}"
+
+
+def _priority_end(old: Any, new: Any) -> str:
+    return f"because {END_REASONS.get((new or {}).get('reason'), 'it ended')}"
+
+
+def _detail_makers(zone: ZoneInfo) -> dict[str, Callable[[Any, Any], str]]:
+    def at(text: str | None) -> str:
+        return local(datetime.fromisoformat(text), zone) if text else ""
+
+    return {
+        "created": lambda old, new: f"{_quoted(new.get('name'))}, time zone {new.get('time_zone')}",
+        "renamed": _change,
+        "described": _change,
+        "time_zone_changed": _change,
+        "random_delay_set": lambda old, new: "on" if new else "off",
+        "exclusion_times_set": lambda old, new: windows_text(new),
+        "home_user_added": lambda old, new: (new or {}).get("email") or "",
+        "home_user_removed": lambda old, new: (old or {}).get("email") or "",
+        "evse_added": lambda old, new: _evse(new),
+        "evse_removed": lambda old, new: _evse(old),
+        "priority_charge_started": lambda old, new: f"until {at((new or {}).get('ends_at'))}",
+        "priority_charge_ended": _priority_end,
+        "deleted": lambda old, new: "",
+    }
+
+
+def audit_lines(rows: list[dict[str, Any]], zone: ZoneInfo) -> list[AuditLine]:
+    makers = _detail_makers(zone)
+    lines = []
+    for row in rows:
+        action = row["action"]
+        maker = makers.get(action)
+        lines.append(
+            AuditLine(
+                at=row["at"],
+                when=local(row["at"], zone),
+                what=ACTIONS.get(action, action.replace("_", " ").capitalize()),
+                detail=maker(row["old_value"], row["new_value"]) if maker else "",
+                who=row["actor_email"] or ("the system" if row["actor_role"] == "system" else "?"),
+                role=role_words(row["actor_role"]),
+            )
+        )
+    return lines

@@ -1,0 +1,166 @@
+"""Logging in and out of either portal, and accepting an invitation (the link in the mail)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response
+from pydantic import ValidationError
+
+from api import accounts
+from api.context import ApiContext
+from api.deps import SESSION_COOKIE, Context
+from api.models import LoginIn
+from domain.errors import InvalidInput, InvitationInvalid
+
+from .access import (
+    CONSUMER,
+    OPERATOR,
+    FormRefused,
+    Portal,
+    csrf_token,
+    logged_in,
+    portal_of,
+    safe_next,
+    same_origin,
+)
+from .formatting import sentence
+from .messages import in_words
+from .rendering import page_context, redirect, render
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(max_length=2000)]
+
+
+def login_page(
+    request: Request, ctx: ApiContext, portal: Portal, next_path: str, status_code: int = 200,
+    error: str | None = None, email: str = "",
+) -> Response:
+    found = logged_in(request, ctx)
+    if found is not None and error is None:
+        return redirect(portal_of(found[0].role).home)
+    context = page_context(
+        portal, None, next=next_path, errors={"login": error} if error else {},
+        values={"email": email},
+    )
+    return render(request, "login.html", context, status_code)
+
+
+def log_in(
+    request: Request, ctx: ApiContext, portal: Portal, email: str, password: str, next_path: str
+) -> Response:
+    """The JSON API's login (rate limit, session cookie), answered with a redirect."""
+    if not same_origin(request):
+        raise FormRefused()
+    response = redirect(portal.home)
+    try:
+        session = accounts.login(LoginIn(email=email, password=password), request, response, ctx)
+    except ValidationError:
+        message, status_code = "Give your e-mail and password.", 422
+    except HTTPException as refusal:
+        message, status_code = sentence(str(refusal.detail)), refusal.status_code
+    else:
+        response.headers["location"] = safe_next(next_path, portal_of(session.role))
+        return response
+    return login_page(request, ctx, portal, next_path, status_code, message, email)
+
+
+def log_out(request: Request, ctx: ApiContext, portal: Portal, sent: str) -> Response:
+    found = logged_in(request, ctx)
+    if found is not None:
+        if not same_origin(request) or not hmac.compare_digest(sent, csrf_token(found[1])):
+            raise FormRefused()
+        ctx.sessions.close(found[1])
+    response = redirect(portal.login_url, "You are logged out.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/operator")
+def operator_home() -> Response:
+    return redirect(OPERATOR.home)
+
+
+@router.get("/operator/login")
+def operator_login_page(request: Request, ctx: Context, next: str = "") -> Response:
+    return login_page(request, ctx, OPERATOR, next[:500])
+
+
+@router.post("/operator/login")
+def operator_login(
+    request: Request, ctx: Context, email: Text = "", password: Text = "", next: Text = ""
+) -> Response:
+    return log_in(request, ctx, OPERATOR, email, password, next)
+
+
+@router.post("/operator/logout")
+def operator_logout(request: Request, ctx: Context, csrf_token: Text = "") -> Response:
+    return log_out(request, ctx, OPERATOR, csrf_token)
+
+
+@router.get("/login")
+def consumer_login_page(request: Request, ctx: Context, next: str = "") -> Response:
+    return login_page(request, ctx, CONSUMER, next[:500])
+
+
+@router.post("/login")
+def consumer_login(
+    request: Request, ctx: Context, email: Text = "", password: Text = "", next: Text = ""
+) -> Response:
+    return log_in(request, ctx, CONSUMER, email, password, next)
+
+
+@router.post("/logout")
+def consumer_logout(request: Request, ctx: Context, csrf_token: Text = "") -> Response:
+    return log_out(request, ctx, CONSUMER, csrf_token)
+
+
+# --- the invitation link ---------------------------------------------------------------------
+
+
+def invitation_page(
+    request: Request, ctx: ApiContext, token: str, error: str | None = None, status_code: int = 200
+) -> Response:
+    try:
+        invitation = ctx.service.invitation(token)
+    except InvitationInvalid as refusal:
+        return invitation_gone(request, refusal)
+    context = page_context(
+        CONSUMER, None, email=invitation.email, expires_at=invitation.expires_at,
+        errors={"password": error} if error else {},
+    )
+    return render(request, "invitation.html", context, status_code)
+
+
+def invitation_gone(request: Request, refusal: InvitationInvalid) -> Response:
+    context = page_context(
+        CONSUMER, None, title="This invitation link does not work",
+        message=f"{in_words(refusal)} Ask your charge point operator to send you a new one.",
+    )
+    return render(request, "message.html", context, 410)
+
+
+@router.get("/invitation/{token}")
+def invitation(token: str, request: Request, ctx: Context) -> Response:
+    return invitation_page(request, ctx, token[:200])
+
+
+@router.post("/invitation/{token}")
+def accept_invitation(
+    token: str, request: Request, ctx: Context, password: Text = "", repeat: Text = ""
+) -> Response:
+    if not same_origin(request):
+        raise FormRefused()
+    if password != repeat:
+        return invitation_page(request, ctx, token, "The two passwords are not the same.", 422)
+    try:
+        user_id = ctx.service.accept_invitation(token[:200], password)
+    except InvalidInput as refusal:
+        return invitation_page(request, ctx, token, in_words(refusal), 422)
+    except InvitationInvalid as refusal:
+        return invitation_gone(request, refusal)
+    ctx.caught_up(ctx.service.recorder.max_notification_id())
+    response = redirect(CONSUMER.home, "Welcome! Your password is set and you are logged in.")
+    accounts.open_session(ctx, response, ctx.service.user(user_id))
+    return response

@@ -1,0 +1,50 @@
+"""The weekly editor's form: one window from day checkboxes and two times, with plain errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from domain.exclusion_times import WEEKDAYS
+
+from .messages import FormError
+
+
+class WindowFormError(FormError):
+    pass
+
+
+# <input type="time"> sends HH:MM (or HH:MM:SS with a step); typed text may lack the zero.
+TIME = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(:[0-5]\d)?$")
+
+
+def time_of_day(text: str, what: str) -> str:
+    text = text.strip()
+    if not text:
+        raise WindowFormError(f"Give the {what} time, for example 17:00.")
+    match = TIME.match(text)
+    if match is None:
+        raise WindowFormError(
+            f"The {what} time “{text}” is not a time of day: use HH:MM, from 00:00 to 23:59."
+        )
+    return f"{int(match['hour']):02d}:{match['minute']}"
+
+
+def window_from_form(days: list[str], start: str, end: str) -> dict[str, Any]:
+    """The window in the API's wire form; the domain checks the rest when it is saved."""
+    unknown = [day for day in days if day not in WEEKDAYS]
+    if unknown:
+        raise WindowFormError(f"“{unknown[0]}” is not a day of the week.")
+    chosen = [day for day in WEEKDAYS if day in days]
+    if not chosen:
+        raise WindowFormError("Choose at least one day.")
+    return {
+        "weekdays": chosen,
+        "start": time_of_day(start, "start"),
+        "end": time_of_day(end, "end"),
+    }
+
+
+def window_from_key(weekdays: str, start: str, end: str) -> dict[str, Any]:
+    """The window a Remove button names (as listed on the page)."""
+    return {"weekdays": [d for d in weekdays.split(",") if d], "start": start, "end": end}

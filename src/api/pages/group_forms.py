@@ -1,0 +1,152 @@
+"""What both portals' group pages post: exclusion times and priority charge.
+
+Both portals register the same handlers; they differ only in who is logged in
+(the dependency), and the command service decides what that user may do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+
+from api import group_actions
+from api.context import ApiContext
+from api.deps import Context
+from api.models import PriorityChargeIn
+from domain.errors import Conflict, DomainError
+from domain.exclusion_times import parse_windows
+
+from .access import PageUser, Portal, safe_next
+from .exclusion_form import WindowFormError, window_from_form, window_from_key
+from .formatting import clock, window_text
+from .group_panels import find_group, live_regions, render_group_page
+from .group_state import PRIORITY_MINUTES
+from .messages import FormError, explain, status_of
+from .rendering import redirect
+
+Text = Annotated[str, Form(max_length=2000)]
+Days = Annotated[list[str] | None, Form()]
+
+
+def refused(
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, form: str,
+    error: DomainError | FormError, values: dict[str, Any] | None = None,
+) -> Response:
+    """The group page again, the error next to the form that failed, its values kept."""
+    return render_group_page(
+        request, ctx, user, group_id, errors={form: explain(error, ctx.queries)},
+        values={form: values or {}}, status_code=status_of(error),
+    )
+
+
+def save_windows(
+    ctx: ApiContext, user: PageUser, group_id: UUID, windows: list[dict[str, Any]]
+) -> None:
+    ctx.caught_up(ctx.service.set_exclusion_times(group_id, parse_windows(windows), user.actor))
+
+
+def add_window(
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID,
+    days: list[str], start: str, end: str,
+) -> Response:
+    values = {"days": days, "start": start, "end": end}
+    current = find_group(ctx, user, group_id)["exclusion_windows"]
+    try:
+        window = window_from_form(days, start, end)
+        save_windows(ctx, user, group_id, [*current, window])
+    except (WindowFormError, DomainError) as error:
+        return refused(request, ctx, user, group_id, "exclusion", error, values)
+    notice = f"Exclusion time added: {window_text(window)}."
+    return redirect(f"{user.portal.group_url(group_id)}#exclusions", notice)
+
+
+def remove_window(
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID,
+    weekdays: str, start: str, end: str,
+) -> Response:
+    target = window_from_key(weekdays, start, end)
+    current = find_group(ctx, user, group_id)["exclusion_windows"]
+    try:
+        if target not in current:
+            raise Conflict("this exclusion time was already removed or changed meanwhile")
+        save_windows(ctx, user, group_id, [w for w in current if w != target])
+    except DomainError as error:
+        return refused(request, ctx, user, group_id, "exclusions", error)
+    notice = f"Exclusion time removed: {window_text(target)}."
+    return redirect(f"{user.portal.group_url(group_id)}#exclusions", notice)
+
+
+def start_priority(
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, minutes: str, back: str
+) -> Response:
+    try:
+        duration = int(minutes) if minutes.strip() else None
+    except ValueError:
+        duration = 0  # refused below, in words
+    if duration is not None and duration not in PRIORITY_MINUTES:
+        return refused(request, ctx, user, group_id, "priority",
+                       FormError("Choose how long the priority charge lasts."))
+    try:
+        body = PriorityChargeIn(duration_minutes=duration)
+        view = group_actions.start_priority_charge(ctx, group_id, body, user.actor)
+    except DomainError as error:
+        return refused(request, ctx, user, group_id, "priority", error)
+    ends = view.priority_charge.ends_at if view.priority_charge else None
+    notice = f"Priority charge started: full power until {clock(ends, view.time_zone, ctx.now())}."
+    return redirect(safe_next(back, user.portal), notice)
+
+
+def stop_priority(
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, back: str
+) -> Response:
+    try:
+        group_actions.stop_priority_charge(ctx, group_id, user.actor)
+    except DomainError as error:
+        return refused(request, ctx, user, group_id, "priority", error)
+    return redirect(safe_next(back, user.portal), "Priority charge stopped.")
+
+
+def group_router(
+    portal: Portal, page: Callable[..., Any], form: Callable[..., Any]
+) -> APIRouter:
+    """The routes both portals share, under the portal's /groups/{group_id}."""
+    router = APIRouter(prefix=f"{portal.root}/groups/{{group_id}}", include_in_schema=False)
+    # Defaults, not Annotated aliases: these annotations are strings, resolved in the module.
+    viewer = Depends(page)
+    poster = Depends(form)
+
+    @router.get("/live")
+    def live(group_id: UUID, ctx: Context, user: PageUser = viewer, since: str = "") -> Response:
+        return live_regions(ctx, user, group_id, since[:64])
+
+    @router.post("/exclusion-times/add")
+    def add_exclusion(
+        group_id: UUID, request: Request, ctx: Context, user: PageUser = poster,
+        days: Days = None, start: Text = "", end: Text = "",
+    ) -> Response:
+        return add_window(request, ctx, user, group_id, days or [], start, end)
+
+    @router.post("/exclusion-times/remove")
+    def remove_exclusion(
+        group_id: UUID, request: Request, ctx: Context, user: PageUser = poster,
+        weekdays: Text = "", start: Text = "", end: Text = "",
+    ) -> Response:
+        return remove_window(request, ctx, user, group_id, weekdays, start, end)
+
+    @router.post("/priority-charge/start")
+    def priority_start(
+        group_id: UUID, request: Request, ctx: Context, user: PageUser = poster,
+        minutes: Text = "", back: Text = "",
+    ) -> Response:
+        return start_priority(request, ctx, user, group_id, minutes, back)
+
+    @router.post("/priority-charge/stop")
+    def priority_stop(
+        group_id: UUID, request: Request, ctx: Context, user: PageUser = poster, back: Text = ""
+    ) -> Response:
+        return stop_priority(request, ctx, user, group_id, back)
+
+    return router

@@ -1,0 +1,119 @@
+"""A group's page, shared by both portals: state, EVSEs, exclusion times, schedule, history.
+
+The same partial templates draw the full page and the live regions that the
+page's script fetches again while it is open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from api import group_actions
+from api.context import ApiContext
+
+from .access import OPERATOR, PageUser
+from .audit_words import audit_lines
+from .formatting import time_zone_names
+from .group_state import PRIORITY_MINUTES, charging_state, evse_status
+from .rendering import SECURITY_HEADERS, fragment, page_context, render
+from .schedule_svg import DAYS, schedule_charts
+
+AUDIT_LIMIT = 50
+LIVE_REGIONS = {
+    "state": "_group_state.html",
+    "exclusions": "_exclusion_list.html",
+    "evses": "_evse_list.html",
+    "schedule": "_schedule.html",
+    "audit": "_audit.html",
+}
+
+
+class PageNotFound(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def find_group(ctx: ApiContext, user: PageUser, group_id: UUID) -> dict[str, Any]:
+    """The group's row, if this user may see it (a home user sees only his own)."""
+    try:
+        return group_actions.group_row(ctx, group_id, user.actor)
+    except HTTPException:
+        raise PageNotFound("There is no such smart charging group here.") from None
+
+
+def signature(*parts: Any) -> str:
+    """Changes whenever what the page shows changes (and every minute, for "now")."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def charts(ctx: ApiContext, row: dict[str, Any], now: datetime) -> list[Any]:
+    if ctx.schedule is None or not row["evse_ids"]:
+        return []
+    return schedule_charts(ctx.schedule(row["id"], DAYS + 1), now)
+
+
+def group_context(
+    ctx: ApiContext, user: PageUser, row: dict[str, Any], evses: list[dict[str, Any]]
+) -> dict[str, Any]:
+    now = ctx.now()
+    zone = ZoneInfo(row["time_zone"])
+    return page_context(
+        user.portal,
+        user,
+        group=row,
+        now=now,
+        zone=zone,
+        state=charging_state(row, now),
+        evses=[evse_status(evse, zone, now) for evse in evses],
+        charts=charts(ctx, row, now),
+        audit=audit_lines(ctx.queries.audit_for_group(row["id"], AUDIT_LIMIT), zone),
+        signature=signature(row, evses, now.replace(second=0, microsecond=0)),
+        live_url=f"{user.portal.group_url(row['id'])}/live",
+        priority_minutes=PRIORITY_MINUTES,
+    )
+
+
+def operator_extras(ctx: ApiContext) -> dict[str, Any]:
+    return {"free_evses": ctx.queries.evses(free_only=True), "time_zones": time_zone_names()}
+
+
+def render_group_page(
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    group_id: UUID,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The group page; after a refused form, with the error next to it and the values kept."""
+    row = find_group(ctx, user, group_id)
+    context = group_context(ctx, user, row, ctx.queries.evses(row["id"]))
+    context.update(errors=errors or {}, values=values or {})
+    if user.portal is OPERATOR:
+        context.update(operator_extras(ctx))
+    return render(request, f"{user.portal.name}_group.html", context, status_code)
+
+
+def live_regions(ctx: ApiContext, user: PageUser, group_id: UUID, since: str) -> Response:
+    """The page's live regions as HTML, or 204 when nothing changed since `since`."""
+    row = find_group(ctx, user, group_id)
+    evses = ctx.queries.evses(row["id"])
+    now = ctx.now().replace(second=0, microsecond=0)
+    if since and since == signature(row, evses, now):
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    context = group_context(ctx, user, row, evses)
+    regions = {name: fragment(template, context) for name, template in LIVE_REGIONS.items()}
+    return JSONResponse(
+        {"signature": context["signature"], "regions": regions},
+        headers={"Cache-Control": SECURITY_HEADERS["Cache-Control"]},
+    )

@@ -1,0 +1,92 @@
+"""Operator portal, Admin -> Consumer portal -> Users: invite, resend, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request, Response
+
+from api.context import ApiContext
+from api.deps import Context
+from api.operator import _send_invitation
+from domain.errors import DomainError
+
+from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
+from .messages import in_words, status_of
+from .rendering import page_context, redirect, render
+
+router = APIRouter(prefix="/operator/users", include_in_schema=False)
+Text = Annotated[str, Form(max_length=2000)]
+STATUSES = ("invited", "active", "revoked")
+PAGE_SIZE = 200
+
+
+def users_page(
+    request: Request, ctx: ApiContext, user: PageUser, q: str = "", status: str = "",
+    errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    rows = ctx.queries.users("home_user", q.strip().lower(), PAGE_SIZE, 0)
+    if status in STATUSES:
+        rows = [row for row in rows if row["status"] == status]
+    counts = {name: sum(1 for row in rows if row["status"] == name) for name in STATUSES}
+    context = page_context(
+        OPERATOR, user, users=rows, q=q, status=status, counts=counts, now=ctx.now(),
+        errors=errors or {}, values=values or {}, statuses=STATUSES,
+    )
+    return render(request, "operator_users.html", context, status_code)
+
+
+def refused(
+    request: Request, ctx: ApiContext, user: PageUser, form: str, error: DomainError,
+    values: dict[str, str] | None = None,
+) -> Response:
+    return users_page(
+        request, ctx, user, errors={form: in_words(error)}, values=values,
+        status_code=status_of(error),
+    )
+
+
+@router.get("")
+def users(
+    request: Request, ctx: Context, user: OperatorPage, q: str = "", status: str = ""
+) -> Response:
+    return users_page(request, ctx, user, q[:100], status)
+
+
+@router.post("")
+def invite(
+    request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks, email: Text = ""
+) -> Response:
+    try:
+        user_id, token = ctx.service.invite_home_user(email, user.actor)
+    except DomainError as error:
+        return refused(request, ctx, user, "invite", error, {"email": email})
+    _send_invitation(ctx, tasks, user_id, token)
+    return redirect("/operator/users", f"Invitation sent to {email.strip().lower()}.")
+
+
+@router.post("/{user_id}/resend")
+def resend(
+    user_id: UUID, request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks
+) -> Response:
+    try:
+        token = ctx.service.resend_invitation(user_id, user.actor)
+    except DomainError as error:
+        return refused(request, ctx, user, "users", error)
+    _send_invitation(ctx, tasks, user_id, token)
+    email = ctx.service.user(user_id).email
+    notice = f"A new invitation was sent to {email}; the old link no longer works."
+    return redirect("/operator/users", notice)
+
+
+@router.post("/{user_id}/revoke")
+def revoke(user_id: UUID, request: Request, ctx: Context, user: OperatorForm) -> Response:
+    try:
+        ctx.caught_up(ctx.service.revoke_user(user_id, user.actor))
+    except DomainError as error:
+        return refused(request, ctx, user, "users", error)
+    ctx.sessions.close_all(user_id)  # as the JSON API does: a revoked user is logged out at once
+    email = ctx.service.user(user_id).email
+    return redirect("/operator/users", f"{email} can no longer use the consumer portal.")

@@ -1,0 +1,171 @@
+"""Operator portal: the "New group" wizard.
+
+Steps 1-3 are GET forms that carry the earlier answers along, so nothing is
+stored until step 4 posts the whole group to the command service at once
+(one atomic save of the group, its home user and its EVSEs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Annotated
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, Response
+
+from api.context import ApiContext
+from api.deps import Context
+from api.operator import _mail_added_to_group
+from domain.errors import DomainError, InvalidInput
+from domain.groups import Algorithm, validate_description, validate_name, validate_time_zone
+from domain.users import user_id_for
+
+from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
+from .formatting import time_zone_names
+from .messages import in_words, status_of
+from .rendering import page_context, redirect, render
+
+router = APIRouter(prefix="/operator/groups/new", include_in_schema=False)
+STEPS = ("Name and time zone", "Home user", "EVSEs", "Review and save")
+Text = Annotated[str, Form(max_length=2000)]
+QText = Annotated[str, Query(max_length=2000)]
+
+
+@dataclass
+class Draft:
+    name: str = ""
+    description: str = ""
+    time_zone: str = ""
+    algorithm: str = Algorithm.CONSUMER_TOU.value
+    home_user_email: str = ""
+    evse: list[str] = field(default_factory=list)
+
+    def query(self, step: int) -> str:
+        return urlencode({**asdict(self), "step": step}, doseq=True)
+
+
+def _refusal(check: Callable[[], object], errors: dict[str, str], name: str) -> None:
+    try:
+        check()
+    except InvalidInput as error:
+        errors[name] = in_words(error)
+
+
+def check_details(ctx: ApiContext, draft: Draft) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    _refusal(lambda: validate_name(draft.name), errors, "name")
+    _refusal(lambda: validate_description(draft.description), errors, "description")
+    if not draft.time_zone.strip():
+        errors["time_zone"] = "Choose the group's time zone, for example Europe/Amsterdam."
+    else:
+        _refusal(lambda: validate_time_zone(draft.time_zone.strip()), errors, "time_zone")
+    if draft.algorithm != Algorithm.CONSUMER_TOU.value:
+        errors["algorithm"] = "Choose the algorithm: consumer-configured ToU."
+    return errors
+
+
+def check_home_user(ctx: ApiContext, draft: Draft) -> dict[str, str]:
+    email = draft.home_user_email.strip()
+    if not email:
+        return {}
+    try:
+        row = ctx.queries.user(user_id_for(email))
+    except InvalidInput as error:
+        return {"home_user_email": in_words(error)}
+    if row is None or row["role"] != "home_user":
+        return {"home_user_email": f"No home user has the e-mail {email}: invite the user first."}
+    if row["status"] == "revoked":
+        return {"home_user_email": f"{row['email']} was revoked and cannot join a group."}
+    return {}
+
+
+def check_evses(ctx: ApiContext, draft: Draft) -> dict[str, str]:
+    free = {str(row["id"]) for row in ctx.queries.evses(free_only=True)}
+    taken = [evse for evse in draft.evse if evse not in free]
+    if taken:
+        return {"evse": "An EVSE you chose is no longer free; choose again."}
+    return {}
+
+
+CHECKS = (check_details, check_home_user, check_evses)
+
+
+def first_problem(ctx: ApiContext, draft: Draft, upto: int) -> tuple[int, dict[str, str]] | None:
+    """The first step before `upto` whose answers are refused, with the reasons."""
+    for step, check in enumerate(CHECKS[: upto - 1], start=1):
+        errors = check(ctx, draft)
+        if errors:
+            return step, errors
+    return None
+
+
+def step_page(
+    request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step: int,
+    errors: dict[str, str] | None = None, status_code: int = 200,
+) -> Response:
+    context = page_context(
+        OPERATOR, user, draft=draft, step=step, steps=STEPS, errors=errors or {},
+        back=f"/operator/groups/new?{draft.query(step - 1)}" if step > 1 else "",
+        time_zones=time_zone_names() if step == 1 else [],
+        free_evses=ctx.queries.evses(free_only=True) if step >= 3 else [],
+        home_user=ctx.queries.user(user_id_for(draft.home_user_email))
+        if step == 4 and draft.home_user_email.strip() else None,
+    )
+    return render(request, "operator_wizard.html", context, status_code)
+
+
+def wizard(request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step: int) -> Response:
+    step = min(max(step, 1), len(STEPS))
+    problem = first_problem(ctx, draft, step)
+    if problem is not None:
+        return step_page(request, ctx, user, draft, problem[0], problem[1], 422)
+    return step_page(request, ctx, user, draft, step)
+
+
+def create(ctx: ApiContext, user: PageUser, draft: Draft, tasks: BackgroundTasks) -> UUID:
+    """As the JSON API's create_group: one save, then the home user's mail."""
+    home_user_id = user_id_for(draft.home_user_email) if draft.home_user_email.strip() else None
+    group_id, position = ctx.service.create_group(
+        name=draft.name, description=draft.description, time_zone=draft.time_zone.strip(),
+        algorithm=draft.algorithm, actor=user.actor, home_user_id=home_user_id,
+        evse_ids=[UUID(evse) for evse in draft.evse],
+    )
+    ctx.caught_up(position)
+    if home_user_id is not None:
+        _mail_added_to_group(ctx, tasks, home_user_id, draft.name)
+    return group_id
+
+
+@router.get("")
+def new_group(
+    request: Request, ctx: Context, user: OperatorPage, step: int = 1,
+    name: QText = "", description: QText = "", time_zone: QText = "",
+    algorithm: QText = Algorithm.CONSUMER_TOU.value, home_user_email: QText = "",
+    evse: Annotated[list[str] | None, Query()] = None,
+) -> Response:
+    draft = Draft(name, description, time_zone, algorithm, home_user_email, evse or [])
+    return wizard(request, ctx, user, draft, step)
+
+
+@router.post("")
+def save_group(
+    request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks,
+    name: Text = "", description: Text = "", time_zone: Text = "",
+    algorithm: Text = Algorithm.CONSUMER_TOU.value, home_user_email: Text = "",
+    evse: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    draft = Draft(name, description, time_zone, algorithm, home_user_email, evse or [])
+    problem = first_problem(ctx, draft, len(STEPS))
+    if problem is not None:
+        return step_page(request, ctx, user, draft, problem[0], problem[1], 422)
+    try:
+        group_id = create(ctx, user, draft, tasks)
+    except DomainError as error:
+        errors = {"save": in_words(error, ctx.queries)}
+        return step_page(request, ctx, user, draft, len(STEPS), errors, status_of(error))
+    told = f" {draft.home_user_email.strip()} is told by e-mail." if draft.home_user_email else ""
+    return redirect(OPERATOR.group_url(group_id), f"Group “{draft.name.strip()}” created.{told}")
+
+

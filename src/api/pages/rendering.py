@@ -1,0 +1,79 @@
+"""Templates, the context every page shares, and redirects that carry a one-time notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from . import formatting
+from .access import CSRF_FIELD, PageUser, Portal
+
+API_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = API_DIR / "templates"
+STATIC_DIR = API_DIR / "static"
+NOTICE_COOKIE = "smartcharge_notice"
+
+# Pages load scripts and styles from /static only; no frames, forms post to this site.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.globals.update(
+    csrf_field=CSRF_FIELD,
+    local=formatting.local,
+    clock=formatting.clock,
+    duration=formatting.duration,
+    weekdays_text=formatting.weekdays_text,
+    window_text=formatting.window_text,
+    windows_text=formatting.windows_text,
+    role_words=formatting.role_words,
+    day_names=formatting.DAY_NAMES,
+)
+
+
+def page_context(portal: Portal, user: PageUser | None, **values: Any) -> dict[str, Any]:
+    return {"portal": portal, "user": user, "errors": {}, "values": {}, **values}
+
+
+def fragment(name: str, context: dict[str, Any]) -> str:
+    return environment.get_template(name).render(context)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    notice = request.cookies.get(NOTICE_COOKIE)
+    html = fragment(name, {"notice": unquote(notice) if notice else None, **context})
+    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    if notice:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
+
+
+def redirect(url: str, notice: str | None = None) -> RedirectResponse:
+    """303 See Other: the browser GETs the next page, so reloading never re-posts a form."""
+    response = RedirectResponse(url, status_code=303)
+    if notice:
+        response.set_cookie(
+            NOTICE_COOKIE, quote(notice), max_age=60, httponly=True, samesite="lax", path="/"
+        )
+    return response
