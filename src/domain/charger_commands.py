@@ -19,7 +19,7 @@ from domain.delivery import ProfileDelivery, delivery_id_for
 from domain.errors import NotFound
 from domain.evses import evse_id_for, validate_charge_point_id
 from domain.groups import PriorityEndReason, SmartChargingGroup
-from domain.passwords import hash_password, verify_password
+from domain.passwords import hash_machine_key, verify_password
 
 if TYPE_CHECKING:
     from domain.evses import Evse
@@ -53,7 +53,7 @@ class ChargerCommands:
         """The password the charger sends with HTTP Basic auth (OCPP-J 1.6 §6, profile 1)."""
         self._require_operator(actor)
         validate_charge_point_id(charge_point_id)
-        password_hash = hash_password(check_charger_password(password))
+        password_hash = hash_machine_key(check_charger_password(password))
 
         def command() -> int | None:
             try:
@@ -69,7 +69,7 @@ class ChargerCommands:
         try:
             charger = self.charge_point(charge_point_id)
         except NotFound:
-            verify_password(None, password)
+            verify_password(None, password, machine=True)
             return False
         return verify_password(charger.password_hash, password)
 
