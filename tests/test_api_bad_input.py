@@ -562,7 +562,6 @@ def fuzz_all(server: str, token: str, known: dict[str, str]) -> list[str]:
     return failures
 
 
-@pytest.mark.slow
 def test_generated_operator_requests_get_no_5xx_and_match_the_schema(
     runtime: Runtime, server: str
 ) -> None:
@@ -583,7 +582,6 @@ def test_generated_operator_requests_get_no_5xx_and_match_the_schema(
     assert not failures, "\n\n".join(failures)
 
 
-@pytest.mark.slow
 def test_generated_home_user_requests_get_no_5xx_and_match_the_schema(
     runtime: Runtime, server: str
 ) -> None:

@@ -1,0 +1,399 @@
+"""Read models: exactly once, resumable, readable at once, and the user directory's search.
+
+The yardstick for "exactly once" is a reference: the same events projected in
+one uninterrupted pass into a schema of its own. Read models kept through a
+restart, a crash or two competing runners must equal it, row for row.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.utils import Environment
+from psycopg.rows import dict_row
+
+from domain.actors import Actor
+from domain.exclusion_times import parse_windows
+from projections.queries import ReadModelQueries
+from projections.runner import start_read_models
+from projections.view import ReadModels, ReadModelsView
+from smartcharge.database import Database
+from smartcharge.runtime import Runtime
+from smartcharge.settings import Settings
+
+pytestmark = pytest.mark.postgres
+
+OPERATOR = Actor.system()
+EVENING = {"weekdays": ["mon", "tue", "wed"], "start": "17:00", "end": "21:00"}
+WAIT = 10.0  # seconds; a bound for waits on conditions, never a pause
+# Columns that say when a row was written rather than what the events say.
+WHEN_PROJECTED = {"projected_at"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"database_pool_size": 2})
+
+
+@pytest.fixture
+def runtime(runtime: Runtime) -> Iterator[Runtime]:
+    yield runtime
+    runtime.read_models.app.close()  # not left for the garbage collector: it holds connections
+    runtime.read_models.view.datastore.close()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def make_history(runtime: Runtime, tag: str, groups: int = 3) -> None:
+    """Users, EVSEs and groups with edits: events of every read model, audited or not."""
+    service = runtime.service
+    for n in range(groups):
+        user_id, token = service.invite_home_user(f"{tag}-{n}@example.com", OPERATOR)
+        if n % 2:
+            service.accept_invitation(token, "secret-password-1")
+        evse_id, _ = service.register_evse(f"CP-{tag}-{n}", 1, OPERATOR, max_current_a=16, phases=3)
+        group_id, _ = service.create_group(
+            name=f"Group {tag} {n}",
+            time_zone="Europe/Amsterdam",
+            actor=OPERATOR,
+            home_user_id=user_id,
+            evse_ids=[evse_id],
+        )
+        service.set_exclusion_times(group_id, parse_windows([EVENING]), OPERATOR)
+        service.edit_group(group_id, OPERATOR, name=f"Group {tag} {n} renamed", random_delay=True)
+        service.change_evse_limits(evse_id, OPERATOR, max_power_w=7400)
+        service.start_priority_charge(group_id, Actor.home_user(user_id))
+
+
+def last_position(runtime: Runtime) -> int:
+    position = runtime.service.recorder.max_notification_id()
+    assert position is not None
+    return position
+
+
+def events_with_tracking(runtime: Runtime) -> list[tuple[Any, Tracking]]:
+    app = runtime.service
+    notifications = app.recorder.select_notifications(start=1, limit=100_000)
+    return [
+        (app.mapper.to_domain_event(n), Tracking(application_name=app.name, notification_id=n.id))
+        for n in notifications
+    ]
+
+
+def read_models(database: Database, schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read-model table's rows, in a stable order, without when-projected columns."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    with psycopg.connect(database.conninfo(), row_factory=dict_row) as conn:
+        names = conn.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = %s AND table_name LIKE 'rm\\_%%' ORDER BY table_name",
+            (schema,),
+        ).fetchall()
+        for name in (row["table_name"] for row in names):
+            rows = conn.execute(f'SELECT * FROM "{schema}"."{name}"').fetchall()
+            kept = [
+                tuple((k, v) for k, v in row.items() if k not in WHEN_PROJECTED) for row in rows
+            ]
+            tables[name] = sorted(kept, key=repr)
+    assert {"rm_users", "rm_groups", "rm_evses", "rm_audit_log"} <= tables.keys()
+    return tables
+
+
+def tracked_position(database: Database, runtime: Runtime) -> int | None:
+    """The position the read models' tracking table says they have reached."""
+    table = runtime.context.view.tracking_table_name
+    with psycopg.connect(database.conninfo()) as conn:
+        row = conn.execute(
+            f'SELECT max(notification_id) FROM "{database.schema}"."{table}"'
+            " WHERE application_name = %s",
+            (runtime.service.name,),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def duplicated_audit_positions(database: Database, schema: str) -> list[int]:
+    with psycopg.connect(database.conninfo()) as conn:
+        rows = conn.execute(
+            f'SELECT position FROM "{schema}".rm_audit_log GROUP BY position, seq'
+            " HAVING count(*) > 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+@pytest.fixture
+def reference(postgres_server: Database, database: Database, runtime: Runtime) -> Iterator[Any]:
+    """Builds the reference: all events so far, projected in one pass into another schema."""
+    schema = f"ref_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+
+    def build() -> dict[str, list[tuple[Any, ...]]]:
+        runner = start_read_models({**runtime.env, "READMODELS_POSTGRES_SCHEMA": schema})
+        try:
+            assert runner.view.wait_for(last_position(runtime), WAIT)
+        finally:
+            stop(runner)
+        return read_models(database, schema)
+
+    yield build
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def stop(runner: Any) -> None:
+    runner.stop()
+    runner.app.close()
+    runner.view.datastore.close()
+
+
+def assert_exactly_once(database: Database, runtime: Runtime, expected: dict[str, Any]) -> None:
+    schema = database.schema
+    assert schema is not None
+    assert tracked_position(database, runtime) == last_position(runtime), "an event is missing"
+    assert duplicated_audit_positions(database, schema) == []
+    actual = read_models(database, schema)
+    for table, rows in expected.items():
+        assert actual[table] == rows, f"{table} differs from one pass over the same events"
+
+
+# --- restart, crash, repetition, competition -------------------------------------------------
+
+
+def test_restarted_projection_resumes_with_the_events_recorded_while_it_was_stopped(
+    runtime: Runtime, database: Database, reference: Any
+) -> None:
+    make_history(runtime, "before")
+    assert runtime.context.view.wait_for(last_position(runtime), WAIT)
+    runtime.read_models.stop()
+
+    make_history(runtime, "while-stopped")
+    restarted = start_read_models(runtime.env)
+    try:
+        assert restarted.view.wait_for(last_position(runtime), WAIT)
+        make_history(runtime, "after", groups=1)
+        assert restarted.view.wait_for(last_position(runtime), WAIT)
+    finally:
+        stop(restarted)
+
+    assert_exactly_once(database, runtime, reference())
+
+
+class CrashingView(ReadModelsView):
+    """Fails when it records the position of one event: as if the process died right there,
+    after writing that event's rows but before the commit."""
+
+    crash_at = 0
+
+    def _insert_tracking(self, curs: Any, tracking: Tracking) -> None:
+        if tracking.notification_id == self.crash_at:
+            raise RuntimeError("power cut")
+        super()._insert_tracking(curs, tracking)
+
+
+def test_projection_that_crashed_mid_stream_resumes_without_duplicates(
+    runtime: Runtime, database: Database, reference: Any
+) -> None:
+    runtime.read_models.stop()
+    make_history(runtime, "crash")
+    events = events_with_tracking(runtime)
+    crashing = InfrastructureFactory.construct(
+        env=Environment(ReadModels.name, runtime.env)
+    ).tracking_recorder(CrashingView)
+    crashing.crash_at = events[len(events) // 2][1].notification_id
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        for event, tracking in events:
+            crashing.process(event, tracking)
+    crashing.datastore.close()
+
+    assert tracked_position(database, runtime) == crashing.crash_at - 1
+    restarted = start_read_models(runtime.env)
+    try:
+        assert restarted.view.wait_for(last_position(runtime), WAIT)
+    finally:
+        stop(restarted)
+    assert_exactly_once(database, runtime, reference())
+
+
+def test_projecting_the_same_events_again_changes_nothing(
+    runtime: Runtime, database: Database
+) -> None:
+    make_history(runtime, "twice")
+    view = runtime.context.view
+    assert view.wait_for(last_position(runtime), WAIT)
+    before = read_models(database, database.schema or "")
+
+    for event, tracking in events_with_tracking(runtime):
+        view.process(event, tracking)
+
+    assert read_models(database, database.schema or "") == before
+    assert tracked_position(database, runtime) == last_position(runtime)
+
+
+def test_two_runners_over_the_same_events_project_each_once(
+    runtime: Runtime, database: Database, reference: Any
+) -> None:
+    runtime.read_models.stop()
+    make_history(runtime, "backlog")  # both start behind, and race through the backlog
+    runners = [start_read_models(runtime.env), start_read_models(runtime.env)]
+    try:
+        writers = [
+            threading.Thread(target=make_history, args=(runtime, f"live-{n}")) for n in range(2)
+        ]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        for runner in runners:
+            assert runner.view.wait_for(last_position(runtime), WAIT)
+    finally:
+        for runner in runners:
+            stop(runner)
+
+    assert_exactly_once(database, runtime, reference())
+
+
+def test_audit_trail_of_a_group_survives_a_restart_in_order_and_once(runtime: Runtime) -> None:
+    group_id, _ = runtime.service.create_group(name="Restart", time_zone="UTC", actor=OPERATOR)
+    assert runtime.context.view.wait_for(last_position(runtime), WAIT)
+    runtime.read_models.stop()
+    runtime.service.set_exclusion_times(group_id, parse_windows([EVENING]), OPERATOR)
+    runtime.service.edit_group(group_id, OPERATOR, name="Restarted")
+
+    restarted = start_read_models(runtime.env)
+    try:
+        assert restarted.view.wait_for(last_position(runtime), WAIT)
+        audit = ReadModelQueries(restarted.view).audit_for_group(group_id)
+    finally:
+        stop(restarted)
+
+    assert [entry["action"] for entry in reversed(audit)] == [
+        "created",
+        "exclusion_times_set",
+        "renamed",
+    ]
+    assert [(entry["old_value"], entry["new_value"]) for entry in audit[:2]] == [
+        ("Restart", "Restarted"),
+        ([], [EVENING]),
+    ]
+
+
+# --- read your writes ------------------------------------------------------------------------
+
+
+def test_the_answer_to_each_command_already_shows_its_change(
+    operator_client: httpx.Client,
+) -> None:
+    group = operator_client.post(
+        "/api/operator/groups", json={"name": "Version 0", "time_zone": "UTC"}
+    ).json()
+    path = f"/api/operator/groups/{group['id']}"
+
+    for n in range(1, 21):
+        answer = operator_client.patch(path, json={"name": f"Version {n}"}).json()
+        assert answer["name"] == f"Version {n}"
+        assert answer["version"] == group["version"] + n
+        listed = operator_client.get("/api/operator/groups", params={"q": "Version"}).json()
+        assert [g["name"] for g in listed] == [f"Version {n}"]
+
+
+def test_a_change_in_one_portal_is_in_the_other_at_once(
+    runtime: Runtime, server: str, operator_client: httpx.Client
+) -> None:
+    user_id, token = runtime.service.invite_home_user("anna@example.com", OPERATOR)
+    runtime.service.accept_invitation(token, "secret-password-1")
+    group = operator_client.post(
+        "/api/operator/groups",
+        json={"name": "Anna", "time_zone": "UTC", "home_user_id": str(user_id)},
+    ).json()
+    anna = httpx.post(
+        f"{server}/api/auth/login",
+        json={"email": "anna@example.com", "password": "secret-password-1"},
+    ).json()["token"]
+    headers = {"Authorization": f"Bearer {anna}"}
+
+    for n in range(10):
+        window = {"weekdays": ["mon"], "start": f"{n:02d}:00", "end": f"{n + 1:02d}:00"}
+        mine = httpx.put(
+            f"{server}/api/me/groups/{group['id']}/exclusion-times",
+            json={"windows": [window]},
+            headers=headers,
+        )
+        assert mine.json()["windows"] == [window]
+        seen = operator_client.get(f"/api/operator/groups/{group['id']}/exclusion-times")
+        assert seen.json()["windows"] == [window]
+
+
+# --- the user directory's autocomplete -------------------------------------------------------
+
+
+@pytest.fixture
+def directory(runtime: Runtime) -> list[str]:
+    """Home users' e-mails, invited in no particular order, and one operator."""
+    emails = [f"ann{n:02d}@example.com" for n in (7, 3, 12, 1, 9, 5, 11, 2, 8, 4, 10, 6)]
+    emails += [
+        "joanna@example.com",  # 'ann' inside, not at the start
+        "Annette.Upper@Example.COM",
+        "a_b@example.com",
+        "axb@example.com",
+        "a%c@example.com",
+        "azc@example.com",
+        "a\\d@example.com",
+        "gone@example.com",
+    ]
+    for email in emails:
+        runtime.service.invite_home_user(email, OPERATOR)
+    runtime.service.revoke_user(
+        runtime.service.invite_home_user("gone2@example.com", OPERATOR)[0], OPERATOR
+    )
+    runtime.service.add_operator("annoperator@example.com", "operator-pass-1", OPERATOR)
+    assert runtime.context.view.wait_for(last_position(runtime), WAIT)
+    return emails
+
+
+def complete(client: httpx.Client, prefix: str) -> list[str]:
+    answer = client.get("/api/operator/users/autocomplete", params={"q": prefix})
+    assert answer.status_code == 200, answer.text
+    return [user["email"] for user in answer.json()]
+
+
+def test_autocomplete_gives_the_first_ten_matches_sorted(
+    operator_client: httpx.Client, directory: list[str]
+) -> None:
+    found = complete(operator_client, "ann")
+
+    assert found == sorted(found)
+    assert found == [f"ann{n:02d}@example.com" for n in range(1, 11)]
+
+
+def test_autocomplete_matches_the_start_only_in_any_case(
+    operator_client: httpx.Client, directory: list[str]
+) -> None:
+    assert complete(operator_client, "JOANNA") == ["joanna@example.com"]
+    assert complete(operator_client, "annE") == ["annette.upper@example.com"]
+    assert "joanna@example.com" not in complete(operator_client, "anna")
+    assert complete(operator_client, "nobody") == []
+
+
+def test_autocomplete_treats_percent_and_underscore_literally(
+    operator_client: httpx.Client, directory: list[str]
+) -> None:
+    assert complete(operator_client, "a_") == ["a_b@example.com"]
+    assert complete(operator_client, "a%") == ["a%c@example.com"]
+    assert complete(operator_client, "a\\") == ["a\\d@example.com"]
+    assert complete(operator_client, "%") == []
+
+
+def test_autocomplete_leaves_out_revoked_users_and_operators(
+    operator_client: httpx.Client, directory: list[str]
+) -> None:
+    assert complete(operator_client, "gone") == ["gone@example.com"]
+    assert complete(operator_client, "annop") == []
