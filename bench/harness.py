@@ -83,3 +83,24 @@ def wait_for_http(base: str, process: subprocess.Popen[bytes], timeout: float = 
             pass
         time.sleep(0.1)
     raise RuntimeError("smartcharge serve did not answer in time")
+
+
+def wait_caught_up(database: Database, position: int | None, timeout: float = 600) -> None:
+    """Until the service's read models hold every event up to `position`."""
+    if not position:
+        return
+    table = f'"{database.schema}".readmodels_tracking'
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database.conninfo(), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            try:
+                row = conn.execute(
+                    f"SELECT max(notification_id) FROM {table}"
+                    " WHERE application_name = 'SmartCharging'"
+                ).fetchone()
+            except psycopg.errors.UndefinedTable:
+                row = None
+            if row and row[0] is not None and row[0] >= position:
+                return
+            time.sleep(0.2)
+    raise RuntimeError(f"the read models did not reach {position} in {timeout} s")
