@@ -110,8 +110,6 @@ def service(
                 yield Service(runtime, url, operator_id, anna_id, bob_id)
         finally:
             runtime.close()
-            runtime.read_models.app.close()
-            runtime.read_models.view.datastore.close()
 
 
 # --- what each test starts from: Anna's group, Bob's group, a free EVSE, an invitation -----

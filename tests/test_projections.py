@@ -42,13 +42,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"database_pool_size": 2})
 
 
-@pytest.fixture
-def runtime(runtime: Runtime) -> Iterator[Runtime]:
-    yield runtime
-    runtime.read_models.app.close()  # not left for the garbage collector: it holds connections
-    runtime.read_models.view.datastore.close()
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -140,18 +133,12 @@ def reference(postgres_server: Database, database: Database, runtime: Runtime) -
         try:
             assert runner.view.wait_for(last_position(runtime), WAIT)
         finally:
-            stop(runner)
+            runner.stop()
         return read_models(database, schema)
 
     yield build
     with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-def stop(runner: Any) -> None:
-    runner.stop()
-    runner.app.close()
-    runner.view.datastore.close()
 
 
 def assert_exactly_once(database: Database, runtime: Runtime, expected: dict[str, Any]) -> None:
@@ -181,7 +168,7 @@ def test_restarted_projection_resumes_with_the_events_recorded_while_it_was_stop
         make_history(runtime, "after", groups=1)
         assert restarted.view.wait_for(last_position(runtime), WAIT)
     finally:
-        stop(restarted)
+        restarted.stop()
 
     assert_exactly_once(database, runtime, reference())
 
@@ -219,7 +206,7 @@ def test_projection_that_crashed_mid_stream_resumes_without_duplicates(
     try:
         assert restarted.view.wait_for(last_position(runtime), WAIT)
     finally:
-        stop(restarted)
+        restarted.stop()
     assert_exactly_once(database, runtime, reference())
 
 
@@ -256,7 +243,7 @@ def test_two_runners_over_the_same_events_project_each_once(
             assert runner.view.wait_for(last_position(runtime), WAIT)
     finally:
         for runner in runners:
-            stop(runner)
+            runner.stop()
 
     assert_exactly_once(database, runtime, reference())
 
@@ -273,7 +260,7 @@ def test_audit_trail_of_a_group_survives_a_restart_in_order_and_once(runtime: Ru
         assert restarted.view.wait_for(last_position(runtime), WAIT)
         audit = ReadModelQueries(restarted.view).audit_for_group(group_id)
     finally:
-        stop(restarted)
+        restarted.stop()
 
     assert [entry["action"] for entry in reversed(audit)] == [
         "created",
@@ -390,6 +377,16 @@ def test_autocomplete_treats_percent_and_underscore_literally(
     assert complete(operator_client, "a%") == ["a%c@example.com"]
     assert complete(operator_client, "a\\") == ["a\\d@example.com"]
     assert complete(operator_client, "%") == []
+
+
+def test_autocomplete_sorts_by_code_point_whatever_the_database_locale(
+    operator_client: httpx.Client, directory: list[str]
+) -> None:
+    found = complete(operator_client, "a")
+
+    assert found == ["a%c@example.com", "a\\d@example.com", "a_b@example.com"] + [
+        f"ann{n:02d}@example.com" for n in range(1, 8)
+    ]
 
 
 def test_autocomplete_leaves_out_revoked_users_and_operators(

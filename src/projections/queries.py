@@ -13,6 +13,11 @@ GROUP_COLUMNS = """g.id, g.name, g.description, g.algorithm, g.time_zone, g.home
     g.created_at, g.updated_at, g.version"""
 
 
+# E-mails sort by code point whatever the database's locale: a locale's collation skips
+# punctuation, so "a_b@" would land between "aa@" and "ac@" and the list would look unsorted.
+CODE_POINT_ORDER = 'COLLATE "C"'
+
+
 def like_prefix(text: str) -> str:
     """A LIKE pattern matching `text` literally at the start."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -109,7 +114,7 @@ class ReadModelQueries:
         return self._all(
             f"SELECT id, email, role, status, created_at, invited_at, invitation_expires_at,"
             f" activated_at FROM {self.t.users} WHERE role = %s AND email LIKE %s"
-            " ORDER BY email LIMIT %s OFFSET %s",
+            f" ORDER BY email {CODE_POINT_ORDER} LIMIT %s OFFSET %s",
             (role, like_prefix(email_prefix.lower()), limit, offset),
         )
 
@@ -118,7 +123,7 @@ class ReadModelQueries:
         return self._all(
             f"SELECT id, email, status FROM {self.t.users}"
             " WHERE role = 'home_user' AND status <> 'revoked' AND email LIKE %s"
-            " ORDER BY email LIMIT %s",
+            f" ORDER BY email {CODE_POINT_ORDER} LIMIT %s",
             (like_prefix(prefix.strip().lower()), limit),
         )
 
