@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from . import (
     auth_pages,
     consumer_pages,
+    group_forms,
     operator_evses,
     operator_pages,
     operator_users,
@@ -44,7 +45,9 @@ async def wrong_portal(request: Request, error: Exception) -> Response:
 
 async def form_refused(request: Request, error: Exception) -> Response:
     context = page_context(
-        portal_of(""), None, title="This form could not be sent",
+        portal_of(""),
+        None,
+        title="This form could not be sent",
         message="It came from another site, or from a page older than your login. "
         "Go back, reload the page and try again.",
     )
@@ -70,7 +73,6 @@ def install(app: FastAPI) -> None:
     app.include_router(operator_users.router)
     app.include_router(operator_wizard.router)  # before /operator/groups/{group_id}
     app.include_router(operator_pages.router)
-    app.include_router(operator_pages.shared)
     app.include_router(operator_evses.router)
     app.include_router(consumer_pages.router)
-    app.include_router(consumer_pages.shared)
+    app.include_router(group_forms.router)

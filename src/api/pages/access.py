@@ -112,6 +112,10 @@ def _page_user(request: Request, ctx: Context, portal: Portal) -> PageUser:
     return PageUser(session, token, portal)
 
 
+def portal_at(path: str) -> Portal:
+    return OPERATOR if OPERATOR.owns(path) else CONSUMER
+
+
 def operator_page(request: Request, ctx: Context) -> PageUser:
     return _page_user(request, ctx, OPERATOR)
 
@@ -151,10 +155,22 @@ async def home_user_form(
     return user
 
 
+def group_page(request: Request, ctx: Context) -> PageUser:
+    """For the pages both portals have: the portal is the one the path is in."""
+    return _page_user(request, ctx, portal_at(request.url.path))
+
+
+async def group_form(request: Request, user: Annotated[PageUser, Depends(group_page)]) -> PageUser:
+    await check_form(request, user)
+    return user
+
+
 OperatorPage = Annotated[PageUser, Depends(operator_page)]
 OperatorForm = Annotated[PageUser, Depends(operator_form)]
 HomeUserPage = Annotated[PageUser, Depends(home_user_page)]
 HomeUserForm = Annotated[PageUser, Depends(home_user_form)]
+GroupPage = Annotated[PageUser, Depends(group_page)]
+GroupForm = Annotated[PageUser, Depends(group_form)]
 
 
 def safe_next(path: str | None, portal: Portal) -> str:

@@ -34,14 +34,22 @@ Text = Annotated[str, Form(max_length=2000)]
 
 
 def login_page(
-    request: Request, ctx: ApiContext, portal: Portal, next_path: str, status_code: int = 200,
-    error: str | None = None, email: str = "",
+    request: Request,
+    ctx: ApiContext,
+    portal: Portal,
+    next_path: str,
+    status_code: int = 200,
+    error: str | None = None,
+    email: str = "",
 ) -> Response:
     found = logged_in(request, ctx)
     if found is not None and error is None:
         return redirect(portal_of(found[0].role).home)
     context = page_context(
-        portal, None, next=next_path, errors={"login": error} if error else {},
+        portal,
+        None,
+        next=next_path,
+        errors={"login": error} if error else {},
         values={"email": email},
     )
     return render(request, "login.html", context, status_code)
@@ -127,7 +135,10 @@ def invitation_page(
     except InvitationInvalid as refusal:
         return invitation_gone(request, refusal)
     context = page_context(
-        CONSUMER, None, email=invitation.email, expires_at=invitation.expires_at,
+        CONSUMER,
+        None,
+        email=invitation.email,
+        expires_at=invitation.expires_at,
         errors={"password": error} if error else {},
     )
     return render(request, "invitation.html", context, status_code)
@@ -135,7 +146,9 @@ def invitation_page(
 
 def invitation_gone(request: Request, refusal: InvitationInvalid) -> Response:
     context = page_context(
-        CONSUMER, None, title="This invitation link does not work",
+        CONSUMER,
+        None,
+        title="This invitation link does not work",
         message=f"{in_words(refusal)} Ask your charge point operator to send you a new one.",
     )
     return render(request, "message.html", context, 410)

@@ -12,14 +12,12 @@ from fastapi.responses import JSONResponse
 from api.context import ApiContext
 from api.deps import Context
 
-from .access import CONSUMER, HomeUserPage, PageUser, home_user_form, home_user_page
-from .group_forms import group_router
+from .access import CONSUMER, HomeUserPage, PageUser
 from .group_panels import render_group_page, signature
 from .group_state import PRIORITY_MINUTES, charging_state
 from .rendering import SECURITY_HEADERS, fragment, page_context, render
 
 router = APIRouter(include_in_schema=False)
-shared = group_router(CONSUMER, home_user_page, home_user_form)
 
 
 def my_groups_context(ctx: ApiContext, user: PageUser) -> dict[str, Any]:
@@ -27,8 +25,13 @@ def my_groups_context(ctx: ApiContext, user: PageUser) -> dict[str, Any]:
     rows = ctx.queries.groups_of_user(user.session.user_id)
     listed = [{**row, "state": charging_state(row, now)} for row in rows]
     return page_context(
-        CONSUMER, user, groups=listed, now=now, priority_minutes=PRIORITY_MINUTES,
-        signature=signature(rows, minute(now)), live_url="/live",
+        CONSUMER,
+        user,
+        groups=listed,
+        now=now,
+        priority_minutes=PRIORITY_MINUTES,
+        signature=signature(rows, minute(now)),
+        live_url="/live",
     )
 
 

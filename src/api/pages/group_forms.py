@@ -6,11 +6,10 @@ Both portals register the same handlers; they differ only in who is logged in
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 
 from api import group_actions
 from api.context import ApiContext
@@ -19,7 +18,7 @@ from api.models import PriorityChargeIn
 from domain.errors import Conflict, DomainError
 from domain.exclusion_times import parse_windows
 
-from .access import PageUser, Portal, safe_next
+from .access import CONSUMER, OPERATOR, GroupForm, GroupPage, PageUser, safe_next
 from .exclusion_form import WindowFormError, window_from_form, window_from_key
 from .formatting import clock, window_text
 from .group_panels import find_group, live_regions, render_group_page
@@ -32,13 +31,23 @@ Days = Annotated[list[str] | None, Form()]
 
 
 def refused(
-    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, form: str,
-    error: DomainError | FormError, values: dict[str, Any] | None = None,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    group_id: UUID,
+    form: str,
+    error: DomainError | FormError,
+    values: dict[str, Any] | None = None,
 ) -> Response:
     """The group page again, the error next to the form that failed, its values kept."""
     return render_group_page(
-        request, ctx, user, group_id, errors={form: explain(error, ctx.queries)},
-        values={form: values or {}}, status_code=status_of(error),
+        request,
+        ctx,
+        user,
+        group_id,
+        errors={form: explain(error, ctx.queries)},
+        values={form: values or {}},
+        status_code=status_of(error),
     )
 
 
@@ -49,8 +58,13 @@ def save_windows(
 
 
 def add_window(
-    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID,
-    days: list[str], start: str, end: str,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    group_id: UUID,
+    days: list[str],
+    start: str,
+    end: str,
 ) -> Response:
     values = {"days": days, "start": start, "end": end}
     current = find_group(ctx, user, group_id)["exclusion_windows"]
@@ -64,8 +78,13 @@ def add_window(
 
 
 def remove_window(
-    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID,
-    weekdays: str, start: str, end: str,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    group_id: UUID,
+    weekdays: str,
+    start: str,
+    end: str,
 ) -> Response:
     target = window_from_key(weekdays, start, end)
     current = find_group(ctx, user, group_id)["exclusion_windows"]
@@ -87,8 +106,14 @@ def start_priority(
     except ValueError:
         duration = 0  # refused below, in words
     if duration is not None and duration not in PRIORITY_MINUTES:
-        return refused(request, ctx, user, group_id, "priority",
-                       FormError("Choose how long the priority charge lasts."))
+        return refused(
+            request,
+            ctx,
+            user,
+            group_id,
+            "priority",
+            FormError("Choose how long the priority charge lasts."),
+        )
     try:
         body = PriorityChargeIn(duration_minutes=duration)
         view = group_actions.start_priority_charge(ctx, group_id, body, user.actor)
@@ -109,44 +134,62 @@ def stop_priority(
     return redirect(safe_next(back, user.portal), "Priority charge stopped.")
 
 
-def group_router(
-    portal: Portal, page: Callable[..., Any], form: Callable[..., Any]
-) -> APIRouter:
-    """The routes both portals share, under the portal's /groups/{group_id}."""
-    router = APIRouter(prefix=f"{portal.root}/groups/{{group_id}}", include_in_schema=False)
-    # Defaults, not Annotated aliases: these annotations are strings, resolved in the module.
-    viewer = Depends(page)
-    poster = Depends(form)
+def live(group_id: UUID, ctx: Context, user: GroupPage, since: str = "") -> Response:
+    return live_regions(ctx, user, group_id, since[:64])
 
-    @router.get("/live")
-    def live(group_id: UUID, ctx: Context, user: PageUser = viewer, since: str = "") -> Response:
-        return live_regions(ctx, user, group_id, since[:64])
 
-    @router.post("/exclusion-times/add")
-    def add_exclusion(
-        group_id: UUID, request: Request, ctx: Context, user: PageUser = poster,
-        days: Days = None, start: Text = "", end: Text = "",
-    ) -> Response:
-        return add_window(request, ctx, user, group_id, days or [], start, end)
+def add_exclusion(
+    group_id: UUID,
+    request: Request,
+    ctx: Context,
+    user: GroupForm,
+    days: Days = None,
+    start: Text = "",
+    end: Text = "",
+) -> Response:
+    return add_window(request, ctx, user, group_id, days or [], start, end)
 
-    @router.post("/exclusion-times/remove")
-    def remove_exclusion(
-        group_id: UUID, request: Request, ctx: Context, user: PageUser = poster,
-        weekdays: Text = "", start: Text = "", end: Text = "",
-    ) -> Response:
-        return remove_window(request, ctx, user, group_id, weekdays, start, end)
 
-    @router.post("/priority-charge/start")
-    def priority_start(
-        group_id: UUID, request: Request, ctx: Context, user: PageUser = poster,
-        minutes: Text = "", back: Text = "",
-    ) -> Response:
-        return start_priority(request, ctx, user, group_id, minutes, back)
+def remove_exclusion(
+    group_id: UUID,
+    request: Request,
+    ctx: Context,
+    user: GroupForm,
+    weekdays: Text = "",
+    start: Text = "",
+    end: Text = "",
+) -> Response:
+    return remove_window(request, ctx, user, group_id, weekdays, start, end)
 
-    @router.post("/priority-charge/stop")
-    def priority_stop(
-        group_id: UUID, request: Request, ctx: Context, user: PageUser = poster, back: Text = ""
-    ) -> Response:
-        return stop_priority(request, ctx, user, group_id, back)
 
-    return router
+def priority_start(
+    group_id: UUID,
+    request: Request,
+    ctx: Context,
+    user: GroupForm,
+    minutes: Text = "",
+    back: Text = "",
+) -> Response:
+    return start_priority(request, ctx, user, group_id, minutes, back)
+
+
+def priority_stop(
+    group_id: UUID, request: Request, ctx: Context, user: GroupForm, back: Text = ""
+) -> Response:
+    return stop_priority(request, ctx, user, group_id, back)
+
+
+ROUTES = [
+    ("/live", live, "GET"),
+    ("/exclusion-times/add", add_exclusion, "POST"),
+    ("/exclusion-times/remove", remove_exclusion, "POST"),
+    ("/priority-charge/start", priority_start, "POST"),
+    ("/priority-charge/stop", priority_stop, "POST"),
+]
+
+# The same handlers under both portals' /groups/{group_id}; the logged-in user must belong to
+# the portal of the path, and the command service decides what that user may do.
+router = APIRouter(include_in_schema=False)
+for portal in (OPERATOR, CONSUMER):
+    for path, endpoint, method in ROUTES:
+        router.add_api_route(portal.group_url("{group_id}") + path, endpoint, methods=[method])

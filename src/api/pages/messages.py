@@ -48,7 +48,7 @@ def in_words(error: DomainError, queries: ReadModelQueries | None = None) -> str
     match = FIELD_PREFIX.match(text)
     if match:
         field = match["sub"] if match["field"] == "windows" and match["sub"] else match["field"]
-        text = f"{label(field)}: {text[match.end():]}"
+        text = f"{label(field)}: {text[match.end() :]}"
     return sentence(text)
 
 

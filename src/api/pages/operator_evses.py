@@ -23,23 +23,33 @@ Text = Annotated[str, Form(max_length=2000)]
 
 
 def evses_page(
-    request: Request, ctx: ApiContext, user: PageUser,
-    errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
     now = ctx.now()
     rows = ctx.queries.evses()
     context = page_context(
-        OPERATOR, user, evses=[evse_status(row, ZoneInfo("UTC"), now) for row in rows],
+        OPERATOR,
+        user,
+        evses=[evse_status(row, ZoneInfo("UTC"), now) for row in rows],
         chargers=charger_views(ctx),
         charger_ids=sorted({row["charge_point_id"] for row in rows}),
-        errors=errors or {}, values=values or {},
+        errors=errors or {},
+        values=values or {},
     )
     return render(request, "operator_evses.html", context, status_code)
 
 
 def refused(
-    request: Request, ctx: ApiContext, user: PageUser, form: str, error: DomainError | FormError,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    form: str,
+    error: DomainError | FormError,
     values: dict[str, Any] | None = None,
 ) -> Response:
     return evses_page(request, ctx, user, {form: explain(error)}, values, status_of(error))
@@ -63,20 +73,33 @@ def evses(request: Request, ctx: Context, user: OperatorPage) -> Response:
 
 @router.post("/evses")
 def register_evse(
-    request: Request, ctx: Context, user: OperatorForm,
-    charge_point_id: Text = "", connector_id: Text = "1", max_current_a: Text = "",
-    phases: Text = "", max_power_w: Text = "",
+    request: Request,
+    ctx: Context,
+    user: OperatorForm,
+    charge_point_id: Text = "",
+    connector_id: Text = "1",
+    max_current_a: Text = "",
+    phases: Text = "",
+    max_power_w: Text = "",
 ) -> Response:
-    values = {"charge_point_id": charge_point_id, "connector_id": connector_id,
-              "max_current_a": max_current_a, "phases": phases, "max_power_w": max_power_w}
+    values = {
+        "charge_point_id": charge_point_id,
+        "connector_id": connector_id,
+        "max_current_a": max_current_a,
+        "phases": phases,
+        "max_power_w": max_power_w,
+    }
     try:
         connector = number(connector_id, "Connector", int)
         if connector is None:
             raise FormError("Connector: give the connector's number, 1 for the first.")
         _, position = ctx.service.register_evse(
-            charge_point_id.strip(), connector, user.actor,
+            charge_point_id.strip(),
+            connector,
+            user.actor,
             max_current_a=number(max_current_a, "Maximum current"),
-            phases=number(phases, "Phases", int), max_power_w=number(max_power_w, "Maximum power"),
+            phases=number(phases, "Phases", int),
+            max_power_w=number(max_power_w, "Maximum power"),
         )
     except (DomainError, FormError) as error:
         return refused(request, ctx, user, "register", error, values)
@@ -96,7 +119,10 @@ def deregister_evse(evse_id: UUID, request: Request, ctx: Context, user: Operato
 
 @router.post("/chargers/password")
 def set_charger_password(
-    request: Request, ctx: Context, user: OperatorForm, charge_point_id: Text = "",
+    request: Request,
+    ctx: Context,
+    user: OperatorForm,
+    charge_point_id: Text = "",
     password: Text = "",
 ) -> Response:
     values = {"charge_point_id": charge_point_id}

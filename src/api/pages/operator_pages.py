@@ -13,15 +13,13 @@ from api.operator import _mail_added_to_group
 from domain.errors import DomainError, InvalidInput
 from domain.users import user_id_for
 
-from .access import OPERATOR, OperatorForm, OperatorPage, PageUser, operator_form, operator_page
-from .group_forms import group_router
+from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .group_panels import find_group, render_group_page
 from .group_state import charging_state
 from .messages import FormError, explain, status_of
 from .rendering import page_context, redirect, render
 
 router = APIRouter(prefix="/operator/groups", include_in_schema=False)
-shared = group_router(OPERATOR, operator_page, operator_form)
 Text = Annotated[str, Form(max_length=2000)]
 PAGE_SIZE = 100
 
@@ -41,25 +39,46 @@ def group(group_id: UUID, request: Request, ctx: Context, user: OperatorPage) ->
 
 
 def refused(
-    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, form: str,
-    error: DomainError | FormError, values: dict[str, Any] | None = None,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    group_id: UUID,
+    form: str,
+    error: DomainError | FormError,
+    values: dict[str, Any] | None = None,
 ) -> Response:
     return render_group_page(
-        request, ctx, user, group_id, errors={form: explain(error, ctx.queries)},
-        values={form: values or {}}, status_code=status_of(error),
+        request,
+        ctx,
+        user,
+        group_id,
+        errors={form: explain(error, ctx.queries)},
+        values={form: values or {}},
+        status_code=status_of(error),
     )
 
 
 @router.post("/{group_id}/details")
 def edit_details(
-    group_id: UUID, request: Request, ctx: Context, user: OperatorForm,
-    name: Text = "", description: Text = "", time_zone: Text = "",
+    group_id: UUID,
+    request: Request,
+    ctx: Context,
+    user: OperatorForm,
+    name: Text = "",
+    description: Text = "",
+    time_zone: Text = "",
 ) -> Response:
     values = {"name": name, "description": description, "time_zone": time_zone}
     try:
-        ctx.caught_up(ctx.service.edit_group(
-            group_id, user.actor, name=name, description=description, time_zone=time_zone.strip()
-        ))
+        ctx.caught_up(
+            ctx.service.edit_group(
+                group_id,
+                user.actor,
+                name=name,
+                description=description,
+                time_zone=time_zone.strip(),
+            )
+        )
     except DomainError as error:
         return refused(request, ctx, user, group_id, "details", error, values)
     return redirect(OPERATOR.group_url(group_id), "Name, description and time zone saved.")
@@ -80,8 +99,12 @@ def home_user_id(ctx: ApiContext, email: str) -> UUID:
 
 @router.post("/{group_id}/home-user")
 def set_home_user(
-    group_id: UUID, request: Request, ctx: Context, user: OperatorForm,
-    tasks: BackgroundTasks, email: Text = "",
+    group_id: UUID,
+    request: Request,
+    ctx: Context,
+    user: OperatorForm,
+    tasks: BackgroundTasks,
+    email: Text = "",
 ) -> Response:
     row = find_group(ctx, user, group_id)
     try:

@@ -23,8 +23,13 @@ PAGE_SIZE = 200
 
 
 def users_page(
-    request: Request, ctx: ApiContext, user: PageUser, q: str = "", status: str = "",
-    errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    q: str = "",
+    status: str = "",
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     rows = ctx.queries.users("home_user", q.strip().lower(), PAGE_SIZE, 0)
@@ -32,18 +37,34 @@ def users_page(
         rows = [row for row in rows if row["status"] == status]
     counts = {name: sum(1 for row in rows if row["status"] == name) for name in STATUSES}
     context = page_context(
-        OPERATOR, user, users=rows, q=q, status=status, counts=counts, now=ctx.now(),
-        errors=errors or {}, values=values or {}, statuses=STATUSES,
+        OPERATOR,
+        user,
+        users=rows,
+        q=q,
+        status=status,
+        counts=counts,
+        now=ctx.now(),
+        errors=errors or {},
+        values=values or {},
+        statuses=STATUSES,
     )
     return render(request, "operator_users.html", context, status_code)
 
 
 def refused(
-    request: Request, ctx: ApiContext, user: PageUser, form: str, error: DomainError,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    form: str,
+    error: DomainError,
     values: dict[str, str] | None = None,
 ) -> Response:
     return users_page(
-        request, ctx, user, errors={form: in_words(error)}, values=values,
+        request,
+        ctx,
+        user,
+        errors={form: in_words(error)},
+        values=values,
         status_code=status_of(error),
     )
 

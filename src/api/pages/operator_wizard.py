@@ -102,16 +102,27 @@ def first_problem(ctx: ApiContext, draft: Draft, upto: int) -> tuple[int, dict[s
 
 
 def step_page(
-    request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step: int,
-    errors: dict[str, str] | None = None, status_code: int = 200,
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    draft: Draft,
+    step: int,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
     context = page_context(
-        OPERATOR, user, draft=draft, step=step, steps=STEPS, errors=errors or {},
+        OPERATOR,
+        user,
+        draft=draft,
+        step=step,
+        steps=STEPS,
+        errors=errors or {},
         back=f"/operator/groups/new?{draft.query(step - 1)}" if step > 1 else "",
         time_zones=time_zone_names() if step == 1 else [],
         free_evses=ctx.queries.evses(free_only=True) if step >= 3 else [],
         home_user=ctx.queries.user(user_id_for(draft.home_user_email))
-        if step == 4 and draft.home_user_email.strip() else None,
+        if step == 4 and draft.home_user_email.strip()
+        else None,
     )
     return render(request, "operator_wizard.html", context, status_code)
 
@@ -128,8 +139,12 @@ def create(ctx: ApiContext, user: PageUser, draft: Draft, tasks: BackgroundTasks
     """As the JSON API's create_group: one save, then the home user's mail."""
     home_user_id = user_id_for(draft.home_user_email) if draft.home_user_email.strip() else None
     group_id, position = ctx.service.create_group(
-        name=draft.name, description=draft.description, time_zone=draft.time_zone.strip(),
-        algorithm=draft.algorithm, actor=user.actor, home_user_id=home_user_id,
+        name=draft.name,
+        description=draft.description,
+        time_zone=draft.time_zone.strip(),
+        algorithm=draft.algorithm,
+        actor=user.actor,
+        home_user_id=home_user_id,
         evse_ids=[UUID(evse) for evse in draft.evse],
     )
     ctx.caught_up(position)
@@ -140,9 +155,15 @@ def create(ctx: ApiContext, user: PageUser, draft: Draft, tasks: BackgroundTasks
 
 @router.get("")
 def new_group(
-    request: Request, ctx: Context, user: OperatorPage, step: int = 1,
-    name: QText = "", description: QText = "", time_zone: QText = "",
-    algorithm: QText = Algorithm.CONSUMER_TOU.value, home_user_email: QText = "",
+    request: Request,
+    ctx: Context,
+    user: OperatorPage,
+    step: int = 1,
+    name: QText = "",
+    description: QText = "",
+    time_zone: QText = "",
+    algorithm: QText = Algorithm.CONSUMER_TOU.value,
+    home_user_email: QText = "",
     evse: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
     draft = Draft(name, description, time_zone, algorithm, home_user_email, evse or [])
@@ -151,9 +172,15 @@ def new_group(
 
 @router.post("")
 def save_group(
-    request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks,
-    name: Text = "", description: Text = "", time_zone: Text = "",
-    algorithm: Text = Algorithm.CONSUMER_TOU.value, home_user_email: Text = "",
+    request: Request,
+    ctx: Context,
+    user: OperatorForm,
+    tasks: BackgroundTasks,
+    name: Text = "",
+    description: Text = "",
+    time_zone: Text = "",
+    algorithm: Text = Algorithm.CONSUMER_TOU.value,
+    home_user_email: Text = "",
     evse: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     draft = Draft(name, description, time_zone, algorithm, home_user_email, evse or [])
@@ -167,5 +194,3 @@ def save_group(
         return step_page(request, ctx, user, draft, len(STEPS), errors, status_of(error))
     told = f" {draft.home_user_email.strip()} is told by e-mail." if draft.home_user_email else ""
     return redirect(OPERATOR.group_url(group_id), f"Group “{draft.name.strip()}” created.{told}")
-
-

@@ -1,0 +1,220 @@
+"""Both portals in a real browser (headless Chromium through Playwright), end to end.
+
+The operator invites a home user, runs the group wizard with the e-mail
+autocomplete and adds an EVSE; the home user accepts the invitation from the
+mail (real SMTP), edits the exclusion times and starts a priority charge; the
+operator's open group page shows it without a reload. Screenshots of the main
+pages go to docs/screenshots/ (the README shows them).
+"""
+
+# ruff: noqa: RUF001 - the pages write ranges with an en dash, and these tests check them verbatim
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.actors import Actor
+from domain.exclusion_times import ExclusionWindow
+from mailcatcher import MailCatcher, invitation_token
+from smartcharge.runtime import Runtime
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
+]
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
+)
+expect = sync_api.expect
+
+
+@pytest.fixture
+def browser() -> Iterator[sync_api.Browser]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def shot(page: sync_api.Page, name: str, full_page: bool = True) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def log_in(page: sync_api.Page, email: str, password: str) -> None:
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def operator_prepares(page: sync_api.Page, server: str, credentials: tuple[str, str]) -> None:
+    """Log in, invite the home user, register two connectors of her charger."""
+    page.goto(f"{server}/operator/groups")
+    expect(page.get_by_role("heading", name="Log in to the operator portal")).to_be_visible()
+    log_in(page, *credentials)
+    expect(page.get_by_role("heading", name="Smart charging groups")).to_be_visible()
+
+    page.get_by_role("link", name="Admin: users").click()
+    page.get_by_label("Invite a home user by e-mail").fill("anna@example.com")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_role("status")).to_contain_text("Invitation sent to anna@example.com")
+    expect(page.get_by_role("cell", name="anna@example.com")).to_be_visible()
+
+    page.get_by_role("link", name="EVSEs").click()
+    for connector in ("1", "2"):
+        page.get_by_label("Charger id (as in its OCPP URL)").fill("CP-ANNA")
+        page.get_by_label("Connector").fill(connector)
+        page.get_by_label("Maximum current, A").fill("16")
+        page.get_by_label("Phases").select_option("3")
+        page.get_by_role("button", name="Register").click()
+        expect(page.get_by_role("status")).to_contain_text(f"CP-ANNA connector {connector}")
+
+
+def operator_runs_wizard(page: sync_api.Page) -> None:
+    page.get_by_role("link", name="Smart charging groups").click()
+    page.get_by_role("link", name="New group").click()
+    page.get_by_label("Name").fill("Anna's home")
+    page.get_by_label("Description").fill("Driveway charger, two connectors")
+    page.get_by_label("Time zone").fill("Europe/Amsterdam")
+    page.get_by_role("button", name="Next: home user").click()
+
+    email = page.get_by_role("combobox", name=re.compile("home user's e-mail"))
+    email.press_sequentially("an", delay=50)
+    suggestion = page.get_by_role("option", name=re.compile("anna@example.com"))
+    expect(suggestion).to_be_visible()
+    shot(page, "wizard-step2-autocomplete", full_page=False)
+    suggestion.click()
+    expect(email).to_have_value("anna@example.com")
+    page.get_by_role("button", name="Next: EVSEs").click()
+
+    page.get_by_label("CP-ANNA / connector 1").check()
+    page.get_by_role("button", name="Next: review").click()
+    expect(page.get_by_text("anna@example.com")).to_be_visible()
+    page.get_by_role("button", name="Save group").click()
+    expect(page.get_by_role("status")).to_contain_text("Group “Anna's home” created")
+
+    page.get_by_label("Add an EVSE").select_option(label="CP-ANNA / connector 2")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("EVSE added")
+    expect(page.locator("[data-live-region=evses]")).to_contain_text("CP-ANNA / connector 2")
+
+
+def home_user_accepts(page: sync_api.Page, server: str, smtp_server: MailCatcher) -> None:
+    token = invitation_token(smtp_server.wait_for("anna@example.com", "invited"))
+    smtp_server.wait_for("anna@example.com", "Anna's home")
+    page.goto(f"{server}/invitation/{token}")
+    page.get_by_label("New password").fill("anna-secret-1")
+    page.get_by_label("The same password again").fill("anna-secret-1")
+    page.get_by_role("button", name="Set password and log in").click()
+    expect(page.get_by_role("heading", name="My smart charging groups")).to_be_visible()
+    expect(page.get_by_role("heading", name="Anna's home")).to_be_visible()
+
+
+def home_user_edits_exclusion_times(page: sync_api.Page) -> None:
+    page.get_by_role("link", name="Edit exclusion times").click()
+    editor = page.locator("#add-window")
+    editor.get_by_label("From").fill("17:00")
+    editor.get_by_label("Until").fill("21:00")
+    editor.get_by_role("button", name="Add exclusion time").click()
+    expect(page.locator("#add-window .error")).to_have_text("Choose at least one day.")
+    expect(page.locator("#add-window").get_by_label("From")).to_have_value("17:00")
+
+    editor = page.locator("#add-window")
+    editor.get_by_role("button", name="Weekdays").click()
+    editor.get_by_role("button", name="Add exclusion time").click()
+    expect(page.get_by_role("status")).to_contain_text("Exclusion time added: Mon–Fri 17:00–21:00")
+    editor = page.locator("#add-window")
+    editor.get_by_label("Sat").check()
+    editor.get_by_label("From").fill("23:00")
+    editor.get_by_label("Until").fill("07:00")
+    editor.get_by_role("button", name="Add exclusion time").click()
+    expect(page.locator("[data-live-region=exclusions]")).to_contain_text("Sat 23:00–07:00")
+    page.locator("#exclusions").screenshot(path=str(SCREENSHOTS / "exclusion-editor.png"))
+
+
+def home_user_starts_priority_charge(phone: sync_api.Page) -> None:
+    phone.get_by_role("navigation", name="Main").get_by_role("link").first.click()
+    phone.get_by_role("button", name="Start priority charge").click()
+    expect(phone.get_by_role("status")).to_contain_text("Priority charge started")
+    expect(phone.get_by_role("button", name="Stop priority charge")).to_be_visible()
+    expect(phone.locator(".left")).to_contain_text("left")
+    shot(phone, "consumer-my-groups")
+    phone.get_by_role("link", name="Schedule").click()
+    expect(phone.locator("svg.schedule rect.priority").first).to_be_visible()
+    phone.locator("#schedule").screenshot(path=str(SCREENSHOTS / "schedule-chart.png"))
+
+
+def operator_sees_it_without_reloading(operator: sync_api.Page) -> None:
+    """The group page has been open all along: its live regions show the home user's change,
+    and what the operator was typing meanwhile stays as it was."""
+    state = operator.locator("[data-live-region=state]")
+    expect(state).to_contain_text("Priority charge", timeout=15_000)
+    audit = operator.locator("[data-live-region=audit]")
+    expect(audit).to_contain_text("Priority charge started", timeout=15_000)
+    expect(audit.get_by_role("row").nth(1)).to_contain_text("anna@example.com (home user)")
+    expect(audit).to_contain_text("Exclusion times changed")
+    expect(operator.locator("[data-live-region=exclusions]")).to_contain_text("Sat 23:00–07:00")
+    assert operator.evaluate("window.stillTheSamePage") is True
+    expect(operator.locator("#add-window").get_by_label("From")).to_have_value("06:00")
+    shot(operator, "operator-group")
+
+
+def more_groups(runtime: Runtime) -> None:
+    """Two more groups, so the list looks like an operator's."""
+    evenings = ExclusionWindow(("mon", "tue", "wed", "thu", "fri"), 17 * 60, 20 * 60)
+    for name, zone in (("Ben's flat", "Europe/London"), ("Cleo's house", "America/New_York")):
+        _, position = runtime.service.create_group(
+            name=name, time_zone=zone, actor=Actor.system(), exclusion_windows=[evenings]
+        )
+        runtime.context.caught_up(position)
+
+
+def test_operator_and_home_user_in_the_browser(
+    server: str,
+    runtime: Runtime,
+    smtp_server: MailCatcher,
+    operator_credentials: tuple[str, str],
+    browser: sync_api.Browser,
+) -> None:
+    runtime.start_scheduler()  # desired profiles per EVSE, shown as the EVSE status
+    operator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    operator_prepares(operator, server, operator_credentials)
+    operator_runs_wizard(operator)
+    operator.evaluate("window.stillTheSamePage = true")
+    operator.locator("#add-window").get_by_label("From").fill("06:00")
+
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    ).new_page()
+    home_user_accepts(phone, server, smtp_server)
+    home_user_edits_exclusion_times(phone)
+    home_user_starts_priority_charge(phone)
+    operator_sees_it_without_reloading(operator)
+
+    more_groups(runtime)
+    operator.get_by_role("link", name="Smart charging groups").first.click()
+    expect(
+        operator.get_by_role("cell", name="Priority charge: charging at full power")
+    ).to_be_visible()
+    shot(operator, "operator-groups")
