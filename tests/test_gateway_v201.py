@@ -81,9 +81,10 @@ def test_a_201_station_boots_charges_and_gets_its_profiles(runtime: Runtime, gat
             lambda: runtime.context.queries.evse(evse_id)["status"]["transaction_id"] == "TX-201"
         )
 
-        await asyncio.to_thread(desire, runtime, evse_id, exclusion(), priority())
+        boost = priority()
+        await asyncio.to_thread(desire, runtime, evse_id, exclusion(), boost)
         sent = await station.expect_set_profiles(2)
-        assert sent == [exclusion().to_ocpp201(1), priority().to_ocpp201(1)]
+        assert sent == [exclusion().to_ocpp201(1), boost.to_ocpp201(1)]
         for payload in sent:
             assert_wire_rules(payload)
         accepted = {"1011": "Accepted", "1012": "Accepted"}

@@ -130,6 +130,7 @@ class ChargerConnection:
         except ConnectionClosed:
             pass
         finally:
+            self.outbox.close()
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
 
@@ -190,6 +191,8 @@ class ChargerConnection:
             return await self.call(payload, suppress=False)  # type: ignore[attr-defined]
         except TimeoutError:
             raise CallFailed("Timeout", f"no answer within {self.context.call_timeout} s") from None
+        except ConnectionClosed:
+            raise CallFailed("Offline", "the charger disconnected") from None
         except (OcppNotImplemented, NotSupportedError) as error:
             raise CallFailed("NotSupported", str(error)) from None
         except (OCPPError, UnknownCallErrorCodeError, TypeError, ValueError) as error:

@@ -95,6 +95,8 @@ async def deliver(
         connection.sent_versions.get(evse_id),
     )
     for step in steps:
+        if connection.outbox.closed:
+            return  # the charger went; it gets everything again when it is back
         status = await _send(connection, step, delivery.connector_id)
         await connection.blocking(
             service.record_answer, evse_id, step.profile_id, delivery.desired_version, status

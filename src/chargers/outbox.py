@@ -23,7 +23,7 @@ class OutboxClosed(Exception):
 class Outbox:
     def __init__(self, name: str):
         self.name = name
-        self._jobs: asyncio.Queue[tuple[Job, asyncio.Future[Any] | None]] = asyncio.Queue()
+        self._jobs: asyncio.Queue[tuple[Job | None, asyncio.Future[Any] | None]] = asyncio.Queue()
         self._closed = False
 
     def put(self, job: Job) -> None:
@@ -44,10 +44,12 @@ class Outbox:
         return self._jobs.qsize()
 
     async def run(self) -> None:
-        """The worker: until cancelled, take one job at a time and run it to its end."""
+        """The worker: take one job at a time and run it to its end, until closed."""
         try:
-            while True:
+            while not self._closed:
                 job, result = await self._jobs.get()
+                if job is None:
+                    break
                 await self._run_one(job, result)
         finally:
             self.close()
@@ -68,10 +70,20 @@ class Outbox:
         if result is not None and not result.done():
             result.set_result(value)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
-        """Refuse new jobs and fail the waiting ones: their charger is gone."""
+        """Refuse new jobs, fail the waiting ones (their charger is gone), and let the
+        worker end after its current job. Cancelling the worker is not enough on its
+        own: Python 3.11's wait_for, which the `ocpp` library's call() uses, can swallow
+        a cancellation that coincides with the answer."""
+        if self._closed:
+            return
         self._closed = True
         while not self._jobs.empty():
             _, result = self._jobs.get_nowait()
             if result is not None and not result.done():
                 result.set_exception(OutboxClosed(f"{self.name} disconnected"))
+        self._jobs.put_nowait((None, None))

@@ -1,0 +1,174 @@
+"""An independent peer: ocpp-rpc (npm) in strict mode validates all we send against the
+official OCPP JSON schemas, date-time formats included. Install it with `npm ci` in tests/.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chargers.gateway import Gateway
+from peer.scenario import PASSWORD, desire, exclusion, priority, register
+from smartcharge.runtime import Runtime
+from smartcharge.settings import Settings
+
+TESTS = Path(__file__).parent
+NODE = shutil.which("node")
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(NODE is None, reason="node is not installed"),
+    pytest.mark.skipif(
+        not (TESTS / "node_modules" / "ocpp-rpc").is_dir(),
+        reason="the ocpp-rpc peer is not installed: run `npm ci` in tests/",
+    ),
+]
+
+Event = dict[str, Any]
+
+
+class NodeCharger:
+    """tests/peer/charger.js as a subprocess: commands on stdin, events read from stdout."""
+
+    def __init__(self, url: str, identity: str, protocol: str):
+        assert NODE is not None
+        self.process = subprocess.Popen(
+            [NODE, str(TESTS / "peer" / "charger.js"), url, identity, PASSWORD, protocol],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=TESTS,
+        )  # fmt: skip
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.seen: list[Event] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.events.put(json.loads(line))
+
+    def send(self, **order: Any) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(order) + "\n")
+        self.process.stdin.flush()
+
+    def expect(self, wanted: Callable[[Event], bool], timeout: float = 15.0) -> Event:
+        while True:
+            event = self.events.get(timeout=timeout)
+            self.seen.append(event)
+            assert event["event"] != "strictValidationFailure", event
+            if wanted(event):
+                return event
+
+    def call(self, method: str, params: dict[str, Any]) -> Any:
+        self.send(call=method, params=params, tag=method)
+        answer = self.expect(lambda e: e.get("tag") == method)
+        assert answer["event"] == "result", answer
+        return answer["result"]
+
+    def received(self, method: str) -> dict[str, Any]:
+        return self.expect(lambda e: e["event"] == "call" and e["method"] == method)["params"]  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self.send(exit=True)
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"ocpp_port": 0})
+
+
+@pytest.fixture
+def gateway(runtime: Runtime) -> Iterator[Gateway]:
+    runtime.gateway.start()
+    yield runtime.gateway
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_a_strict_16_peer_gets_valid_profiles_and_again_after_reconnecting(
+    runtime: Runtime, gateway: Gateway
+):
+    (evse_id,) = register(runtime, "NODE-16")
+    charger = NodeCharger(gateway.url, "NODE-16", "ocpp1.6")
+    try:
+        charger.expect(lambda e: e["event"] == "open")
+        boot = charger.call(
+            "BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "H"}
+        )
+        assert boot["status"] == "Accepted"
+        charger.received("GetConfiguration")
+        charger.call(
+            "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+        )
+        charger.call(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "X", "meterStart": 0, "timestamp": now()},
+        )
+
+        desire(runtime, evse_id, exclusion())
+        assert charger.received("SetChargingProfile") == exclusion().to_ocpp16(1)
+        assert charger.received("ClearChargingProfile") == {"id": 1012}
+        boost = priority()
+        desire(runtime, evse_id, exclusion(), boost)
+        assert charger.received("SetChargingProfile") == exclusion().to_ocpp16(1)
+        assert charger.received("SetChargingProfile") == boost.to_ocpp16(1)
+
+        charger.send(close=True)
+        charger.expect(lambda e: e["event"] == "closed")
+        charger.send(connect=True)
+        charger.expect(lambda e: e["event"] == "open")
+        assert charger.received("SetChargingProfile") == exclusion().to_ocpp16(1)
+        assert charger.received("SetChargingProfile") == boost.to_ocpp16(1)
+        charger.call("Heartbeat", {})
+    finally:
+        charger.stop()
+
+
+def test_a_strict_201_peer_gets_valid_profiles_and_again_after_reconnecting(
+    runtime: Runtime, gateway: Gateway
+):
+    (evse_id,) = register(runtime, "NODE-201")
+    charger = NodeCharger(gateway.url, "NODE-201", "ocpp2.0.1")
+    try:
+        charger.expect(lambda e: e["event"] == "open")
+        station = {"model": "Wallbox", "vendorName": "Acme"}
+        boot = charger.call("BootNotification", {"chargingStation": station, "reason": "PowerUp"})
+        assert boot["status"] == "Accepted"
+        charger.received("GetVariables")
+        charger.call(
+            "StatusNotification",
+            {"timestamp": now(), "connectorStatus": "Occupied", "evseId": 1, "connectorId": 1},
+        )
+        charger.call(
+            "TransactionEvent",
+            {
+                "eventType": "Started", "timestamp": now(), "triggerReason": "CablePluggedIn",
+                "seqNo": 0, "transactionInfo": {"transactionId": "T-1"},
+                "evse": {"id": 1, "connectorId": 1},
+            },
+        )  # fmt: skip
+
+        boost = priority()
+        desire(runtime, evse_id, exclusion(), boost)
+        assert charger.received("SetChargingProfile") == exclusion().to_ocpp201(1)
+        assert charger.received("SetChargingProfile") == boost.to_ocpp201(1)
+
+        charger.send(close=True)
+        charger.expect(lambda e: e["event"] == "closed")
+        charger.send(connect=True)
+        charger.expect(lambda e: e["event"] == "open")
+        assert charger.received("SetChargingProfile") == exclusion().to_ocpp201(1)
+        assert charger.received("SetChargingProfile") == boost.to_ocpp201(1)
+    finally:
+        charger.stop()
