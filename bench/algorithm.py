@@ -21,8 +21,15 @@ from scheduler.profiles import ChargerLimits, EvseSpec
 from scheduler.tou import GroupInput, desired_profiles
 
 ZONES = (
-    "Europe/Amsterdam", "Europe/London", "America/New_York", "America/Los_Angeles",
-    "Australia/Lord_Howe", "Australia/Sydney", "Asia/Kolkata", "Pacific/Chatham", "UTC",
+    "Europe/Amsterdam",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Australia/Lord_Howe",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+    "UTC",
 )
 
 
@@ -69,9 +76,7 @@ def main() -> None:
     print(f"profiles for all groups: {total:.1f} s, per group {percentiles(samples)}")
 
     # The DST re-issue: every group again at the moment its zone's offset changes.
-    changes = [
-        desired_profiles(g, e, ChargerLimits(), now).next_change or now for g, e in groups
-    ]
+    changes = [desired_profiles(g, e, ChargerLimits(), now).next_change or now for g, e in groups]
     started = time.perf_counter()
     samples = run(groups, changes)
     total = time.perf_counter() - started

@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import threading
 import time
+import uuid
 
 import httpx
 import psycopg
@@ -30,7 +31,9 @@ from domain.service import SmartCharging
 
 
 def windows(n: int) -> list[dict[str, object]]:
-    return [{"weekdays": ["mon", "wed"], "start": f"{n % 24:02d}:00", "end": f"{(n + 3) % 24:02d}:30"}]
+    return [
+        {"weekdays": ["mon", "wed"], "start": f"{n % 24:02d}:00", "end": f"{(n + 3) % 24:02d}:30"}
+    ]
 
 
 async def logged_in(base: str, email: str) -> httpx.AsyncClient:
@@ -41,7 +44,9 @@ async def logged_in(base: str, email: str) -> httpx.AsyncClient:
     return client
 
 
-async def edit_until(client: httpx.AsyncClient, group_id: str, stop_at: float, out: list[float]) -> None:
+async def edit_until(
+    client: httpx.AsyncClient, group_id: str, stop_at: float, out: list[float]
+) -> None:
     for n in itertools.count():
         if time.perf_counter() >= stop_at:
             return
@@ -104,18 +109,29 @@ def main() -> None:
         users = home_users_with_groups(app, actor, args.clients, with_password=True)
         start_position = app.recorder.max_notification_id() or 0
 
-        http = report("HTTP exclusion-time edits", asyncio.run(http_run(service.http, users, args.seconds)), args.seconds)
+        http = report(
+            "HTTP exclusion-time edits",
+            asyncio.run(http_run(service.http, users, args.seconds)),
+            args.seconds,
+        )
         lag_rows = projection_lag(database, start_position)
         print(f"projection lag (commit -> read model row) under that load: {percentiles(lag_rows)}")
 
         groups = [g for _, g in users]
         appended = report(
             "event store append (command service, in-process)",
-            threaded(lambda i, n: app.set_exclusion_times(groups[i], parse_windows(windows(n)), actor),
-                     args.clients, args.seconds),
+            threaded(
+                lambda i, n: app.set_exclusion_times(groups[i], parse_windows(windows(n)), actor),
+                args.clients,
+                args.seconds,
+            ),
             args.seconds,
         )
-        ceiling = report("plain psycopg INSERT (ceiling)", insert_loop(database, args.clients, args.seconds), args.seconds)
+        ceiling = report(
+            "plain psycopg INSERT (ceiling)",
+            insert_loop(database, args.clients, args.seconds),
+            args.seconds,
+        )
         print(f"ratios: HTTP/ceiling {http / ceiling:.2f}, append/ceiling {appended / ceiling:.2f}")
         app.close()
 
@@ -123,7 +139,8 @@ def main() -> None:
 def projection_lag(database, after: int) -> list[float]:  # type: ignore[no-untyped-def]
     with psycopg.connect(database.conninfo()) as conn:
         rows = conn.execute(
-            f'SELECT extract(epoch FROM projected_at - at) * 1000 FROM "{database.schema}".rm_audit_log'
+            "SELECT extract(epoch FROM projected_at - at) * 1000"
+            f' FROM "{database.schema}".rm_audit_log'
             " WHERE position > %s AND action = 'exclusion_times_set'",
             (after,),
         ).fetchall()
@@ -141,12 +158,18 @@ def insert_loop(database, threads: int, seconds: float) -> list[float]:  # type:
     connections = [psycopg.connect(database.conninfo(), autocommit=True) for _ in range(threads)]
     payload = b'{"windows":[{"weekdays":["mon","wed"],"start":1020,"end":1260}]}' * 2
     versions = [itertools.count(1) for _ in range(threads)]
-    ids = [psycopg.adapters and __import__("uuid").uuid4() for _ in range(threads)]
+    ids = [uuid.uuid4() for _ in range(threads)]
 
     def insert(index: int, _n: int) -> None:
         connections[index].execute(
-            f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)",
-            (ids[index], next(versions[index]), "domain.groups:SmartChargingGroup.ExclusionTimesSet", payload),
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
+            " VALUES (%s, %s, %s, %s)",
+            (
+                ids[index],
+                next(versions[index]),
+                "domain.groups:SmartChargingGroup.ExclusionTimesSet",
+                payload,
+            ),
         )
 
     try:

@@ -38,16 +38,29 @@ def seed(app: SmartCharging, count: int) -> list[str]:
         return list(pool.map(one, range(count)))
 
 
-async def ramp(ocpp_url: str, ids: list[str], steps: list[int], heartbeat: float,
-               window: float, server_pid: int) -> None:
+async def ramp(
+    ocpp_url: str,
+    ids: list[str],
+    steps: list[int],
+    heartbeat: float,
+    window: float,
+    server_pid: int,
+) -> None:
     stats, stop = FleetStats(), asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     server = psutil.Process(server_pid)
     held = 0
     for step in steps:
         began = time.perf_counter()
-        tasks += await start_fleet(ocpp_url, ids[held:step], KEY, stats, stop,
-                                   heartbeat_seconds=heartbeat, start_session=False)
+        tasks += await start_fleet(
+            ocpp_url,
+            ids[held:step],
+            KEY,
+            stats,
+            stop,
+            heartbeat_seconds=heartbeat,
+            start_session=False,
+        )
         held = step
         connect_time = time.perf_counter() - began
         stats.heartbeats_ms.clear()
@@ -55,8 +68,10 @@ async def ramp(ocpp_url: str, ids: list[str], steps: list[int], heartbeat: float
         samples = sorted(stats.heartbeats_ms)
         p99 = samples[int(0.99 * len(samples))] if samples else float("inf")
         rss = server.memory_info().rss / 2**20
-        print(f"{stats.connected} connected ({stats.failed} failed; this step took "
-              f"{connect_time:.0f} s), server RSS {rss:.0f} MiB, heartbeats: {percentiles(samples)}")
+        print(
+            f"{stats.connected} connected ({stats.failed} failed; this step took "
+            f"{connect_time:.0f} s), server RSS {rss:.0f} MiB, heartbeats: {percentiles(samples)}"
+        )
         if p99 > 1000:
             print(f"heartbeat p99 over 1 s at {stats.connected} chargers: stopping")
             break
@@ -71,8 +86,12 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60.0)
     args = parser.parse_args()
     steps = [int(step) for step in args.steps.split(",")]
-    header("connections held", steps=args.steps, heartbeat_seconds=args.heartbeat,
-           window_seconds=args.window)
+    header(
+        "connections held",
+        steps=args.steps,
+        heartbeat_seconds=args.heartbeat,
+        window_seconds=args.window,
+    )
     with fresh_database() as database:
         app = SmartCharging(env=database.eventsourcing_env())
         started = time.perf_counter()
@@ -80,8 +99,9 @@ def main() -> None:
         print(f"seeded {len(ids)} chargers in {time.perf_counter() - started:.0f} s")
         with running_service(database) as service:
             wait_caught_up(database, app.recorder.max_notification_id())
-            asyncio.run(ramp(service.ocpp, ids, steps, args.heartbeat, args.window,
-                             service.process.pid))
+            asyncio.run(
+                ramp(service.ocpp, ids, steps, args.heartbeat, args.window, service.process.pid)
+            )
         app.close()
 
 

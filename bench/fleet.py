@@ -115,10 +115,14 @@ async def boot_charger(
     charger = SimulatedCharger(charge_point_id, connection, stats)
     listener = asyncio.create_task(charger.start())
     await charger.call(call.BootNotification(charge_point_model="Sim", charge_point_vendor="Bench"))
-    await charger.call(call.StatusNotification(connector_id=1, error_code="NoError", status="Available"))
+    await charger.call(
+        call.StatusNotification(connector_id=1, error_code="NoError", status="Available")
+    )
     if start_session:
         await charger.call(
-            call.StartTransaction(connector_id=1, id_tag="BENCH", meter_start=0, timestamp=utc_now())
+            call.StartTransaction(
+                connector_id=1, id_tag="BENCH", meter_start=0, timestamp=utc_now()
+            )
         )
     stats.connected += 1
     return charger, listener
@@ -155,15 +159,16 @@ async def start_fleet(
 
     async def boot(charge_point_id: str) -> tuple[SimulatedCharger, asyncio.Task[None]] | None:
         async with gate:
-            return await boot_charger(url, charge_point_id, password, stats,
-                                      start_session=start_session)
+            return await boot_charger(
+                url, charge_point_id, password, stats, start_session=start_session
+            )
 
     async def live(charger: SimulatedCharger, listener: asyncio.Task[None]) -> None:
         try:
             await heartbeat(charger, stats, heartbeat_seconds, stop)
         finally:
             listener.cancel()
-            await charger._connection.close()  # noqa: SLF001
+            await charger._connection.close()
 
     booted = await asyncio.gather(*(boot(cp) for cp in ids))
     return [asyncio.create_task(live(*pair)) for pair in booted if pair is not None]
@@ -173,9 +178,11 @@ async def main_async(args: argparse.Namespace) -> None:
     stats, stop = FleetStats(), asyncio.Event()
     ids = [f"{args.prefix}-{i}" for i in range(args.count)]
     started = time.perf_counter()
-    tasks = await start_fleet(args.url, ids, args.password, stats, stop,
-                              heartbeat_seconds=args.heartbeat)
-    print(f"{stats.connected} connected, {stats.failed} failed in {time.perf_counter() - started:.1f} s")
+    tasks = await start_fleet(
+        args.url, ids, args.password, stats, stop, heartbeat_seconds=args.heartbeat
+    )
+    took = time.perf_counter() - started
+    print(f"{stats.connected} connected, {stats.failed} failed in {took:.1f} s")
     await asyncio.sleep(args.seconds)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -34,7 +34,9 @@ def fresh_database() -> Iterator[Database]:
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield Database(server.dbname, server.host, server.port, server.user, server.password, schema)
+        yield Database(
+            server.dbname, server.host, server.port, server.user, server.password, schema
+        )
     finally:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

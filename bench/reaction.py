@@ -40,8 +40,11 @@ def seed(app: SmartCharging, actor: Actor, chargers: int, users: int) -> list[tu
         evse_id, _ = app.register_evse(charger, 1, actor, max_current_a=16, phases=3)
         app.set_charger_password(charger, KEY, actor)
         group_id, _ = app.create_group(
-            name=f"Driver {index}", time_zone="Europe/Amsterdam", actor=actor,
-            home_user_id=user_id, evse_ids=[evse_id],
+            name=f"Driver {index}",
+            time_zone="Europe/Amsterdam",
+            actor=actor,
+            home_user_id=user_id,
+            evse_ids=[evse_id],
         )
         return charger, email, str(group_id)
 
@@ -59,31 +62,57 @@ async def press(
     return (received.at - started) * 1000
 
 
-async def measure(service_http: str, service_ocpp: str, drivers: list[tuple[str, str, str]],
-                  chargers: int, samples: int, heartbeat: float) -> None:
+async def measure(
+    service_http: str,
+    service_ocpp: str,
+    drivers: list[tuple[str, str, str]],
+    chargers: int,
+    samples: int,
+    heartbeat: float,
+) -> None:
     stats, stop = FleetStats(), asyncio.Event()
     ids = [f"FLEET-{i}" for i in range(chargers)]
     began = time.perf_counter()
     tasks = await start_fleet(service_ocpp, ids, KEY, stats, stop, heartbeat_seconds=heartbeat)
-    print(f"fleet: {stats.connected} connected, {stats.failed} refused, "
-          f"in {time.perf_counter() - began:.1f} s")
+    print(
+        f"fleet: {stats.connected} connected, {stats.failed} refused, "
+        f"in {time.perf_counter() - began:.1f} s"
+    )
     await asyncio.sleep(5)  # let the initial profiles of every charger be delivered
     clients = []
     for _charger, email, _group in drivers:
         client = httpx.AsyncClient(base_url=service_http, timeout=30)
-        token = (await client.post("/api/auth/login", json={"email": email, "password": USER_PASSWORD})).json()["token"]
+        token = (
+            await client.post("/api/auth/login", json={"email": email, "password": USER_PASSWORD})
+        ).json()["token"]
         client.headers["Authorization"] = f"Bearer {token}"
         clients.append(client)
     priority, exclusion = [], []
     for n in range(samples):
         charger, _email, group = drivers[n % len(drivers)]
         client = clients[n % len(drivers)]
-        priority.append(await press(client, stats, charger, "POST",
-                                    f"/api/me/groups/{group}/priority-charge", {"duration_minutes": 30}))
+        priority.append(
+            await press(
+                client,
+                stats,
+                charger,
+                "POST",
+                f"/api/me/groups/{group}/priority-charge",
+                {"duration_minutes": 30},
+            )
+        )
         await client.delete(f"/api/me/groups/{group}/priority-charge")
         windows = [{"weekdays": ["mon", "tue"], "start": f"{n % 24:02d}:00", "end": "23:45"}]
-        exclusion.append(await press(client, stats, charger, "PUT",
-                                     f"/api/me/groups/{group}/exclusion-times", {"windows": windows}))
+        exclusion.append(
+            await press(
+                client,
+                stats,
+                charger,
+                "PUT",
+                f"/api/me/groups/{group}/exclusion-times",
+                {"windows": windows},
+            )
+        )
         await asyncio.sleep(0.05)
     print(f"start priority charge -> SetChargingProfile at the charger: {percentiles(priority)}")
     print(f"exclusion-time edit -> SetChargingProfile at the charger: {percentiles(exclusion)}")
@@ -101,17 +130,26 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--heartbeat", type=float, default=30.0)
     args = parser.parse_args()
-    header("reaction latency", chargers=args.chargers, samples=args.samples,
-           heartbeat_seconds=args.heartbeat)
+    header(
+        "reaction latency",
+        chargers=args.chargers,
+        samples=args.samples,
+        heartbeat_seconds=args.heartbeat,
+    )
     with fresh_database() as database:
         app = SmartCharging(env=database.eventsourcing_env())
         started = time.perf_counter()
         drivers = seed(app, operator(app), args.chargers, args.users)
-        print(f"seeded {args.chargers} chargers and groups in {time.perf_counter() - started:.0f} s")
+        print(
+            f"seeded {args.chargers} chargers and groups in {time.perf_counter() - started:.0f} s"
+        )
         with running_service(database) as service:
             wait_caught_up(database, app.recorder.max_notification_id())
-            asyncio.run(measure(service.http, service.ocpp, drivers, args.chargers,
-                                args.samples, args.heartbeat))
+            asyncio.run(
+                measure(
+                    service.http, service.ocpp, drivers, args.chargers, args.samples, args.heartbeat
+                )
+            )
         app.close()
 
 

@@ -30,15 +30,17 @@ def bulk_groups(database, count: int) -> None:  # type: ignore[no-untyped-def]
     with psycopg.connect(database.conninfo(), autocommit=True) as conn:
         conn.execute(
             f"INSERT INTO {s}.rm_users (id, email, role, status, created_at)"
-            " SELECT md5('u' || i)::uuid, 'bulk' || i || '@bench.example', 'home_user', 'active', now()"
+            " SELECT md5('u' || i)::uuid, 'bulk' || i || '@bench.example', 'home_user',"
+            " 'active', now()"
             " FROM generate_series(1, %s) AS i",
             (count,),
         )
         conn.execute(
             f"INSERT INTO {s}.rm_groups (id, name, description, algorithm, time_zone, home_user_id,"
             " exclusion_windows, created_at, updated_at, version)"
-            " SELECT md5('g' || i)::uuid, 'Bulk home ' || i, '', 'consumer_tou', 'Europe/Amsterdam',"
-            " md5('u' || i)::uuid, '[{\"weekdays\":[\"mon\"],\"start\":\"17:00\",\"end\":\"21:00\"}]',"
+            " SELECT md5('g' || i)::uuid, 'Bulk home ' || i, '', 'consumer_tou',"
+            " 'Europe/Amsterdam',"
+            ' md5(\'u\' || i)::uuid, \'[{"weekdays":["mon"],"start":"17:00","end":"21:00"}]\','
             " now(), now(), 1 FROM generate_series(1, %s) AS i",
             (count,),
         )
@@ -46,9 +48,13 @@ def bulk_groups(database, count: int) -> None:  # type: ignore[no-untyped-def]
         conn.execute(f"ANALYZE {s}.rm_users")
 
 
-async def measure(base: str, token: str, paths: list[str], requests: int, concurrency: int) -> list[float]:
+async def measure(
+    base: str, token: str, paths: list[str], requests: int, concurrency: int
+) -> list[float]:
     samples: list[float] = []
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
 
         async def worker(index: int) -> None:
             for n in range(index, requests, concurrency):
@@ -83,11 +89,19 @@ def main() -> None:
         runs = {
             "GET /api/me/groups": (user_token, ["/api/me/groups"]),
             "GET /api/operator/groups (first page)": (operator_token, ["/api/operator/groups"]),
-            "GET /api/operator/groups?offset=50000": (operator_token, ["/api/operator/groups?offset=50000"]),
-            "GET /api/operator/groups?q=home 4242": (operator_token, ["/api/operator/groups?q=home%204242"]),
+            "GET /api/operator/groups?offset=50000": (
+                operator_token,
+                ["/api/operator/groups?offset=50000"],
+            ),
+            "GET /api/operator/groups?q=home 4242": (
+                operator_token,
+                ["/api/operator/groups?q=home%204242"],
+            ),
         }
         for name, (token, paths) in runs.items():
-            samples = asyncio.run(measure(service.http, token, paths, args.requests, args.concurrency))
+            samples = asyncio.run(
+                measure(service.http, token, paths, args.requests, args.concurrency)
+            )
             print(f"{name}: {percentiles(samples)}")
         app.close()
 

@@ -30,8 +30,11 @@ def home_users_with_groups(
             f"{prefix.upper()}-{index}", 1, actor, max_current_a=16, phases=3
         )
         group_id, _ = app.create_group(
-            name=f"Home {prefix} {index}", time_zone="Europe/Amsterdam", actor=actor,
-            home_user_id=user_id, evse_ids=[evse_id],
+            name=f"Home {prefix} {index}",
+            time_zone="Europe/Amsterdam",
+            actor=actor,
+            home_user_id=user_id,
+            evse_ids=[evse_id],
         )
         return email, group_id
 

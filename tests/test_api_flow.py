@@ -17,7 +17,12 @@ NIGHT = {"weekdays": ["sat"], "start": "23:00", "end": "07:00"}
 def register_evse(client: httpx.Client, charge_point_id: str = "CP-HOME-1") -> str:
     answer = client.post(
         "/api/operator/evses",
-        json={"charge_point_id": charge_point_id, "connector_id": 1, "max_current_a": 16, "phases": 3},
+        json={
+            "charge_point_id": charge_point_id,
+            "connector_id": 1,
+            "max_current_a": 16,
+            "phases": 3,
+        },
     )
     assert answer.status_code == 201, answer.text
     return answer.json()["id"]
@@ -122,4 +127,6 @@ def test_priority_charge_started_by_user_shows_for_operator(
 
         stopped = bob.delete(f"/api/me/groups/{group['id']}/priority-charge")
         assert stopped.json()["priority_charge"] is None
-    assert operator_client.get(f"/api/operator/groups/{group['id']}").json()["priority_charge"] is None
+    assert (
+        operator_client.get(f"/api/operator/groups/{group['id']}").json()["priority_charge"] is None
+    )

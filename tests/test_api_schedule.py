@@ -12,7 +12,11 @@ from mailcatcher import MailCatcher, invitation_token
 
 pytestmark = pytest.mark.postgres
 
-EVENING = {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "17:00", "end": "21:00"}
+EVENING = {
+    "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    "start": "17:00",
+    "end": "21:00",
+}
 
 
 def test_preview_shows_exclusions_in_local_time_for_operator_and_home_user(

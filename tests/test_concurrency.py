@@ -62,9 +62,7 @@ def test_twenty_home_users_racing_for_one_group_exactly_one_wins(
     assert len(winners) == 1
     assert all(isinstance(r, GroupAlreadyHasHomeUser | ConcurrentChange) for r in refusals)
     assert app.group(group_id).home_user_id == winners[0]
-    added = [
-        e for e in app.events.get(group_id) if type(e).__name__ == "HomeUserAdded"
-    ]
+    added = [e for e in app.events.get(group_id) if type(e).__name__ == "HomeUserAdded"]
     assert [e.user_id for e in added] == winners
 
 

@@ -64,7 +64,9 @@ def make_group(service: SmartCharging, operator: Actor, cp: str = "CP-S1") -> tu
 
 def desired_events(service: SmartCharging, evse_id: UUID) -> list[ProfileDelivery.ProfilesDesired]:
     delivery_id = service.delivery(evse_id).id
-    return [e for e in service.events.get(delivery_id) if isinstance(e, ProfileDelivery.ProfilesDesired)]
+    return [
+        e for e in service.events.get(delivery_id) if isinstance(e, ProfileDelivery.ProfilesDesired)
+    ]
 
 
 def test_exclusion_times_become_desired_profiles_that_obey_them(

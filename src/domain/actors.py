@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from uuid import UUID
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     OPERATOR = "operator"
     HOME_USER = "home_user"
     SYSTEM = "system"  # the scheduler, the gateway, the CLI acting on the service's own behalf

@@ -82,7 +82,9 @@ class ChargePoint(Aggregate):
         self.connected = False
 
     def boot(self, vendor: str, model: str, firmware: str | None, actor: Actor) -> None:
-        self._booted(vendor=vendor[:50], model=model[:50], firmware=(firmware or "")[:50], actor=actor)
+        self._booted(
+            vendor=vendor[:50], model=model[:50], firmware=(firmware or "")[:50], actor=actor
+        )
 
     @event("Booted")
     def _booted(self, vendor: str, model: str, firmware: str, actor: Actor) -> None:

@@ -90,7 +90,9 @@ class ProfileDelivery(Aggregate):
     def request_retry(self, attempt: int, actor: Actor) -> None:
         """Ask the gateway to send the unaccepted profiles again (the scheduler's retry timer)."""
         if self.unaccepted():
-            self._retry_requested(desired_version=self.desired_version, attempt=attempt, actor=actor)
+            self._retry_requested(
+                desired_version=self.desired_version, attempt=attempt, actor=actor
+            )
 
     @event("RetryRequested")
     def _retry_requested(self, desired_version: int, attempt: int, actor: Actor) -> None:

@@ -158,7 +158,9 @@ class Evse(Aggregate):
     def deregister(self, actor: Actor) -> None:
         self._check_registered()
         if self.group_id is not None:
-            raise Conflict(f"EVSE {self.id} is in group {self.group_id}; remove it from there first")
+            raise Conflict(
+                f"EVSE {self.id} is in group {self.group_id}; remove it from there first"
+            )
         self._deregistered(actor=actor)
 
     @event("Deregistered")

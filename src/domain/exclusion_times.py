@@ -21,7 +21,9 @@ def parse_minute_of_day(text: str, *, field: str) -> int:
     """'HH:MM' (24-hour clock, minute resolution) -> minutes after midnight."""
     match = _TIME.match(text) if isinstance(text, str) else None
     if match is None:
-        raise InvalidExclusionTimes(f"{field}: {text!r} is not a time of day as HH:MM (00:00-23:59)")
+        raise InvalidExclusionTimes(
+            f"{field}: {text!r} is not a time of day as HH:MM (00:00-23:59)"
+        )
     return int(match["hour"]) * 60 + int(match["minute"])
 
 
@@ -51,8 +53,10 @@ class ExclusionWindow:
             )
         for name in ("start", "end"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not (
-                0 <= value < MINUTES_PER_DAY
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not (0 <= value < MINUTES_PER_DAY)
             ):
                 raise InvalidExclusionTimes(f"{name}: {value!r} is not a minute of the day")
         ordered = tuple(day for day in WEEKDAYS if day in self.weekdays)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,11 +24,11 @@ MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 2000
 
 
-class Algorithm(str, Enum):
+class Algorithm(StrEnum):
     CONSUMER_TOU = "consumer_tou"
 
 
-class PriorityEndReason(str, Enum):
+class PriorityEndReason(StrEnum):
     STOPPED = "stopped"  # the user or the operator pressed Stop
     EXPIRED = "expired"  # its end time passed
     SESSION_ENDED = "session_ended"  # the car was unplugged
@@ -244,7 +244,9 @@ class SmartChargingGroup(Aggregate):
         self._priority_charge_started(started_at=now, ends_at=ends_at, actor=actor)
 
     @event("PriorityChargeStarted")
-    def _priority_charge_started(self, started_at: datetime, ends_at: datetime, actor: Actor) -> None:
+    def _priority_charge_started(
+        self, started_at: datetime, ends_at: datetime, actor: Actor
+    ) -> None:
         self.priority = PriorityCharge(started_at=started_at, ends_at=ends_at, started_by=actor)
 
     def stop_priority_charge(self, now: datetime, reason: PriorityEndReason, actor: Actor) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording, Transcoder, Transcoding
 
 from domain.actors import Actor, Role
+from domain.charger_commands import ChargerCommands
 from domain.errors import (
     ConcurrentChange,
     EmailAlreadyRegistered,
@@ -30,7 +31,6 @@ from domain.errors import (
     InvitationInvalid,
     NotFound,
 )
-from domain.charger_commands import ChargerCommands
 from domain.evses import Evse
 from domain.exclusion_times import ExclusionWindow
 from domain.groups import PriorityEndReason, SmartChargingGroup
@@ -58,7 +58,7 @@ CONFLICT_RETRIES = 8
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class ActorAsDict(Transcoding):
@@ -91,7 +91,7 @@ class SmartCharging(ChargerCommands, Application[UUID]):
     name = "SmartCharging"
     # Keep recently used aggregates in memory and read only their newer events
     # ("fast-forward") instead of replaying whole histories on every command.
-    env = {"AGGREGATE_CACHE_MAXSIZE": "20000"}
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000"}  # noqa: RUF012 (the library reads it so)
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock | None = None):
         super().__init__(env)
@@ -533,7 +533,9 @@ class SmartCharging(ChargerCommands, Application[UUID]):
         if not isinstance(token, str) or not token:
             raise InvitationInvalid("this invitation link is not valid")
         try:
-            invitation = self._load(Invitation, Invitation.create_id(hash_token(token)), "invitation")
+            invitation = self._load(
+                Invitation, Invitation.create_id(hash_token(token)), "invitation"
+            )
         except NotFound:
             raise InvitationInvalid("this invitation link is not valid") from None
         invitation.check_usable(self.clock())

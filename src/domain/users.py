@@ -109,7 +109,9 @@ def new_invitation_token() -> str:
 
 class Invitation(Aggregate):
     @event("Issued")
-    def __init__(self, token_hash: str, user_id: UUID, email: str, expires_at: datetime, actor: Actor):
+    def __init__(
+        self, token_hash: str, user_id: UUID, email: str, expires_at: datetime, actor: Actor
+    ):
         self.token_hash = token_hash
         self.user_id = user_id
         self.email = email
@@ -138,7 +140,9 @@ class Invitation(Aggregate):
         if self.accepted_at is not None:
             raise InvitationInvalid("this invitation was already used; log in instead")
         if self.withdrawn:
-            raise InvitationInvalid("this invitation was withdrawn; ask your operator for a new one")
+            raise InvitationInvalid(
+                "this invitation was withdrawn; ask your operator for a new one"
+            )
         if now >= self.expires_at:
             raise InvitationInvalid("this invitation has expired; ask your operator to resend it")
 

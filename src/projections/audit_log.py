@@ -57,9 +57,9 @@ def _evse_ref(curs: Cursor[Any], t: Tables, evse_id: UUID) -> dict[str, Any]:
     ).fetchone()
     ref: dict[str, Any] = {"evse_id": str(evse_id)}
     if found is not None:
-        cp, connector = (found["charge_point_id"], found["connector_id"]) if isinstance(
-            found, dict
-        ) else found
+        cp, connector = (
+            (found["charge_point_id"], found["connector_id"]) if isinstance(found, dict) else found
+        )
         ref.update(charge_point_id=cp, connector_id=connector)
     return ref
 
@@ -77,27 +77,36 @@ def _group_entry(curs: Cursor[Any], t: Tables, e: Any) -> Entry | None:
         column, new = simple[type(e)]
         return Entry(old=_group_value(curs, t, gid, column), new=new(), group_id=gid)
     if isinstance(e, G.Created):
-        new = {"name": e.name, "description": e.description, "time_zone": e.time_zone,
-               "algorithm": str(getattr(e.algorithm, "value", e.algorithm))}
+        new = {
+            "name": e.name,
+            "description": e.description,
+            "time_zone": e.time_zone,
+            "algorithm": str(getattr(e.algorithm, "value", e.algorithm)),
+        }
         return Entry(new=new, group_id=gid)
     if isinstance(e, G.HomeUserAdded | G.HomeUserRemoved):
         ref = {"user_id": str(e.user_id), "email": _email(curs, t, e.user_id)}
         added = isinstance(e, G.HomeUserAdded)
-        return Entry(old=None if added else ref, new=ref if added else None, group_id=gid,
-                     user_id=e.user_id)
+        return Entry(
+            old=None if added else ref, new=ref if added else None, group_id=gid, user_id=e.user_id
+        )
     if isinstance(e, G.EvseAdded | G.EvseRemoved):
         ref = _evse_ref(curs, t, e.evse_id)
         added = isinstance(e, G.EvseAdded)
-        return Entry(old=None if added else ref, new=ref if added else None, group_id=gid,
-                     evse_id=e.evse_id)
+        return Entry(
+            old=None if added else ref, new=ref if added else None, group_id=gid, evse_id=e.evse_id
+        )
     if isinstance(e, G.PriorityChargeStarted):
-        return Entry(new={"started_at": e.started_at.isoformat(), "ends_at": e.ends_at.isoformat()},
-                     group_id=gid)
+        return Entry(
+            new={"started_at": e.started_at.isoformat(), "ends_at": e.ends_at.isoformat()},
+            group_id=gid,
+        )
     if isinstance(e, G.PriorityChargeEnded):
         old = {"ends_at": _iso(_group_value(curs, t, gid, "priority_ends_at"))}
         reason = str(getattr(e.reason, "value", e.reason))
-        return Entry(old=old, new={"ended_at": e.ended_at.isoformat(), "reason": reason},
-                     group_id=gid)
+        return Entry(
+            old=old, new={"ended_at": e.ended_at.isoformat(), "reason": reason}, group_id=gid
+        )
     if isinstance(e, G.Deleted):
         return Entry(old={"name": _group_value(curs, t, gid, "name")}, group_id=gid)
     return None
@@ -132,8 +141,14 @@ def record(curs: Cursor[Any], t: Tables, event: Any, position: int) -> None:
         f"INSERT INTO {t.audit} (position, seq, group_id, user_id, evse_id, actor_id, actor_role,"
         " at, action, old_value, new_value) VALUES (%s, 0, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
-            position, entry.group_id, entry.user_id, entry.evse_id, actor.user_id,
-            actor.role.value, event.timestamp, action_name(event),
+            position,
+            entry.group_id,
+            entry.user_id,
+            entry.evse_id,
+            actor.user_id,
+            actor.role.value,
+            event.timestamp,
+            action_name(event),
             Jsonb(entry.old) if entry.old is not None else None,
             Jsonb(entry.new) if entry.new is not None else None,
         ),

@@ -48,7 +48,9 @@ def ddl(t: Tables) -> list[str]:
     ]
 
 
-def _update(table: Callable[[Tables], str], assignments: str, *values: Callable[[Any], Any]) -> Handler:
+def _update(
+    table: Callable[[Tables], str], assignments: str, *values: Callable[[Any], Any]
+) -> Handler:
     def handle(curs: Cursor[Any], t: Tables, e: Any) -> None:
         curs.execute(
             f"UPDATE {table(t)} SET {assignments} WHERE id = %s",
@@ -89,30 +91,43 @@ HANDLERS: dict[type, Handler] = {
     CP.Registered: _charger_registered,
     CP.Connected: _charger(
         "connected = true, gateway_id = %s, protocol = %s, connected_at = %s",
-        lambda e: e.gateway_id, lambda e: e.protocol, lambda e: e.at,
+        lambda e: e.gateway_id,
+        lambda e: e.protocol,
+        lambda e: e.at,
     ),
     CP.Disconnected: _charger("connected = false, disconnected_at = %s", lambda e: e.at),
     CP.Booted: _charger(
         "vendor = %s, model = %s, firmware = %s",
-        lambda e: e.vendor, lambda e: e.model, lambda e: e.firmware,
+        lambda e: e.vendor,
+        lambda e: e.model,
+        lambda e: e.firmware,
     ),
     CP.CapabilitiesReported: _charger(
         "max_periods = %s, rate_units = %s", lambda e: e.max_periods, lambda e: list(e.rate_units)
     ),
     CP.StatusReported: _charger(
         "connector_status = connector_status || %s",
-        lambda e: Jsonb({str(e.connector_id): {"status": e.status, "error_code": e.error_code,
-                                               "at": e.at.isoformat()}}),
+        lambda e: Jsonb(
+            {
+                str(e.connector_id): {
+                    "status": e.status,
+                    "error_code": e.error_code,
+                    "at": e.at.isoformat(),
+                }
+            }
+        ),
     ),
     D.Started: _delivery_started,
     D.ProfilesDesired: _evse(
         "desired_profiles = %s, desired_version = desired_version + 1, desired_at = %s,"
         " answers = '{}'",
-        lambda e: Jsonb(e.profiles), lambda e: e.timestamp,
+        lambda e: Jsonb(e.profiles),
+        lambda e: e.timestamp,
     ),
     D.ProfileAnswered: _evse("answers = answers || %s", _answer),
     D.SessionStarted: _evse(
-        "transaction_id = %s, session_started_at = %s", lambda e: str(e.transaction_id),
+        "transaction_id = %s, session_started_at = %s",
+        lambda e: str(e.transaction_id),
         lambda e: e.at,
     ),
     D.SessionStopped: _evse("transaction_id = NULL, session_started_at = NULL"),

@@ -18,8 +18,13 @@ def _registered(curs: Cursor[Any], t: Tables, e: Evse.Registered) -> None:
         f"INSERT INTO {t.evses} (id, charge_point_id, connector_id, max_current_a, phases,"
         " max_power_w, registered_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
         (
-            e.originator_id, e.charge_point_id, e.connector_id, e.max_current_a, e.phases,
-            e.max_power_w, e.timestamp,
+            e.originator_id,
+            e.charge_point_id,
+            e.connector_id,
+            e.max_current_a,
+            e.phases,
+            e.max_power_w,
+            e.timestamp,
         ),
     )
 

@@ -30,8 +30,14 @@ def _created(curs: Cursor[Any], t: Tables, e: G.Created) -> None:
         f"INSERT INTO {t.groups} (id, name, description, algorithm, time_zone, created_at,"
         " updated_at, version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         (
-            e.originator_id, e.name, e.description, str(getattr(e.algorithm, "value", e.algorithm)),
-            e.time_zone, e.timestamp, e.timestamp, e.originator_version,
+            e.originator_id,
+            e.name,
+            e.description,
+            str(getattr(e.algorithm, "value", e.algorithm)),
+            e.time_zone,
+            e.timestamp,
+            e.timestamp,
+            e.originator_version,
         ),
     )
 
@@ -50,7 +56,9 @@ HANDLERS: dict[type, Handler] = {
     G.EvseAdded: lambda c, t, e: _set(
         c, t, e, "evse_ids = array_append(array_remove(evse_ids, %s), %s)", e.evse_id, e.evse_id
     ),
-    G.EvseRemoved: lambda c, t, e: _set(c, t, e, "evse_ids = array_remove(evse_ids, %s)", e.evse_id),
+    G.EvseRemoved: lambda c, t, e: _set(
+        c, t, e, "evse_ids = array_remove(evse_ids, %s)", e.evse_id
+    ),
     G.PriorityChargeStarted: lambda c, t, e: _set(
         c,
         t,

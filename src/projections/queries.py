@@ -25,8 +25,15 @@ def like_prefix(text: str) -> str:
 
 
 STATUS_COLUMNS = (
-    "connected", "protocol", "connector", "transaction_id", "session_started_at",
-    "desired_profiles", "desired_version", "desired_at", "answers",
+    "connected",
+    "protocol",
+    "connector",
+    "transaction_id",
+    "session_started_at",
+    "desired_profiles",
+    "desired_version",
+    "desired_at",
+    "answers",
 )
 
 
@@ -146,7 +153,9 @@ class ReadModelQueries:
 
     def _evse_select(self) -> str:
         return self.EVSE_SELECT.format(
-            evses=self.t.evses, groups=self.t.groups, chargers=self.t.chargers,
+            evses=self.t.evses,
+            groups=self.t.groups,
+            chargers=self.t.chargers,
             status=self.t.evse_status,
         )
 

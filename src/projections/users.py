@@ -24,7 +24,9 @@ def _registered(curs: Cursor[Any], t: Tables, e: User.Registered) -> None:
 def _status(status: str, stamp_column: str | None = None) -> Handler:
     def handle(curs: Cursor[Any], t: Tables, e: Any) -> None:
         stamp = f", {stamp_column} = %s" if stamp_column else ""
-        params = (status, e.timestamp, e.originator_id) if stamp_column else (status, e.originator_id)
+        params = (
+            (status, e.timestamp, e.originator_id) if stamp_column else (status, e.originator_id)
+        )
         curs.execute(f"UPDATE {t.users} SET status = %s{stamp} WHERE id = %s", params)
 
     return handle

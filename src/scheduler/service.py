@@ -37,12 +37,21 @@ log = logging.getLogger(__name__)
 
 G = SmartChargingGroup
 RECOMPUTE_ON = (
-    G.Created, G.ExclusionTimesSet, G.TimeZoneChanged, G.RandomDelaySet, G.EvseAdded,
-    G.PriorityChargeStarted, G.PriorityChargeEnded,
+    G.Created,
+    G.ExclusionTimesSet,
+    G.TimeZoneChanged,
+    G.RandomDelaySet,
+    G.EvseAdded,
+    G.PriorityChargeStarted,
+    G.PriorityChargeEnded,
 )
 FOLLOWED = (
-    *RECOMPUTE_ON, G.EvseRemoved, Evse.LimitsChanged, ChargePoint.CapabilitiesReported,
-    ProfileDelivery.ProfileAnswered, ProfileDelivery.ProfilesDesired,
+    *RECOMPUTE_ON,
+    G.EvseRemoved,
+    Evse.LimitsChanged,
+    ChargePoint.CapabilitiesReported,
+    ProfileDelivery.ProfileAnswered,
+    ProfileDelivery.ProfilesDesired,
 )
 LEADER_CHECK_SECONDS = 1.0
 RETRY_BACKOFF = (10, 30, 60, 120, 300, 600, 1800, 3600)  # seconds, then hourly
