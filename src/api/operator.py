@@ -125,6 +125,7 @@ def revoke_user(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
 def user_audit(
     user_id: UUID, ctx: Context, actor: OperatorActor, limit: Limit = 200
 ) -> list[AuditEntryView]:
+    _user_view(ctx, user_id)  # 404 for an unknown user, as for an unknown group
     return [AuditEntryView(**row) for row in ctx.queries.audit_for_user(user_id, limit)]
 
 
