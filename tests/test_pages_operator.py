@@ -362,3 +362,16 @@ def test_charger_password_is_set_through_the_service(
     assert error_text(short).startswith("Password:")
     assert answer.status_code == 303
     assert runtime.service.verify_charger("CP-PW", "a-good-long-password")
+
+
+def test_group_list_refreshes_while_open(
+    operator: PageClient, operator_client: httpx.Client
+) -> None:
+    first = operator.get("/operator/groups/live").json()
+    group(operator_client, "Arrived meanwhile")
+    changed = operator.get("/operator/groups/live", params={"since": first["signature"]})
+    found = operator.get("/operator/groups/live", params={"q": "nothing like it"}).json()
+
+    assert "Arrived meanwhile" not in first["regions"]["groups"]
+    assert "Arrived meanwhile" in changed.json()["regions"]["groups"]
+    assert "No group matches" in found["regions"]["groups"]

@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from api.context import ApiContext
 from api.deps import Context
@@ -15,7 +14,7 @@ from api.deps import Context
 from .access import CONSUMER, HomeUserPage, PageUser
 from .group_panels import render_group_page, signature
 from .group_state import PRIORITY_MINUTES, charging_state
-from .rendering import SECURITY_HEADERS, fragment, page_context, render
+from .rendering import fragment, live_answer, page_context, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,12 +47,8 @@ def my_groups(request: Request, ctx: Context, user: HomeUserPage) -> Response:
 def my_groups_live(ctx: Context, user: HomeUserPage, since: str = "") -> Response:
     """The list again while the page is open, or 204 when nothing changed."""
     context = my_groups_context(ctx, user)
-    if since and since[:64] == context["signature"]:
-        return Response(status_code=204, headers={"Cache-Control": "no-store"})
-    regions = {"groups": fragment("_my_groups.html", context)}
-    return JSONResponse(
-        {"signature": context["signature"], "regions": regions},
-        headers={"Cache-Control": SECURITY_HEADERS["Cache-Control"]},
+    return live_answer(
+        context["signature"], since, lambda: {"groups": fragment("_my_groups.html", context)}
     )
 
 

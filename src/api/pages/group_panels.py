@@ -13,7 +13,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
 from api import group_actions
 from api.context import ApiContext
@@ -22,7 +22,7 @@ from .access import OPERATOR, PageUser
 from .audit_words import audit_lines
 from .formatting import time_zone_names
 from .group_state import PRIORITY_MINUTES, charging_state, evse_status
-from .rendering import SECURITY_HEADERS, fragment, page_context, render
+from .rendering import fragment, live_answer, page_context, render
 from .schedule_svg import DAYS, schedule_charts
 
 AUDIT_LIMIT = 50
@@ -105,15 +105,13 @@ def render_group_page(
 
 
 def live_regions(ctx: ApiContext, user: PageUser, group_id: UUID, since: str) -> Response:
-    """The page's live regions as HTML, or 204 when nothing changed since `since`."""
+    """The page's live regions, or 204 when nothing changed since `since`."""
     row = find_group(ctx, user, group_id)
     evses = ctx.queries.evses(row["id"])
     now = ctx.now().replace(second=0, microsecond=0)
-    if since and since == signature(row, evses, now):
-        return Response(status_code=204, headers={"Cache-Control": "no-store"})
-    context = group_context(ctx, user, row, evses)
-    regions = {name: fragment(template, context) for name, template in LIVE_REGIONS.items()}
-    return JSONResponse(
-        {"signature": context["signature"], "regions": regions},
-        headers={"Cache-Control": SECURITY_HEADERS["Cache-Control"]},
-    )
+
+    def regions() -> dict[str, str]:
+        context = group_context(ctx, user, row, evses)
+        return {name: fragment(template, context) for name, template in LIVE_REGIONS.items()}
+
+    return live_answer(signature(row, evses, now), since, regions)

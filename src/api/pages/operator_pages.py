@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, Response
@@ -14,23 +15,43 @@ from domain.errors import DomainError, InvalidInput
 from domain.users import user_id_for
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
-from .group_panels import find_group, render_group_page
+from .group_panels import find_group, render_group_page, signature
 from .group_state import charging_state
 from .messages import FormError, explain, status_of
-from .rendering import page_context, redirect, render
+from .rendering import fragment, live_answer, page_context, redirect, render
 
 router = APIRouter(prefix="/operator/groups", include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
 PAGE_SIZE = 100
 
 
+def groups_context(ctx: ApiContext, user: PageUser, q: str) -> dict[str, Any]:
+    now = ctx.now()
+    rows = ctx.queries.groups(q.strip(), PAGE_SIZE, 0)
+    listed = [{**row, "state": charging_state(row, now)} for row in rows]
+    return page_context(
+        OPERATOR,
+        user,
+        groups=listed,
+        q=q,
+        now=now,
+        signature=signature(rows, now.replace(second=0, microsecond=0)),
+        live_url=f"/operator/groups/live?{urlencode({'q': q})}",
+    )
+
+
 @router.get("")
 def groups(request: Request, ctx: Context, user: OperatorPage, q: str = "") -> Response:
-    now = ctx.now()
-    rows = ctx.queries.groups(q[:100].strip(), PAGE_SIZE, 0)
-    listed = [{**row, "state": charging_state(row, now)} for row in rows]
-    context = page_context(OPERATOR, user, groups=listed, q=q[:100], now=now)
-    return render(request, "operator_groups.html", context)
+    return render(request, "operator_groups.html", groups_context(ctx, user, q[:100]))
+
+
+@router.get("/live")
+def groups_live(ctx: Context, user: OperatorPage, q: str = "", since: str = "") -> Response:
+    """The list again while the page is open (registered before /{group_id})."""
+    context = groups_context(ctx, user, q[:100])
+    return live_answer(
+        context["signature"], since, lambda: {"groups": fragment("_group_rows.html", context)}
+    )
 
 
 @router.get("/{group_id}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 import jinja2
-from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from . import formatting
 from .access import CSRF_FIELD, PageUser, Portal
@@ -67,6 +68,15 @@ def render(
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/")
     return response
+
+
+def live_answer(signature: str, since: str, regions: Callable[[], dict[str, str]]) -> Response:
+    """A page's live regions as HTML in JSON, or 204 when nothing changed since `since`."""
+    if since and since[:64] == signature:
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"signature": signature, "regions": regions()}, headers={"Cache-Control": "no-store"}
+    )
 
 
 def redirect(url: str, notice: str | None = None) -> RedirectResponse:

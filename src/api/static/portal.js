@@ -35,7 +35,8 @@
 
   async function poll() {
     if (document.hidden) return;
-    const url = `${main.dataset.liveUrl}?since=${encodeURIComponent(signature)}`;
+    const url = new URL(main.dataset.liveUrl, window.location.href);
+    url.searchParams.set("since", signature);
     try {
       const answer = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       if (answer.redirected || answer.status === 401 || answer.status === 404) {
