@@ -58,7 +58,8 @@ def _change(old: Any, new: Any) -> str:
 
 
 def _priority_end(old: Any, new: Any) -> str:
-    return f"because {END_REASONS.get((new or {}).get('reason'), 'it ended')}"
+    reason = str((new or {}).get("reason") or "")
+    return f"because {END_REASONS.get(reason, 'it ended')}"
 
 
 def _detail_makers(zone: ZoneInfo) -> dict[str, Callable[[Any, Any], str]]:

@@ -6,6 +6,7 @@ Both portals register the same handlers; they differ only in who is logged in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -179,7 +180,7 @@ def priority_stop(
     return stop_priority(request, ctx, user, group_id, back)
 
 
-ROUTES = [
+ROUTES: list[tuple[str, Callable[..., Response], str]] = [
     ("/live", live, "GET"),
     ("/exclusion-times/add", add_exclusion, "POST"),
     ("/exclusion-times/remove", remove_exclusion, "POST"),
