@@ -202,6 +202,10 @@ Params = Callable[[World], dict[str, str]]
 Body = Callable[[World], Any]
 
 
+def a_wrong_current_password(w: World) -> dict[str, str]:
+    return {"current_password": "not-the-password", "new_password": "whatever-new-1"}
+
+
 def defaults(w: World) -> dict[str, str]:
     return {
         "group_id": w.group_id,
@@ -295,6 +299,8 @@ ENDPOINTS = [
     E("POST", "/api/auth/login", PUBLIC, body=anna_logs_in),
     E("POST", "/api/auth/logout", PUBLIC, ok=204),
     E("GET", "/api/auth/me", LOGGED_IN),
+    # A wrong current password: callers who may use it get 422, anonymous ones 401.
+    E("POST", "/api/auth/password", LOGGED_IN, ok=422, body=a_wrong_current_password),
     E("GET", "/api/invitations/{token}", PUBLIC),
     E("POST", "/api/invitations/{token}/accept", PUBLIC, body=a_password),
     # operator portal: users

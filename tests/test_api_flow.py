@@ -130,3 +130,29 @@ def test_priority_charge_started_by_user_shows_for_operator(
     assert (
         operator_client.get(f"/api/operator/groups/{group['id']}").json()["priority_charge"] is None
     )
+
+
+def test_operator_changes_the_one_time_password_and_other_sessions_end(
+    server: str, operator_client: httpx.Client, operator_credentials: tuple[str, str]
+) -> None:
+    email, password = operator_credentials
+    with login(server, email, password) as other_device:
+        wrong = operator_client.post(
+            "/api/auth/password",
+            json={"current_password": "not-it-at-all", "new_password": "a-new-password"},
+        )
+        assert wrong.status_code == 422
+        assert "current_password" in wrong.json()["detail"]
+
+        changed = operator_client.post(
+            "/api/auth/password",
+            json={"current_password": password, "new_password": "a-new-password"},
+        )
+
+        assert changed.status_code == 204
+        assert operator_client.get("/api/auth/me").status_code == 200
+        assert other_device.get("/api/auth/me").status_code == 401
+    old = httpx.post(f"{server}/api/auth/login", json={"email": email, "password": password})
+    assert old.status_code == 401
+    with login(server, email, "a-new-password") as again:
+        assert again.get("/api/auth/me").json()["email"] == email

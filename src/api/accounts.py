@@ -13,6 +13,7 @@ from api.models import (
     InvitationView,
     LoginIn,
     MeView,
+    PasswordChangeIn,
     SessionView,
 )
 from domain.users import User
@@ -77,6 +78,22 @@ def logout(ctx: Context, token: Annotated[str | None, Depends(session_token)]) -
 @router.get("/auth/me", summary="Who is logged in")
 def me(session: CurrentSession) -> MeView:
     return MeView(user_id=session.user_id, email=session.email, role=session.role)
+
+
+@router.post(
+    "/auth/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change my password (other sessions of mine are logged out)",
+)
+def change_password(
+    body: PasswordChangeIn,
+    session: CurrentSession,
+    ctx: Context,
+    token: Annotated[str | None, Depends(session_token)],
+) -> Response:
+    ctx.service.change_password(session.user_id, body.current_password, body.new_password)
+    ctx.sessions.close_all(session.user_id, keep=token or "")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/invitations/{token}", summary="Check an invitation link")

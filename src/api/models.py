@@ -232,6 +232,11 @@ class InvitationView(BaseModel):
     expires_at: datetime
 
 
+class PasswordChangeIn(Strict):
+    current_password: Password
+    new_password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+
+
 class AcceptInvitationIn(Strict):
     password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 

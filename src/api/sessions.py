@@ -70,6 +70,10 @@ class SessionStore:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(f"DELETE FROM {self.table} WHERE token_hash = %s", (_hash(token),))
 
-    def close_all(self, user_id: UUID) -> None:
+    def close_all(self, user_id: UUID, keep: str = "") -> None:
+        """End the user's sessions, except the one whose token is `keep`."""
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(f"DELETE FROM {self.table} WHERE user_id = %s", (user_id,))
+            curs.execute(
+                f"DELETE FROM {self.table} WHERE user_id = %s AND token_hash <> %s",
+                (user_id, _hash(keep) if keep else ""),
+            )

@@ -557,6 +557,21 @@ class SmartCharging(ChargerCommands, Application[UUID]):
 
         return self._retrying(command)
 
+    def change_password(self, user_id: UUID, current: str, new: str) -> int | None:
+        """A logged-in user's new password, given the current one."""
+        check_password_strength(new)
+        user = self.user(user_id)
+        if not user.active or not verify_password(user.password_hash, current):
+            raise InvalidInput("current_password: that is not your current password")
+        new_hash = hash_password(new)
+
+        def command() -> int | None:
+            fresh = self.user(user_id)
+            fresh.set_password(new_hash, Actor(user_id, fresh.role))
+            return self._commit(fresh)
+
+        return self._retrying(command)
+
     def authenticate(self, email: str, password: str) -> User | None:
         """The active user with this e-mail and password, else None (no hint which was wrong)."""
         try:
