@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from uuid import UUID
 
 import pytest
 from ocpp.v16 import call as call16
 
 from chargers.gateway import Gateway
 from domain.actors import Actor
-from peer.ocpp_chargers import open_charger
+from peer.ocpp_chargers import Session, open_charger
 from peer.scenario import (
     PASSWORD,
     UTC_Z,
@@ -51,37 +52,48 @@ def gateway(runtime: Runtime) -> Iterator[Gateway]:
 # --- OCPP 1.6J ----------------------------------------------------------------------------
 
 
+async def boots_and_reports(runtime: Runtime, session: Session) -> None:
+    """BootNotification and Heartbeat answered in UTC with Z; capabilities read and recorded."""
+    boot = await session.charger.call(
+        call16.BootNotification(charge_point_model="Home", charge_point_vendor="Acme")
+    )
+    assert boot.status == "Accepted" and UTC_Z.match(boot.current_time)
+    heartbeat = await session.charger.call(call16.Heartbeat())
+    assert UTC_Z.match(heartbeat.current_time)
+    await session.charger.expect("GetConfiguration")
+    await wait_until(lambda: charger_row(runtime, session.charger.id)["max_periods"] == 24)
+    assert charger_row(runtime, session.charger.id)["rate_units"] == ["A", "W"]
+    await session.charger.call(
+        call16.StatusNotification(connector_id=1, error_code="NoError", status="Available")
+    )
+
+
+def transaction(runtime: Runtime, evse_id: UUID) -> str | None:
+    row = runtime.context.queries.evse(evse_id)
+    assert row is not None
+    return row["status"]["transaction_id"]  # type: ignore[no-any-return]
+
+
+async def starts_charging(runtime: Runtime, session: Session, evse_id: UUID) -> int:
+    started = await session.charger.call(
+        call16.StartTransaction(
+            connector_id=1, id_tag="ANY-TAG", meter_start=0, timestamp=now_utc()
+        )
+    )
+    assert started.id_tag_info["status"] == "Accepted"  # home chargers: any idTag
+    await wait_until(lambda: transaction(runtime, evse_id) == str(started.transaction_id))
+    return int(started.transaction_id)
+
+
 def test_a_16_charger_boots_charges_and_gets_its_profiles(runtime: Runtime, gateway: Gateway):
     (evse_id,) = register(runtime, "CP-16")
     wanted = [exclusion(), priority()]
 
     async def scenario() -> None:
         session = await open_charger(gateway.url, "CP-16", PASSWORD)
-        boot = await session.charger.call(
-            call16.BootNotification(charge_point_model="Home", charge_point_vendor="Acme")
-        )
-        assert boot.status == "Accepted" and UTC_Z.match(boot.current_time)
-        heartbeat = await session.charger.call(call16.Heartbeat())
-        assert UTC_Z.match(heartbeat.current_time)
-        await session.charger.expect("GetConfiguration")
-        await wait_until(lambda: charger_row(runtime, "CP-16")["max_periods"] == 24)
-        assert charger_row(runtime, "CP-16")["rate_units"] == ["A", "W"]
+        await boots_and_reports(runtime, session)
+        transaction_id = await starts_charging(runtime, session, evse_id)
 
-        await session.charger.call(
-            call16.StatusNotification(connector_id=1, error_code="NoError", status="Available")
-        )
-        started = await session.charger.call(
-            call16.StartTransaction(
-                connector_id=1, id_tag="ANY-TAG", meter_start=0, timestamp=now_utc()
-            )
-        )
-        assert started.id_tag_info["status"] == "Accepted"
-        await wait_until(
-            lambda: (
-                runtime.context.queries.evse(evse_id)["status"]["transaction_id"]
-                == str(started.transaction_id)
-            )
-        )
         await asyncio.to_thread(desire, runtime, evse_id, *wanted)
         sent = await session.charger.expect_set_profiles(2)
         assert sent == [profile.to_ocpp16(1) for profile in wanted]
@@ -92,12 +104,10 @@ def test_a_16_charger_boots_charges_and_gets_its_profiles(runtime: Runtime, gate
 
         await session.charger.call(
             call16.StopTransaction(
-                meter_stop=10, timestamp=now_utc(), transaction_id=started.transaction_id
+                meter_stop=10, timestamp=now_utc(), transaction_id=transaction_id
             )
         )
-        await wait_until(
-            lambda: runtime.context.queries.evse(evse_id)["status"]["transaction_id"] is None
-        )
+        await wait_until(lambda: transaction(runtime, evse_id) is None)
         await session.close()
         await wait_until(lambda: not charger_row(runtime, "CP-16")["connected"])
 
@@ -190,8 +200,10 @@ def test_a_second_connection_replaces_the_first(runtime: Runtime, gateway: Gatew
             call16.StatusNotification(connector_id=1, error_code="NoError", status="Preparing")
         )
         await wait_until(
-            lambda: charger_row(runtime, "CP-TWICE")["connector_status"].get("1", {}).get("status")
-            == "Preparing"
+            lambda: (
+                charger_row(runtime, "CP-TWICE")["connector_status"].get("1", {}).get("status")
+                == "Preparing"
+            )
         )
         assert charger_row(runtime, "CP-TWICE")["connected"]  # the first's end is not recorded
         await first.close()

@@ -7,6 +7,7 @@ import ssl
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,30 +59,42 @@ def test_the_operator_sets_a_password_and_sees_the_charger_connect(
     async def scenario() -> None:
         session = await open_charger(gateway.url, "CP-API", PASSWORD)
         await session.charger.expect("GetConfiguration")
-        chargers = await asyncio.to_thread(operator_client.get, "/api/operator/chargers")
-        (charger,) = chargers.json()
+
+        def connected() -> list[dict[str, Any]]:
+            listed = operator_client.get("/api/operator/chargers").json()
+            return [c for c in listed if c["connected"]]  # once the read model has it
+
+        (charger,) = await wait_until(connected)
         assert charger["connected_here"] and charger["protocol"] == "ocpp1.6"
         assert charger["connectors"] == [1] and charger["gateway_id"] == gateway.gateway_id
+        await session.close()
 
-        answer = await asyncio.to_thread(
-            operator_client.post,
-            "/api/operator/chargers/CP-API/composite-schedule",
-            params={"connector_id": 1, "duration": 3600},
-        )
+    asyncio.run(scenario())
+
+
+def test_the_operator_asks_a_charger_connected_here_for_its_composite_schedule(
+    runtime: Runtime, gateway: Gateway, operator_client: httpx.Client
+):
+    register(runtime, "CP-PLAN")
+    ask = "/api/operator/chargers/CP-PLAN/composite-schedule"
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CP-PLAN", PASSWORD)
+        await session.charger.expect("GetConfiguration")
+        params = {"connector_id": 1, "duration": 3600}
+        answer = await asyncio.to_thread(operator_client.post, ask, params=params)
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == "Accepted"
         assert answer.json()["chargingSchedule"]["chargingSchedulePeriod"] == [
             {"startPeriod": 0, "limit": 16.0}
         ]
-        assert await session.charger.expect("GetCompositeSchedule") == {
-            "connectorId": 1,
-            "duration": 3600,
-        }
+        expected = {"connectorId": 1, "duration": 3600}
+        assert await session.charger.expect("GetCompositeSchedule") == expected
         await session.close()
+        await wait_until(lambda: "CP-PLAN" not in gateway.connections())
 
     asyncio.run(scenario())
-    elsewhere = operator_client.post("/api/operator/chargers/CP-API/composite-schedule")
-    assert elsewhere.status_code == 409
+    assert operator_client.post(ask).status_code == 409  # no longer connected
 
 
 def test_a_rejected_profile_shows_in_the_evse_status(

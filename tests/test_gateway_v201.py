@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
 
 import pytest
 from ocpp.v201 import call as call201
@@ -54,32 +56,41 @@ def transaction_event(
     )
 
 
+async def boots_and_charges(runtime: Runtime, station: Any, evse_id: UUID) -> None:
+    boot = await station.call(
+        call201.BootNotification(
+            charging_station={"model": "Wallbox", "vendor_name": "Acme"}, reason="PowerUp"
+        )
+    )
+    assert boot.status == "Accepted" and UTC_Z.match(boot.current_time)
+    await station.expect("GetVariables")
+    await wait_until(lambda: charger_row(runtime, "CS-201")["max_periods"] == 12)
+    assert charger_row(runtime, "CS-201")["protocol"] == "ocpp2.0.1"
+    await station.call(
+        call201.StatusNotification(
+            timestamp=now_utc(), connector_status="Occupied", evse_id=1, connector_id=1
+        )
+    )
+    started = await station.call(transaction_event("Started", 0))
+    assert started.id_token_info["status"] == "Accepted"
+    await wait_until(lambda: transaction(runtime, evse_id) == "TX-201")
+
+
+def transaction(runtime: Runtime, evse_id: UUID) -> str | None:
+    row = runtime.context.queries.evse(evse_id)
+    assert row is not None
+    return row["status"]["transaction_id"]  # type: ignore[no-any-return]
+
+
 def test_a_201_station_boots_charges_and_gets_its_profiles(runtime: Runtime, gateway: Gateway):
     (evse_id,) = register(runtime, "CS-201")
+    accepted = {"1011": "Accepted", "1012": "Accepted"}
+    lower = exclusion(limit=10.0)
 
     async def scenario() -> None:
         session = await open_charger(gateway.url, "CS-201", PASSWORD, "ocpp2.0.1")
         station = session.charger
-        boot = await station.call(
-            call201.BootNotification(
-                charging_station={"model": "Wallbox", "vendor_name": "Acme"}, reason="PowerUp"
-            )
-        )
-        assert boot.status == "Accepted" and UTC_Z.match(boot.current_time)
-        await station.expect("GetVariables")
-        await wait_until(lambda: charger_row(runtime, "CS-201")["max_periods"] == 12)
-        assert charger_row(runtime, "CS-201")["protocol"] == "ocpp2.0.1"
-
-        await station.call(
-            call201.StatusNotification(
-                timestamp=now_utc(), connector_status="Occupied", evse_id=1, connector_id=1
-            )
-        )
-        started = await station.call(transaction_event("Started", 0))
-        assert started.id_token_info["status"] == "Accepted"
-        await wait_until(
-            lambda: runtime.context.queries.evse(evse_id)["status"]["transaction_id"] == "TX-201"
-        )
+        await boots_and_charges(runtime, station, evse_id)
 
         boost = priority()
         await asyncio.to_thread(desire, runtime, evse_id, exclusion(), boost)
@@ -87,26 +98,21 @@ def test_a_201_station_boots_charges_and_gets_its_profiles(runtime: Runtime, gat
         assert sent == [exclusion().to_ocpp201(1), boost.to_ocpp201(1)]
         for payload in sent:
             assert_wire_rules(payload)
-        accepted = {"1011": "Accepted", "1012": "Accepted"}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
 
         # K01.FR.05: the exclusion profile is replaced by sending its id again;
         # the priority profile's id is cleared (the station says Unknown: fine).
-        await asyncio.to_thread(desire, runtime, evse_id, exclusion(limit=10.0))
-        assert await station.expect("SetChargingProfile") == exclusion(limit=10.0).to_ocpp201(1)
+        await asyncio.to_thread(desire, runtime, evse_id, lower)
+        assert await station.expect("SetChargingProfile") == lower.to_ocpp201(1)
         assert await station.expect("ClearChargingProfile") == {"chargingProfileId": 1012}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
 
         await station.call(transaction_event("Ended", 1, evse_id=None))
-        await wait_until(
-            lambda: runtime.context.queries.evse(evse_id)["status"]["transaction_id"] is None
-        )
+        await wait_until(lambda: transaction(runtime, evse_id) is None)
         await session.close()
 
         again = await open_charger(gateway.url, "CS-201", PASSWORD, "ocpp2.0.1")
-        assert await again.charger.expect("SetChargingProfile") == exclusion(limit=10.0).to_ocpp201(
-            1
-        )
+        assert await again.charger.expect("SetChargingProfile") == lower.to_ocpp201(1)
         await again.close()
 
     asyncio.run(scenario())

@@ -26,12 +26,19 @@ from domain.service import SmartCharging
 
 log = logging.getLogger(__name__)
 
+# The event classes the @event decorator makes, which type checkers do not see.
+PROFILES_DESIRED: type = ProfileDelivery.ProfilesDesired  # type: ignore[attr-defined]
+RETRY_REQUESTED: type = ProfileDelivery.RetryRequested  # type: ignore[attr-defined]
+CHARGER_CONNECTED: type = ChargePoint.Connected  # type: ignore[attr-defined]
+EVSE_REGISTERED: type = Evse.Registered  # type: ignore[attr-defined]
+EVSE_DEREGISTERED: type = Evse.Deregistered  # type: ignore[attr-defined]
+
 FOLLOWED = (
-    ProfileDelivery.ProfilesDesired,
-    ProfileDelivery.RetryRequested,
-    ChargePoint.Connected,
-    Evse.Registered,
-    Evse.Deregistered,
+    PROFILES_DESIRED,
+    RETRY_REQUESTED,
+    CHARGER_CONNECTED,
+    EVSE_REGISTERED,
+    EVSE_DEREGISTERED,
 )
 RESUBSCRIBE_AFTER = (0.5, 1, 2, 5, 10)  # seconds, when the database connection is lost
 

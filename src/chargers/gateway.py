@@ -271,6 +271,8 @@ class Gateway:
         except CallFailed as failure:
             if failure.status == "Timeout":
                 raise TimeoutError(str(failure)) from None
+            if failure.status == "Offline":
+                raise Conflict(f"charger {charge_point_id} disconnected") from None
             raise ChargerCallError(f"{failure.status}: {failure}") from None
         except OutboxClosed as closed:
             raise Conflict(str(closed)) from None

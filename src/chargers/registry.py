@@ -14,16 +14,19 @@ from uuid import UUID
 
 from chargers.connection import ChargerConnection
 from chargers.delivery import DeliveryQueue, Reason
-from domain.charge_points import ChargePoint, charge_point_aggregate_id
-from domain.delivery import ProfileDelivery, delivery_id_for
-from domain.evses import Evse
+from chargers.follower import (
+    CHARGER_CONNECTED,
+    EVSE_DEREGISTERED,
+    EVSE_REGISTERED,
+    PROFILES_DESIRED,
+    RETRY_REQUESTED,
+)
+from domain.charge_points import charge_point_aggregate_id
+from domain.delivery import delivery_id_for
 
 log = logging.getLogger(__name__)
 
-REASONS = {
-    ProfileDelivery.ProfilesDesired: Reason.DESIRED,
-    ProfileDelivery.RetryRequested: Reason.RETRY,
-}
+REASONS = {PROFILES_DESIRED: Reason.DESIRED, RETRY_REQUESTED: Reason.RETRY}
 
 
 @dataclass
@@ -96,14 +99,14 @@ class Registry:
             log.exception("could not handle %s at %d", type(event).__name__, position)
 
     def _dispatch(self, event: Any, position: int) -> None:
-        reason = REASONS.get(type(event))
-        if reason is not None:
-            self._delivery_event(event.originator_id, reason)
-        elif isinstance(event, ChargePoint.Connected):
+        kind = type(event)
+        if kind in REASONS:
+            self._delivery_event(event.originator_id, REASONS[kind])
+        elif kind is CHARGER_CONNECTED:
             self._connected_elsewhere(event, position)
-        elif isinstance(event, Evse.Registered):
+        elif kind is EVSE_REGISTERED:
             self._evse_registered(event.originator_id, event.charge_point_id, event.connector_id)
-        elif isinstance(event, Evse.Deregistered):
+        elif kind is EVSE_DEREGISTERED:
             self._evse_deregistered(event.originator_id)
 
     def _delivery_event(self, delivery_id: UUID, reason: Reason) -> None:
@@ -113,7 +116,7 @@ class Registry:
         charge_point_id, evse_id = found
         self._chargers[charge_point_id].deliveries.request(evse_id, reason)
 
-    def _connected_elsewhere(self, event: ChargePoint.Connected, position: int) -> None:
+    def _connected_elsewhere(self, event: Any, position: int) -> None:
         """The charger connected to another gateway after it connected here: ours is stale."""
         charge_point_id = self._by_aggregate.get(event.originator_id)
         if charge_point_id is None or event.gateway_id == self.gateway_id:
