@@ -84,3 +84,30 @@ def stable(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[st
         same = previous is not None and same_recurring_schedule(previous, profile)
         kept.append(previous if same else profile)
     return kept
+
+
+def _ocpp_instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def profile_from_ocpp16(payload: dict[str, Any]) -> ChargingProfile:
+    """A charger's reading of SetChargingProfile's csChargingProfiles (OCPP 1.6 §7.8)."""
+    schedule = payload["chargingSchedule"]
+    return ChargingProfile(
+        profile_id=int(payload["chargingProfileId"]),
+        stack_level=int(payload["stackLevel"]),
+        purpose=payload["chargingProfilePurpose"],
+        kind=payload["chargingProfileKind"],
+        recurrency_kind=payload.get("recurrencyKind"),
+        valid_from=_ocpp_instant(payload.get("validFrom")),
+        valid_to=_ocpp_instant(payload.get("validTo")),
+        rate_unit=schedule["chargingRateUnit"],
+        start_schedule=_ocpp_instant(schedule.get("startSchedule")),
+        duration=schedule.get("duration"),
+        periods=tuple(
+            ChargingSchedulePeriod(
+                int(period["startPeriod"]), float(period["limit"]), period.get("numberPhases")
+            )
+            for period in schedule["chargingSchedulePeriod"]
+        ),
+    )

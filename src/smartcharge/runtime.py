@@ -118,9 +118,8 @@ class Runtime:
         self.gateway = make_gateway(settings, self.service, self.context.queries)
         self.context.extras["gateway"] = self.gateway
         self.api = create_app(self.context)
-        self.scheduler = ProfileScheduler(
-            self.service, self.context.queries, LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))
-        )
+        lock = LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))
+        self.scheduler = ProfileScheduler(self.service, self.context.queries, lock)
 
     def start_scheduler(self) -> ProfileScheduler:
         """Start competing for the scheduler's leadership (one leader per database)."""

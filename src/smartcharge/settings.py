@@ -1,4 +1,4 @@
-"""Settings from environment variables, all prefixed `SMARTCHARGE_` (e.g. SMARTCHARGE_DATABASE_URL)."""
+"""Settings from environment variables, all prefixed `SMARTCHARGE_` (SMARTCHARGE_DATABASE_URL...)."""
 
 from __future__ import annotations
 

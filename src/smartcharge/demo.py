@@ -1,0 +1,112 @@
+"""`smartcharge demo`: the whole system with demo accounts and two simulated chargers.
+
+A newcomer sees both portals, and a charger on the console reacting to
+"Start priority charge" within seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+from domain.actors import SYSTEM, Actor
+from domain.errors import Conflict, NotFound
+from domain.evses import evse_id_for
+from domain.exclusion_times import parse_windows
+from domain.service import SmartCharging
+from domain.users import user_id_for
+from smartcharge.settings import Settings
+
+OPERATOR = ("operator@demo.example", "demo-operator")
+HOME_USER = ("driver@demo.example", "demo-driver")
+CHARGER_KEY = "demo-charger-key-0001"
+CHARGERS = (
+    ("DEMO-CP-1", {"max_current_a": 16.0, "phases": 3}),
+    ("DEMO-CP-2", {"max_current_a": 32.0, "phases": 1}),
+)
+EVENINGS = [
+    {"weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "21:00"},
+    {"weekdays": ["sat", "sun"], "start": "11:00", "end": "14:00"},
+]
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    group_id: UUID
+    chargers: list[tuple[str, str]]
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo keeps its data apart: its own folder (or schema, on a configured database)."""
+    if settings.database_url:
+        return settings.model_copy(update={"database_schema": "smartcharge_demo"})
+    return settings.model_copy(update={"data_dir": Path(settings.data_dir) / "demo"})
+
+
+def seed(service: SmartCharging) -> DemoWorld:
+    """The demo accounts, chargers and group; a second run finds them and changes nothing."""
+    operator = _operator(service)
+    user_id = _home_user(service, operator)
+    evse_ids = [_charger(service, operator, cp, limits) for cp, limits in CHARGERS]
+    groups = [g for g in _groups_of(service, evse_ids) if g is not None]
+    if groups:
+        group_id = groups[0]
+    else:
+        group_id, _ = service.create_group(
+            name="Demo home",
+            description="Two chargers in a driveway",
+            time_zone="Europe/Amsterdam",
+            actor=operator,
+            home_user_id=user_id,
+            evse_ids=evse_ids,
+            exclusion_windows=parse_windows(EVENINGS),
+        )
+    return DemoWorld(group_id, [(cp, CHARGER_KEY) for cp, _ in CHARGERS])
+
+
+def _operator(service: SmartCharging) -> Actor:
+    try:
+        return Actor.operator(service.add_operator(*OPERATOR, SYSTEM))
+    except Conflict:
+        return Actor.operator(user_id_for(OPERATOR[0]))
+
+
+def _home_user(service: SmartCharging, operator: Actor) -> UUID:
+    user_id = user_id_for(HOME_USER[0])
+    try:
+        if service.user(user_id).active:
+            return user_id
+    except NotFound:
+        pass  # not invited yet
+    user_id, token = service.invite_home_user(HOME_USER[0], operator)
+    service.accept_invitation(token, HOME_USER[1])
+    return user_id
+
+
+def _charger(service: SmartCharging, operator: Actor, cp: str, limits: dict[str, float]) -> UUID:
+    try:
+        evse_id, _ = service.register_evse(cp, 1, operator, **limits)  # type: ignore[arg-type]
+    except Conflict:
+        evse_id = evse_id_for(cp, 1)
+    if not service.verify_charger(cp, CHARGER_KEY):
+        service.set_charger_password(cp, CHARGER_KEY, operator)
+    return evse_id
+
+
+def _groups_of(service: SmartCharging, evse_ids: list[UUID]) -> list[UUID | None]:
+    return [service.evse(evse_id).group_id for evse_id in evse_ids]
+
+
+def banner(world: DemoWorld, http: str, ocpp: str) -> str:
+    return f"""
+  Smart charging demo is running.
+
+  Consumer portal  {http}/          log in as {HOME_USER[0]} / {HOME_USER[1]}
+  Operator portal  {http}/operator  log in as {OPERATOR[0]} / {OPERATOR[1]}
+  API              {http}/docs
+  Chargers         {", ".join(cp for cp, _ in world.chargers)} connected to {ocpp}/{{id}}
+
+  Press "Start priority charge" in the consumer portal: the chargers below
+  report their new limit within seconds. Ctrl+C stops the demo.
+"""

@@ -1,0 +1,170 @@
+"""Simulated OCPP 1.6J chargers for the demo: they connect, charge, and obey their profiles.
+
+Each keeps the charging profiles it is sent, works out the limit in force the
+way a charger does (the highest stack level valid now, OCPP 1.6 §3.13.2), says
+so on the console whenever it changes, and reports the power it draws.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import websockets
+from ocpp.charge_point import snake_to_camel_case
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action
+
+from scheduler.codec import profile_from_ocpp16
+from scheduler.evaluate import limit_at, prevailing_profile
+from scheduler.profiles import PRIORITY_ROLE, ChargingProfile, role_of
+
+log = logging.getLogger("smartcharge.demo")
+
+CONFIGURATION = [
+    {"key": "ChargingScheduleMaxPeriods", "readonly": True, "value": "24"},
+    {"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": True, "value": "Current"},
+    {"key": "ChargeProfileMaxStackLevel", "readonly": True, "value": "8"},
+]
+CHECK_SECONDS = 2.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ocpp_time(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class DemoCharger(ChargePoint):
+    def __init__(self, charge_point_id: str, connection: Any, announce: Any):
+        super().__init__(charge_point_id, connection)
+        self.profiles: dict[int, ChargingProfile] = {}
+        self.announce = announce
+        self.shown: tuple[float | None, str] | None = None
+
+    @on(Action.set_charging_profile)
+    async def on_set_charging_profile(
+        self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
+    ) -> call_result.SetChargingProfile:
+        # The library hands payloads over in snake_case; the profile reads OCPP's own names.
+        profile = profile_from_ocpp16(snake_to_camel_case(cs_charging_profiles))
+        self.profiles[profile.profile_id] = profile
+        self.check()
+        return call_result.SetChargingProfile(status="Accepted")
+
+    @on(Action.clear_charging_profile)
+    async def on_clear_charging_profile(
+        self, id: int | None = None, **_: Any
+    ) -> call_result.ClearChargingProfile:
+        removed = self.profiles.pop(id, None) if id is not None else None
+        if id is None:
+            self.profiles.clear()
+        self.check()
+        status = "Accepted" if removed is not None or id is None else "Unknown"
+        return call_result.ClearChargingProfile(status=status)
+
+    @on(Action.get_configuration)
+    async def on_get_configuration(self, **_: Any) -> call_result.GetConfiguration:
+        return call_result.GetConfiguration(configuration_key=CONFIGURATION)
+
+    def limit(self) -> tuple[float | None, str]:
+        """The limit in force now and what it comes from."""
+        now = utc_now()
+        profiles = list(self.profiles.values())
+        prevailing = prevailing_profile(profiles, now)
+        if prevailing is None:
+            return None, "no profile: full power"
+        limit = limit_at(profiles, now)
+        priority = role_of(prevailing.profile_id) == PRIORITY_ROLE
+        why = "priority charge: full power" if priority else "outside the exclusion windows"
+        if limit == 0:
+            why = "exclusion window: not charging"
+        return limit, f"{why} ({prevailing.rate_unit})"
+
+    def check(self) -> None:
+        shown = self.limit()
+        if shown != self.shown:
+            self.shown = shown
+            limit, why = shown
+            self.announce(f"charger {self.id}: limit {limit if limit is not None else '-'} — {why}")
+
+
+async def run_charger(url: str, charge_point_id: str, password: str, stop: asyncio.Event) -> None:
+    """Connect (again after a lost connection), boot, start a session, obey until `stop`."""
+    token = base64.b64encode(f"{charge_point_id}:{password}".encode()).decode()
+    while not stop.is_set():
+        try:
+            async with websockets.connect(
+                f"{url}/{charge_point_id}",
+                subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                additional_headers={"Authorization": f"Basic {token}"},
+            ) as connection:
+                charger = DemoCharger(charge_point_id, connection, print_flush)
+                await _charge(charger, stop)
+        except (OSError, websockets.exceptions.WebSocketException) as error:
+            log.warning("demo charger %s: %s; connecting again", charge_point_id, error)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=3)
+
+
+async def _charge(charger: DemoCharger, stop: asyncio.Event) -> None:
+    listener = asyncio.create_task(charger.start())
+    try:
+        await charger.call(
+            call.BootNotification(charge_point_model="Demo", charge_point_vendor="Demo")
+        )
+        await charger.call(
+            call.StatusNotification(connector_id=1, error_code="NoError", status="Charging")
+        )
+        await charger.call(
+            call.StartTransaction(
+                connector_id=1, id_tag="DEMO", meter_start=0, timestamp=ocpp_time(utc_now())
+            )
+        )
+        while not stop.is_set() and not listener.done():
+            charger.check()  # profiles take effect and end with time, too
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=CHECK_SECONDS)
+    finally:
+        listener.cancel()
+
+
+def print_flush(line: str) -> None:
+    print(line, flush=True)
+
+
+class DemoChargers:
+    """The simulated chargers, on an asyncio loop in a thread of their own."""
+
+    def __init__(self, url: str, chargers: list[tuple[str, str]]):
+        self.url = url
+        self.chargers = chargers
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="demo-chargers", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        await asyncio.gather(
+            *(run_charger(self.url, cp, password, self._stop) for cp, password in self.chargers)
+        )
