@@ -79,7 +79,8 @@ def test_a_charger_reacts_to_start_priority_charge_within_a_minute(
     console.wait_for("Smart charging demo is running")
     console.wait_for("(A)")  # a charger got its exclusion profile and reports its limit
 
-    login = httpx.post(f"{base}/api/auth/login", json={"email": HOME_USER[0], "password": HOME_USER[1]})
+    driver = {"email": HOME_USER[0], "password": HOME_USER[1]}
+    login = httpx.post(f"{base}/api/auth/login", json=driver)
     assert login.status_code == 200, login.text
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     (group,) = httpx.get(f"{base}/api/me/groups", headers=headers).json()
@@ -88,5 +89,6 @@ def test_a_charger_reacts_to_start_priority_charge_within_a_minute(
 
     line = console.wait_for("priority charge: full power", timeout=60)
     assert "DEMO-CP-" in line
-    operator = httpx.post(f"{base}/api/auth/login", json={"email": OPERATOR[0], "password": OPERATOR[1]})
+    operator_login = {"email": OPERATOR[0], "password": OPERATOR[1]}
+    operator = httpx.post(f"{base}/api/auth/login", json=operator_login)
     assert operator.status_code == 200

@@ -1,4 +1,4 @@
-"""Settings from environment variables, all prefixed `SMARTCHARGE_` (SMARTCHARGE_DATABASE_URL...)."""
+"""Settings from environment variables, all prefixed `SMARTCHARGE_`."""
 
 from __future__ import annotations
 
