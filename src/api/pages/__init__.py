@@ -20,7 +20,7 @@ from . import (
     operator_users,
     operator_wizard,
 )
-from .access import FormRefused, LoginRequired, PageUser, WrongPortal, portal_of
+from .access import FormRefused, LoginRequired, PageUser, WrongPortal, portal_at, portal_of
 from .group_panels import PageNotFound
 from .rendering import STATIC_DIR, page_context, redirect, render
 
@@ -45,7 +45,7 @@ async def wrong_portal(request: Request, error: Exception) -> Response:
 
 async def form_refused(request: Request, error: Exception) -> Response:
     context = page_context(
-        portal_of(""),
+        portal_at(request.url.path),
         None,
         title="This form could not be sent",
         message="It came from another site, or from a page older than your login. "
@@ -56,7 +56,7 @@ async def form_refused(request: Request, error: Exception) -> Response:
 
 async def page_not_found(request: Request, error: Exception) -> Response:
     assert isinstance(error, PageNotFound)
-    portal = portal_of("operator" if request.url.path.startswith("/operator") else "")
+    portal = portal_at(request.url.path)
     context = page_context(
         portal, None, title="Not found", message=error.message, link=(portal.home, "Back")
     )
