@@ -223,3 +223,48 @@ def test_pages_are_not_cached_and_may_not_be_framed(
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert re.search(r'<script src="/static/portal.js" defer></script>', page.text)
     assert browser.get("/static/style.css").status_code == 200
+
+
+def test_password_is_changed_and_other_logins_end(
+    server: str, browser: PageClient, anna: PageClient
+) -> None:
+    browser.log_in("anna@example.com", "anna-secret-1", portal="")
+    anna.get("/password")
+
+    wrong = anna.post(
+        "/password",
+        {"current_password": "nope", "new_password": "anna-secret-2", "repeat": "anna-secret-2"},
+    )
+    different = anna.post(
+        "/password",
+        {"current_password": "anna-secret-1", "new_password": "anna-secret-2", "repeat": "x"},
+    )
+    changed = anna.post(
+        "/password",
+        {
+            "current_password": "anna-secret-1",
+            "new_password": "anna-secret-2",
+            "repeat": "anna-secret-2",
+        },
+    )
+
+    assert wrong.status_code == 422
+    assert error_text(wrong) == "Current password: that is not your current password."
+    assert error_text(different) == "The two new passwords are not the same."
+    assert changed.status_code == 303
+    assert "Your password is changed" in text(anna.follow(changed))
+    assert browser.get("/").status_code == 303  # the other login ended
+    fresh = PageClient(server)
+    assert fresh.log_in("anna@example.com", "anna-secret-2", portal="").status_code == 200
+    fresh.close()
+
+
+def test_operator_changes_his_password_in_his_portal(
+    browser: PageClient, operator_credentials: tuple[str, str]
+) -> None:
+    browser.log_in(*operator_credentials)
+
+    page = browser.get("/operator/password")
+
+    assert page.status_code == 200
+    assert 'action="/operator/password"' in page.text

@@ -155,12 +155,14 @@ async def home_user_form(
     return user
 
 
-def group_page(request: Request, ctx: Context) -> PageUser:
+def portal_page(request: Request, ctx: Context) -> PageUser:
     """For the pages both portals have: the portal is the one the path is in."""
     return _page_user(request, ctx, portal_at(request.url.path))
 
 
-async def group_form(request: Request, user: Annotated[PageUser, Depends(group_page)]) -> PageUser:
+async def portal_form(
+    request: Request, user: Annotated[PageUser, Depends(portal_page)]
+) -> PageUser:
     await check_form(request, user)
     return user
 
@@ -169,8 +171,8 @@ OperatorPage = Annotated[PageUser, Depends(operator_page)]
 OperatorForm = Annotated[PageUser, Depends(operator_form)]
 HomeUserPage = Annotated[PageUser, Depends(home_user_page)]
 HomeUserForm = Annotated[PageUser, Depends(home_user_form)]
-GroupPage = Annotated[PageUser, Depends(group_page)]
-GroupForm = Annotated[PageUser, Depends(group_form)]
+PortalPage = Annotated[PageUser, Depends(portal_page)]
+PortalForm = Annotated[PageUser, Depends(portal_form)]
 
 
 def safe_next(path: str | None, portal: Portal) -> str:

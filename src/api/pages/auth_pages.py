@@ -12,13 +12,16 @@ from api import accounts
 from api.context import ApiContext
 from api.deps import SESSION_COOKIE, Context
 from api.models import LoginIn
-from domain.errors import InvalidInput, InvitationInvalid
+from domain.errors import DomainError, InvalidInput, InvitationInvalid
 
 from .access import (
     CONSUMER,
     OPERATOR,
     FormRefused,
+    PageUser,
     Portal,
+    PortalForm,
+    PortalPage,
     csrf_token,
     logged_in,
     portal_of,
@@ -26,7 +29,7 @@ from .access import (
     same_origin,
 )
 from .formatting import sentence
-from .messages import in_words
+from .messages import in_words, status_of
 from .rendering import page_context, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -122,6 +125,50 @@ def consumer_login(
 @router.post("/logout")
 def consumer_logout(request: Request, ctx: Context, csrf_token: Text = "") -> Response:
     return log_out(request, ctx, CONSUMER, csrf_token)
+
+
+# --- changing one's password ----------------------------------------------------------------
+
+
+def password_page(
+    request: Request, user: PageUser, error: str | None = None, status_code: int = 200
+) -> Response:
+    context = page_context(user.portal, user, errors={"password": error} if error else {})
+    return render(request, "password.html", context, status_code)
+
+
+def change_password(
+    request: Request, ctx: ApiContext, user: PageUser, current: str, new: str, repeat: str
+) -> Response:
+    """As the JSON API: the new password, and every other session of the user ends."""
+    if new != repeat:
+        return password_page(request, user, "The two new passwords are not the same.", 422)
+    try:
+        ctx.service.change_password(user.session.user_id, current, new)
+    except DomainError as refusal:
+        return password_page(request, user, in_words(refusal), status_of(refusal))
+    ctx.sessions.close_all(user.session.user_id, keep=user.token)
+    return redirect(user.portal.home, "Your password is changed; other logins of yours ended.")
+
+
+def password(request: Request, user: PortalPage) -> Response:
+    return password_page(request, user)
+
+
+def new_password(
+    request: Request,
+    ctx: Context,
+    user: PortalForm,
+    current_password: Text = "",
+    new_password: Text = "",
+    repeat: Text = "",
+) -> Response:
+    return change_password(request, ctx, user, current_password, new_password, repeat)
+
+
+for portal in (OPERATOR, CONSUMER):
+    router.add_api_route(f"{portal.root}/password", password, methods=["GET"])
+    router.add_api_route(f"{portal.root}/password", new_password, methods=["POST"])
 
 
 # --- the invitation link ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ from api.models import PriorityChargeIn
 from domain.errors import Conflict, DomainError
 from domain.exclusion_times import parse_windows
 
-from .access import CONSUMER, OPERATOR, GroupForm, GroupPage, PageUser, safe_next
+from .access import CONSUMER, OPERATOR, PageUser, PortalForm, PortalPage, safe_next
 from .exclusion_form import WindowFormError, window_from_form, window_from_key
 from .formatting import clock, window_text
 from .group_panels import find_group, live_regions, render_group_page
@@ -135,7 +135,7 @@ def stop_priority(
     return redirect(safe_next(back, user.portal), "Priority charge stopped.")
 
 
-def live(group_id: UUID, ctx: Context, user: GroupPage, since: str = "") -> Response:
+def live(group_id: UUID, ctx: Context, user: PortalPage, since: str = "") -> Response:
     return live_regions(ctx, user, group_id, since[:64])
 
 
@@ -143,7 +143,7 @@ def add_exclusion(
     group_id: UUID,
     request: Request,
     ctx: Context,
-    user: GroupForm,
+    user: PortalForm,
     days: Days = None,
     start: Text = "",
     end: Text = "",
@@ -155,7 +155,7 @@ def remove_exclusion(
     group_id: UUID,
     request: Request,
     ctx: Context,
-    user: GroupForm,
+    user: PortalForm,
     weekdays: Text = "",
     start: Text = "",
     end: Text = "",
@@ -167,7 +167,7 @@ def priority_start(
     group_id: UUID,
     request: Request,
     ctx: Context,
-    user: GroupForm,
+    user: PortalForm,
     minutes: Text = "",
     back: Text = "",
 ) -> Response:
@@ -175,7 +175,7 @@ def priority_start(
 
 
 def priority_stop(
-    group_id: UUID, request: Request, ctx: Context, user: GroupForm, back: Text = ""
+    group_id: UUID, request: Request, ctx: Context, user: PortalForm, back: Text = ""
 ) -> Response:
     return stop_priority(request, ctx, user, group_id, back)
 
