@@ -46,7 +46,7 @@ class NodeCharger:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=TESTS,
         )  # fmt: skip
         self.events: queue.Queue[Event] = queue.Queue()
-        self.seen: list[Event] = []
+        self.backlog: list[Event] = []  # arrived, not yet expected
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -60,12 +60,17 @@ class NodeCharger:
         self.process.stdin.flush()
 
     def expect(self, wanted: Callable[[Event], bool], timeout: float = 15.0) -> Event:
+        """The first event, in order of arrival, that is `wanted` and was not taken yet."""
+        for event in self.backlog:
+            if wanted(event):
+                self.backlog.remove(event)
+                return event
         while True:
             event = self.events.get(timeout=timeout)
-            self.seen.append(event)
             assert event["event"] != "strictValidationFailure", event
             if wanted(event):
                 return event
+            self.backlog.append(event)
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
         self.send(call=method, params=params, tag=method)

@@ -4,7 +4,8 @@ The subscription (PostgreSQL LISTEN/NOTIFY, through eventsourcing's
 ApplicationSubscription) blocks, so it runs in a thread of its own; each event
 is handed to the gateway's asyncio loop with `call_soon_threadsafe`. Nothing
 is tracked: on a restart every charger reconnects and gets all its desired
-profiles again, so the follower starts at the end of the log.
+profiles again, so the follower starts at the end of the log as it was before
+the gateway began to accept chargers.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ class EventFollower:
         self._subscription: ApplicationSubscription[UUID] | None = None
         self._thread = threading.Thread(target=self._run, name="gateway-follower", daemon=True)
 
-    def start(self) -> None:
-        self.position = self.app.recorder.max_notification_id() or 0
+    def start(self, position: int) -> None:
+        """Follow the events recorded after `position`."""
+        self.position = position
         self._thread.start()
 
     def stop(self) -> None:

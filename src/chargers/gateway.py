@@ -85,6 +85,9 @@ class Gateway:
     def start(self) -> None:
         """Listen for chargers; returns once the server is listening (the bound port in .port)."""
         self._forget_stale_connections()
+        # Taken before any charger is accepted: what a connection's first delivery
+        # reads is either older than this position or followed from it.
+        position = self.context.service.recorder.max_notification_id() or 0
         ready = threading.Event()
         self._thread = threading.Thread(
             target=self._main, args=(ready,), name="ocpp-gateway", daemon=True
@@ -95,7 +98,7 @@ class Gateway:
             raise RuntimeError(f"the OCPP gateway did not start: {self._startup_error}")
         assert self._loop is not None
         self._follower = EventFollower(self.context.service, self._loop, self.registry.on_event)
-        self._follower.start()
+        self._follower.start(position)
         log.info("OCPP gateway %s listening on %s/{charge_point_id}", self.gateway_id, self.url)
 
     def stop(self) -> None:

@@ -48,6 +48,7 @@ class Recording:
     def _setup_recording(self) -> None:
         self.received: asyncio.Queue[Received] = asyncio.Queue()
         self.log: list[Received] = []
+        self.backlog: list[Received] = []  # received, not yet expected
 
     async def route_message(self, raw_msg: str) -> None:
         frame = json.loads(raw_msg)
@@ -60,12 +61,17 @@ class Recording:
         await super().route_message(raw_msg)  # type: ignore[misc]
 
     async def expect(self, action: str, timeout: float = 10.0) -> dict[str, Any]:
-        """The payload of the next received CALL of `action` (others are skipped)."""
+        """The payload of the first received CALL of `action` not yet expected."""
+        for received in self.backlog:
+            if received.action == action:
+                self.backlog.remove(received)
+                return received.payload
         async with asyncio.timeout(timeout):
             while True:
                 received = await self.received.get()
                 if received.action == action:
                     return received.payload
+                self.backlog.append(received)
 
     async def expect_set_profiles(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         return [await self.expect("SetChargingProfile", timeout) for _ in range(count)]
