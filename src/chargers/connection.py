@@ -51,6 +51,9 @@ class GatewayContext:
     gateway_id: str
     call_timeout: float = 10.0
     heartbeat_interval: int = 300
+    # Websocket pings from our side find dead connections (OCPP-J 1.6 §5.3); every
+    # 20 s (the websockets default) is 500 pings a second at 10,000 chargers.
+    ping_interval: float | None = 60.0
     bad_frame_limit: int = 20
     bad_frame_window: float = 60.0
 

@@ -145,6 +145,8 @@ class Gateway:
             select_subprotocol=select_subprotocol,
             process_request=self._admit,
             max_size=MAX_MESSAGE_BYTES,
+            ping_interval=self.context.ping_interval,
+            ping_timeout=self.context.ping_interval,
             compression=None,  # OCPP-J 1.6 §5.1: compression only as the websocket allows; off
         )
 

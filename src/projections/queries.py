@@ -67,7 +67,13 @@ class ReadModelQueries:
         where, params = "", ()
         if search:
             pattern = "%" + like_prefix(search.lower())
-            where, params = "WHERE lower(g.name) LIKE %s OR u.email LIKE %s", (pattern, pattern)
+            # Two indexable lookups rather than one OR across the join.
+            where = (
+                f"WHERE g.id IN (SELECT id FROM {self.t.groups} WHERE lower(name) LIKE %s"
+                f" UNION SELECT x.id FROM {self.t.groups} x JOIN {self.t.users} xu"
+                " ON xu.id = x.home_user_id WHERE xu.email LIKE %s)"
+            )
+            params = (pattern, pattern)
         return self._all(
             f"SELECT {GROUP_COLUMNS} FROM {self.t.groups} g"
             f" LEFT JOIN {self.t.users} u ON u.id = g.home_user_id {where}"

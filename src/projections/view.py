@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
@@ -35,6 +36,30 @@ class ReadModelsView(PostgresTrackingRecorder):
         )  # type: ignore[arg-type]
         self._position: int | None = None
         self._advanced = threading.Condition()
+
+    def create_table(self) -> None:
+        super().create_table()
+        self._create_search_indexes()
+
+    def _create_search_indexes(self) -> None:
+        """Trigram indexes make "part of a name or e-mail" searches fast at 100,000 groups.
+
+        pg_trgm ships with PostgreSQL and is a trusted extension; where it cannot
+        be created the searches still work, by scanning.
+        """
+        t = self.tables
+        for statement in (
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            f"CREATE INDEX IF NOT EXISTS rm_groups_name_trgm ON {t.groups}"
+            " USING gin (lower(name) gin_trgm_ops)",
+            f"CREATE INDEX IF NOT EXISTS rm_users_email_trgm ON {t.users}"
+            " USING gin (email gin_trgm_ops)",
+        ):
+            try:
+                with self.datastore.transaction(commit=True) as curs:
+                    curs.execute(statement)  # type: ignore[arg-type]
+            except psycopg.Error as error:  # e.g. another process created it at the same time
+                log.warning("search index not created (%s): searches will scan", error)
 
     def process(self, event: Any, tracking: Tracking) -> None:
         self.process_batch([(event, tracking)])

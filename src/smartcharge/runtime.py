@@ -70,6 +70,7 @@ def make_gateway(settings: Settings, service: SmartCharging, queries: ReadModelQ
         gateway_id=settings.gateway_id or f"{socket.gethostname()}:{port}",
         call_timeout=settings.ocpp_call_timeout,
         heartbeat_interval=settings.ocpp_heartbeat_interval,
+        ping_interval=settings.ocpp_ping_interval,
     )
     return Gateway(context, settings.ocpp_host, settings.ocpp_port, tls_context(settings))
 

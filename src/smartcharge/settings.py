@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="seconds a charger has to answer one of our calls"
     )
     ocpp_heartbeat_interval: int = Field(default=300, ge=1, description="seconds, to chargers")
+    ocpp_ping_interval: float | None = Field(
+        default=60.0, gt=0, description="seconds between websocket pings to each charger"
+    )
     ocpp_tls_cert: Path | None = Field(
         default=None, description="PEM certificate (chain): the gateway then serves wss://"
     )
