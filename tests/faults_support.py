@@ -18,12 +18,14 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
+from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
+from websockets.typing import Subprotocol
 
 from conftest import free_port
 from domain.actors import SYSTEM, Actor
 from domain.service import SmartCharging
-from peer.ocpp_chargers import Session, open_charger
+from peer.ocpp_chargers import Charger16, Session, basic_auth
 from smartcharge.database import Database, start_embedded
 
 T = TypeVar("T")
@@ -154,12 +156,29 @@ class EmbeddedServer:
 # --- chargers that come back -----------------------------------------------------------------
 
 
+async def open_as(
+    kind: type[Charger16], url: str, charge_point_id: str, password: str = CHARGER_PASSWORD
+) -> Session:
+    """Connect a charger of class `kind` (OCPP 1.6J) with Basic auth, and start reading."""
+    connection = await connect(
+        f"{url}/{charge_point_id}",
+        subprotocols=[Subprotocol("ocpp1.6")],
+        additional_headers=basic_auth(charge_point_id, password),
+        open_timeout=10,
+    )
+    charger = kind(charge_point_id, connection)
+    return Session(charger, connection, asyncio.create_task(charger.start()))
+
+
 @dataclass
 class KeptCharger:
     """A library charger (tests/peer) that reconnects whenever its connection ends."""
 
     url: str
     charge_point_id: str
+    kind: type[Charger16] = Charger16
+    password: str = CHARGER_PASSWORD
+    reconnect_pause: float = 0.1
     sessions: list[Session] = field(default_factory=list)
 
     def set_profiles(self, since_session: int = 0) -> dict[int, dict[str, Any]]:
@@ -175,15 +194,16 @@ class KeptCharger:
     async def keep_connected(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                session = await open_charger(self.url, self.charge_point_id, CHARGER_PASSWORD)
+                session = await open_as(self.kind, self.url, self.charge_point_id, self.password)
             except (OSError, TimeoutError, WebSocketException):
-                await pause(stop, 0.1)
+                await pause(stop, self.reconnect_pause)
                 continue
             self.sessions.append(session)
             ended = asyncio.ensure_future(stop.wait())
             await asyncio.wait([session.task, ended], return_when=asyncio.FIRST_COMPLETED)
             ended.cancel()
             await session.close()
+            await pause(stop, self.reconnect_pause)
 
 
 # --- home users, each with a group, an EVSE and a charger ------------------------------------
@@ -200,7 +220,8 @@ class Home:
 
 def seed_homes(app: SmartCharging, count: int, prefix: str) -> list[Home]:
     """`count` home users who can log in, each in a group with one EVSE on a charger."""
-    operator = Actor.operator(app.add_operator(f"operator@{prefix}.example", "operator-password", SYSTEM))
+    operator_id = app.add_operator(f"operator@{prefix}.example", "operator-password", SYSTEM)
+    operator = Actor.operator(operator_id)
     homes = []
     for index in range(count):
         email, charger = f"user{index}@{prefix}.example", f"{prefix.upper()}-{index}"
