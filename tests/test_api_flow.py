@@ -156,3 +156,25 @@ def test_operator_changes_the_one_time_password_and_other_sessions_end(
     assert old.status_code == 401
     with login(server, email, "a-new-password") as again:
         assert again.get("/api/auth/me").json()["email"] == email
+
+
+def test_a_page_of_another_site_cannot_act_with_the_session_cookie(
+    server: str, operator_credentials: tuple[str, str]
+) -> None:
+    email, password = operator_credentials
+    with httpx.Client(base_url=server) as browser:
+        logged_in = browser.post("/api/auth/login", json={"email": email, "password": password})
+        assert logged_in.is_success
+        forged = browser.post(
+            "/api/operator/users",
+            json={"email": "victim@example.com"},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert forged.status_code == 403
+        assert browser.get("/api/operator/users").json() == []
+        own = browser.post(
+            "/api/operator/users",
+            json={"email": "friend@example.com"},
+            headers={"Origin": server},
+        )
+        assert own.status_code == 201

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -31,8 +32,19 @@ def session_token(
     return request.cookies.get(SESSION_COOKIE)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def same_origin(request: Request) -> bool:
+    """False only when the browser names another origin; old browsers send no Origin."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
 def current_session(
-    ctx: Context, token: Annotated[str | None, Depends(session_token)]
+    request: Request, ctx: Context, token: Annotated[str | None, Depends(session_token)]
 ) -> Session:
     session = ctx.sessions.find(token, ctx.now()) if token else None
     if session is None:
@@ -40,6 +52,13 @@ def current_session(
             status.HTTP_401_UNAUTHORIZED,
             "log in first: send the session cookie or 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    # The cookie rides along with any site's request (SameSite=Lax stops most, not
+    # sibling subdomains or old browsers): a change must come from our own pages.
+    by_cookie = "authorization" not in request.headers
+    if by_cookie and request.method not in SAFE_METHODS and not same_origin(request):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "a page of another site may not act with your session"
         )
     return session
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from api.deps import SESSION_COOKIE, Context
+from api.deps import SESSION_COOKIE, Context, same_origin
 from api.sessions import Session
 from domain.actors import Actor, Role
 
@@ -122,14 +122,6 @@ def operator_page(request: Request, ctx: Context) -> PageUser:
 
 def home_user_page(request: Request, ctx: Context) -> PageUser:
     return _page_user(request, ctx, CONSUMER)
-
-
-def same_origin(request: Request) -> bool:
-    """False only when the browser names another origin; old browsers send no Origin."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 async def check_form(request: Request, user: PageUser) -> None:
