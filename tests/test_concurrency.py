@@ -124,3 +124,18 @@ def test_concurrent_edits_of_one_group_are_all_kept(app: SmartCharging, operator
     renamed = [e.name for e in app.events.get(group_id) if type(e).__name__ == "Renamed"]
     assert sorted(renamed) == sorted(succeeded)
     assert app.group(group_id).name == renamed[-1]
+
+
+def test_windows_added_at_once_by_two_portals_are_all_kept(
+    app: SmartCharging, operator: Actor
+) -> None:
+    """Adding a window reads the group's windows inside the command, so none is lost."""
+    from domain.exclusion_times import ExclusionWindow
+
+    group_id, _ = app.create_group(name="Tabs", time_zone="UTC", actor=operator)
+    windows = [ExclusionWindow(("mon",), hour * 60, hour * 60 + 30) for hour in range(10)]
+
+    results = race([lambda w=w: app.add_exclusion_window(group_id, w, operator) for w in windows])
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sorted(app.group(group_id).exclusion_windows, key=lambda w: w.start) == windows

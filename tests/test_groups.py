@@ -866,3 +866,18 @@ def test_every_group_and_evse_event_names_its_actor_and_time(
     group_actors = {e.actor for e in app.events.get(group_id)}
     assert group_actors == {operator, anna}
     assert next(iter(app.events.get(evse_id))).actor == SYSTEM
+
+
+def test_removing_a_window_that_is_gone_is_refused_and_changes_nothing() -> None:
+    app = SmartCharging()
+    operator = Actor.operator(app.add_operator("ops@example.com", "operator-pass", Actor.system()))
+    group_id, _ = app.create_group(name="Home", time_zone="UTC", actor=operator)
+    kept = ExclusionWindow(("tue",), 17 * 60, 21 * 60)
+    app.add_exclusion_window(group_id, kept, operator)
+
+    with pytest.raises(Conflict, match="already removed"):
+        app.remove_exclusion_window(group_id, ExclusionWindow(("mon",), 60, 120), operator)
+
+    assert app.group(group_id).exclusion_windows == (kept,)
+    app.remove_exclusion_window(group_id, kept, operator)
+    assert app.group(group_id).exclusion_windows == ()

@@ -23,6 +23,7 @@ from domain.actors import Actor, Role
 from domain.charger_commands import ChargerCommands
 from domain.errors import (
     ConcurrentChange,
+    Conflict,
     EmailAlreadyRegistered,
     EvseAlreadyRegistered,
     Forbidden,
@@ -258,6 +259,31 @@ class SmartCharging(ChargerCommands, Application[UUID]):
         return self._change_group(
             group_id, actor, lambda g: g.set_exclusion_times(windows, actor), operator_only=False
         )
+
+    def add_exclusion_window(
+        self, group_id: UUID, window: ExclusionWindow, actor: Actor
+    ) -> int | None:
+        """One more window, added to the group's windows as they are now (no lost update)."""
+        return self._change_group(
+            group_id,
+            actor,
+            lambda g: g.set_exclusion_times([*g.exclusion_windows, window], actor),
+            operator_only=False,
+        )
+
+    def remove_exclusion_window(
+        self, group_id: UUID, window: ExclusionWindow, actor: Actor
+    ) -> int | None:
+        """Remove one window; refused if it is no longer there (changed meanwhile)."""
+
+        def change(group: SmartChargingGroup) -> None:
+            windows = list(group.exclusion_windows)
+            if window not in windows:
+                raise Conflict("this exclusion time was already removed or changed meanwhile")
+            windows.remove(window)
+            group.set_exclusion_times(windows, actor)
+
+        return self._change_group(group_id, actor, change, operator_only=False)
 
     def start_priority_charge(
         self,

@@ -16,8 +16,8 @@ from api import group_actions
 from api.context import ApiContext
 from api.deps import Context
 from api.models import PriorityChargeIn
-from domain.errors import Conflict, DomainError
-from domain.exclusion_times import parse_windows
+from domain.errors import DomainError
+from domain.exclusion_times import ExclusionWindow
 
 from .access import CONSUMER, OPERATOR, PageUser, PortalForm, PortalPage, safe_next
 from .exclusion_form import WindowFormError, window_from_form, window_from_key
@@ -52,12 +52,6 @@ def refused(
     )
 
 
-def save_windows(
-    ctx: ApiContext, user: PageUser, group_id: UUID, windows: list[dict[str, Any]]
-) -> None:
-    ctx.caught_up(ctx.service.set_exclusion_times(group_id, parse_windows(windows), user.actor))
-
-
 def add_window(
     request: Request,
     ctx: ApiContext,
@@ -68,10 +62,11 @@ def add_window(
     end: str,
 ) -> Response:
     values = {"days": days, "start": start, "end": end}
-    current = find_group(ctx, user, group_id)["exclusion_windows"]
+    find_group(ctx, user, group_id)
     try:
         window = window_from_form(days, start, end)
-        save_windows(ctx, user, group_id, [*current, window])
+        added = ExclusionWindow.parse(window)
+        ctx.caught_up(ctx.service.add_exclusion_window(group_id, added, user.actor))
     except (WindowFormError, DomainError) as error:
         return refused(request, ctx, user, group_id, "exclusion", error, values)
     notice = f"Exclusion time added: {window_text(window)}."
@@ -88,11 +83,10 @@ def remove_window(
     end: str,
 ) -> Response:
     target = window_from_key(weekdays, start, end)
-    current = find_group(ctx, user, group_id)["exclusion_windows"]
+    find_group(ctx, user, group_id)
     try:
-        if target not in current:
-            raise Conflict("this exclusion time was already removed or changed meanwhile")
-        save_windows(ctx, user, group_id, [w for w in current if w != target])
+        removed = ExclusionWindow.parse(target)
+        ctx.caught_up(ctx.service.remove_exclusion_window(group_id, removed, user.actor))
     except DomainError as error:
         return refused(request, ctx, user, group_id, "exclusions", error)
     notice = f"Exclusion time removed: {window_text(target)}."
