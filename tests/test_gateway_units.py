@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from datetime import UTC, datetime, timedelta, timezone
+from unittest.mock import MagicMock
 
 import pytest
 from ocpp.messages import Call, CallError, CallResult
 
 from chargers.auth import basic_password, charge_point_id_from
-from chargers.connection import utc_timestamp
+from chargers.connection import GatewayContext, utc_timestamp
 from chargers.delivery import Reason, Step, plan
 from chargers.frames import FrameError, FrameGuard, call_error, error_code, parse_frame
-from chargers.gateway import select_subprotocol
+from chargers.gateway import Gateway, select_subprotocol
 from chargers.v16 import capabilities_from as capabilities16
 from chargers.v16 import parse_rate_units
 from chargers.v201 import capabilities_from as capabilities201
@@ -182,3 +184,19 @@ def test_capabilities_of_a_201_station_come_from_its_variables():
         ]
     )
     assert (found.max_periods, found.rate_units, found.max_stack_level) == (12, ("A",), None)
+
+
+# --- life cycle -----------------------------------------------------------------------------
+
+
+def test_a_gateway_that_cannot_listen_says_why():
+    context = GatewayContext(service=MagicMock(), queries=MagicMock(), gateway_id="unit")
+    context.queries.chargers.return_value = []
+    context.service.recorder.max_notification_id.return_value = 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        gateway = Gateway(context, "127.0.0.1", taken.getsockname()[1], None)
+        with pytest.raises(RuntimeError, match="address already in use"):
+            gateway.start()
+    gateway.stop()  # stopping a gateway that never ran is harmless

@@ -42,6 +42,7 @@ PROTOCOLS: dict[str, type[ChargerConnection]] = {
 }
 MAX_MESSAGE_BYTES = 256 * 1024
 STARTUP_SECONDS = 30
+STOP_SECONDS = 30
 
 
 class ChargerCallError(ConnectionError):
@@ -104,10 +105,13 @@ class Gateway:
     def stop(self) -> None:
         if self._follower is not None:
             self._follower.stop()
-        if self._loop is not None and self._stopping is not None:
-            self._loop.call_soon_threadsafe(self._stopping.set)
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stopping.set)
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=STOP_SECONDS)
+            if self._thread.is_alive():
+                log.warning("the OCPP gateway did not stop within %d s", STOP_SECONDS)
 
     def _forget_stale_connections(self) -> None:
         """Chargers this gateway held when its process ended are not connected anymore."""
