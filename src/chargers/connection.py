@@ -226,7 +226,6 @@ class ChargerConnection:
         except CallFailed as failure:
             log.warning("%s: capabilities unknown (%s): %s", self.id, failure.status, failure)
             return False
-        # The stack level has no place in the domain yet: ChargerLimits assumes 10.
         log.info("%s: %s", self.id, found)
         await self._command(
             "capabilities",
@@ -234,6 +233,7 @@ class ChargerConnection:
             self.id,
             found.max_periods,
             found.rate_units,
+            found.max_stack_level,
         )
         return True
 

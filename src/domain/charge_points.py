@@ -43,6 +43,7 @@ class ChargePoint(Aggregate):
         self.connector_status: dict[int, str] = {}
         self.max_periods: int | None = None
         self.rate_units: tuple[str, ...] = ()
+        self.max_stack_level: int | None = None
 
     @staticmethod
     def create_id(charge_point_id: str) -> UUID:
@@ -91,19 +92,32 @@ class ChargePoint(Aggregate):
         pass
 
     def report_capabilities(
-        self, max_periods: int | None, rate_units: tuple[str, ...], actor: Actor
+        self,
+        max_periods: int | None,
+        rate_units: tuple[str, ...],
+        actor: Actor,
+        max_stack_level: int | None = None,
     ) -> None:
-        if (max_periods, tuple(rate_units)) != (self.max_periods, self.rate_units):
+        known = (self.max_periods, self.rate_units, self.max_stack_level)
+        if (max_periods, tuple(rate_units), max_stack_level) != known:
             self._capabilities_reported(
-                max_periods=max_periods, rate_units=list(rate_units), actor=actor
+                max_periods=max_periods,
+                rate_units=list(rate_units),
+                actor=actor,
+                max_stack_level=max_stack_level,
             )
 
     @event("CapabilitiesReported")
     def _capabilities_reported(
-        self, max_periods: int | None, rate_units: list[str], actor: Actor
+        self,
+        max_periods: int | None,
+        rate_units: list[str],
+        actor: Actor,
+        max_stack_level: int | None = None,
     ) -> None:
         self.max_periods = max_periods
         self.rate_units = tuple(rate_units)
+        self.max_stack_level = max_stack_level
 
     def report_status(
         self, connector_id: int, status: str, error_code: str | None, at: datetime, actor: Actor

@@ -99,10 +99,16 @@ class ChargerCommands:
         return self._on_charger(charge_point_id, lambda c: c.boot(vendor, model, firmware, SYSTEM))
 
     def charger_capabilities(
-        self, charge_point_id: str, max_periods: int | None, rate_units: tuple[str, ...]
+        self,
+        charge_point_id: str,
+        max_periods: int | None,
+        rate_units: tuple[str, ...],
+        max_stack_level: int | None = None,
     ) -> int | None:
+        """What GetConfiguration told (OCPP 1.6 §9.4 ChargingScheduleMaxPeriods, ...)."""
         return self._on_charger(
-            charge_point_id, lambda c: c.report_capabilities(max_periods, rate_units, SYSTEM)
+            charge_point_id,
+            lambda c: c.report_capabilities(max_periods, rate_units, SYSTEM, max_stack_level),
         )
 
     def connector_status(

@@ -27,6 +27,7 @@ def ddl(t: Tables) -> list[str]:
             model text,
             firmware text,
             max_periods integer,
+            max_stack_level integer,
             rate_units text[] NOT NULL DEFAULT '{{}}',
             connector_status jsonb NOT NULL DEFAULT '{{}}',
             connected_at timestamptz,
@@ -103,7 +104,10 @@ HANDLERS: dict[type, Handler] = {
         lambda e: e.firmware,
     ),
     CP.CapabilitiesReported: _charger(
-        "max_periods = %s, rate_units = %s", lambda e: e.max_periods, lambda e: list(e.rate_units)
+        "max_periods = %s, rate_units = %s, max_stack_level = %s",
+        lambda e: e.max_periods,
+        lambda e: list(e.rate_units),
+        lambda e: getattr(e, "max_stack_level", None),
     ),
     CP.StatusReported: _charger(
         "connector_status = connector_status || %s",

@@ -27,9 +27,11 @@ def charger_limits(service: SmartCharging, charge_point_id: str) -> ChargerLimit
         charger = service.charge_point(charge_point_id)
     except NotFound:
         return ChargerLimits()
+    defaults = ChargerLimits()
     return ChargerLimits(
-        rate_units=charger.rate_units or ("A", "W"),
-        max_periods=charger.max_periods or ChargerLimits().max_periods,
+        rate_units=charger.rate_units or defaults.rate_units,
+        max_periods=charger.max_periods or defaults.max_periods,
+        max_stack_level=charger.max_stack_level or defaults.max_stack_level,
     )
 
 

@@ -1,0 +1,44 @@
+"""The algorithm's inputs come from what the charger told us: max periods, units, stack levels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain.actors import SYSTEM, Actor
+from domain.service import SmartCharging
+from scheduler.inputs import group_inputs
+from scheduler.tou import desired_profiles
+
+
+def test_a_charger_with_two_stack_levels_gets_exclusion_at_0_and_priority_at_1() -> None:
+    app = SmartCharging()
+    operator = Actor.operator(app.add_operator("ops@example.com", "operator-pass", SYSTEM))
+    evse_id, _ = app.register_evse("CP-SMALL", 1, operator, max_power_w=7400)
+    app.set_charger_password("CP-SMALL", "0123456789abcdef", operator)
+    app.charger_capabilities("CP-SMALL", 5, ("W",), max_stack_level=1)
+    group_id, _ = app.create_group(
+        name="Small", time_zone="Europe/Amsterdam", actor=operator, evse_ids=[evse_id]
+    )
+    app.start_priority_charge(group_id, operator, duration=timedelta(hours=1))
+
+    inputs = group_inputs(app, app.group(group_id))
+    limits = inputs.limits[evse_id]
+    now = datetime.now(UTC)
+    exclusion, priority = desired_profiles(
+        inputs.group, inputs.specs, inputs.limits, now
+    ).profiles_for(evse_id)
+
+    assert (limits.max_periods, limits.rate_units, limits.max_stack_level) == (5, ("W",), 1)
+    assert (exclusion.stack_level, priority.stack_level) == (0, 1)
+    assert exclusion.rate_unit == priority.rate_unit == "W"
+
+
+def test_an_unknown_charger_gets_the_common_defaults() -> None:
+    app = SmartCharging()
+    operator = Actor.operator(app.add_operator("ops@example.com", "operator-pass", SYSTEM))
+    evse_id, _ = app.register_evse("CP-NEW", 1, operator, max_current_a=16, phases=3)
+    group_id, _ = app.create_group(name="New", time_zone="UTC", actor=operator, evse_ids=[evse_id])
+
+    limits = group_inputs(app, app.group(group_id)).limits[evse_id]
+
+    assert (limits.max_periods, limits.rate_units, limits.max_stack_level) == (24, ("A", "W"), 10)
