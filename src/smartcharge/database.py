@@ -50,7 +50,8 @@ class Database:
     def eventsourcing_env(self, pool_size: int = 20) -> dict[str, str]:
         """The eventsourcing library's persistence settings for this database."""
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # The library's PostgreSQL persistence, with pools that ride out an outage.
+            "PERSISTENCE_MODULE": "smartcharge.persistence:PostgresFactory",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
