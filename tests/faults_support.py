@@ -11,26 +11,31 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
+import uvicorn
+from eventsourcing.utils import get_topic
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 from websockets.typing import Subprotocol
 
 from conftest import free_port
 from domain.actors import SYSTEM, Actor
+from domain.delivery import ProfileDelivery
 from domain.service import SmartCharging
 from peer.ocpp_chargers import Charger16, Session, basic_auth
+from scheduler.codec import profile_from_dict
 from smartcharge.database import Database, start_embedded
 
 T = TypeVar("T")
 CHARGER_PASSWORD = "fault-charger-key-0001"
 USER_PASSWORD = "home-user-password"
+DESIRED_TOPIC = get_topic(ProfileDelivery.ProfilesDesired)  # type: ignore[attr-defined]
 
 
 def wait_until(check: Callable[[], T], timeout: float, what: str) -> T:
@@ -125,6 +130,21 @@ class ServeProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """An ASGI app served by uvicorn on a free port of 127.0.0.1, in a thread; its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started or not thread.is_alive(), 30, "uvicorn started")
+    assert server.started, "the HTTP server did not start"
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 # --- a PostgreSQL server of the test's own ----------------------------------------------------
 
 
@@ -149,8 +169,8 @@ class EmbeddedServer:
             self.server.ensure_postgres_running()
 
     def close(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self.stop("fast")
+        """Stop the server for good (the package's own exit handler then has nothing to do)."""
+        self.server.cleanup()
 
 
 # --- chargers that come back -----------------------------------------------------------------
@@ -256,3 +276,46 @@ def window(minute: int) -> dict[str, Any]:
         "start": f"{minute // 60:02d}:{minute % 60:02d}",
         "end": "23:30",
     }
+
+
+# --- what the event store holds ----------------------------------------------------------
+
+
+def notifications(app: SmartCharging) -> list[Any]:
+    """Every event recorded, in order: id, aggregate id and version, topic."""
+    found: list[Any] = []
+    start = 1
+    while batch := app.recorder.select_notifications(start, 1000):
+        found.extend(batch)
+        start = batch[-1].id + 1
+    return found
+
+
+def positions(app: SmartCharging) -> dict[tuple[UUID, int], int]:
+    """(aggregate id, version) -> notification id, of every event recorded."""
+    return {(n.originator_id, n.originator_version): n.id for n in notifications(app)}
+
+
+def desired_after_last_edit(app: SmartCharging, home: Home) -> dict[int, dict[str, Any]] | None:
+    """The EVSE's desired profiles rendered for 1.6J, once the scheduler has recorded them
+    after the group's last event; None before that."""
+    recorded = notifications(app)
+    last_group_event = max(n.id for n in recorded if n.originator_id == home.group_id)
+    delivery = app.delivery(home.evse_id)
+    desired_at = [
+        n.id for n in recorded if n.originator_id == delivery.id and n.topic == DESIRED_TOPIC
+    ]
+    if not desired_at or desired_at[-1] < last_group_event:
+        return None
+    return {
+        p["profile_id"]: profile_from_dict(p).to_ocpp16(delivery.connector_id)
+        for p in delivery.desired
+    }
+
+
+async def holds_desired(app: SmartCharging, home: Home, charger: KeptCharger, since: int) -> bool:
+    desired = await asyncio.to_thread(desired_after_last_edit, app, home)
+    if not desired:
+        return False
+    held = charger.set_profiles(since)
+    return all(held.get(profile_id) == payload for profile_id, payload in desired.items())

@@ -13,28 +13,26 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
 import psycopg
 import pytest
-from eventsourcing.utils import get_topic
 from psycopg.rows import dict_row
 
-from domain.delivery import ProfileDelivery
 from domain.groups import SmartChargingGroup as G
 from domain.service import SmartCharging
 from faults_support import (
     Home,
     KeptCharger,
     ServeProcess,
+    holds_desired,
     login,
     pause,
+    positions,
     seed_homes,
     until,
     window,
 )
-from scheduler.codec import profile_from_dict
 from smartcharge.database import Database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -43,7 +41,6 @@ HOMES = 4
 ACKS_BEFORE_KILL = 24
 ACKS_AFTER_RESTART = 3  # per home user
 FINAL_MINUTE = 1000  # the last edit's window starts here; the load's windows start earlier
-DESIRED_TOPIC = get_topic(ProfileDelivery.ProfilesDesired)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -90,21 +87,6 @@ def acknowledged(sent: list[Sent], home: int | None = None) -> int:
 
 
 # --- what the event store and the read models hold ----------------------------------------
-
-
-def notifications(app: SmartCharging) -> list[Any]:
-    """Every event recorded, in order: id, aggregate id and version, topic."""
-    found: list[Any] = []
-    start = 1
-    while batch := app.recorder.select_notifications(start, 1000):
-        found.extend(batch)
-        start = batch[-1].id + 1
-    return found
-
-
-def positions(app: SmartCharging) -> dict[tuple[UUID, int], int]:
-    """(aggregate id, version) -> notification id, of every event recorded."""
-    return {(n.originator_id, n.originator_version): n.id for n in notifications(app)}
 
 
 def rows(database: Database, sql: str, *params: Any) -> list[dict[str, Any]]:
@@ -160,31 +142,6 @@ def check_no_row_twice(database: Database) -> None:
 
 
 # --- what the chargers hold ----------------------------------------------------------------
-
-
-def desired_after_last_edit(app: SmartCharging, home: Home) -> dict[int, dict[str, Any]] | None:
-    """The EVSE's desired profiles rendered for 1.6J, once the scheduler has recorded them
-    after the group's last event; None before that."""
-    recorded = notifications(app)
-    last_group_event = max(n.id for n in recorded if n.originator_id == home.group_id)
-    delivery = app.delivery(home.evse_id)
-    desired_at = [
-        n.id for n in recorded if n.originator_id == delivery.id and n.topic == DESIRED_TOPIC
-    ]
-    if not desired_at or desired_at[-1] < last_group_event:
-        return None
-    return {
-        p["profile_id"]: profile_from_dict(p).to_ocpp16(delivery.connector_id)
-        for p in delivery.desired
-    }
-
-
-async def holds_desired(app: SmartCharging, home: Home, charger: KeptCharger, since: int) -> bool:
-    desired = await asyncio.to_thread(desired_after_last_edit, app, home)
-    if not desired:
-        return False
-    held = charger.set_profiles(since)
-    return all(held.get(profile_id) == payload for profile_id, payload in desired.items())
 
 
 # --- the story ------------------------------------------------------------------------------
