@@ -8,7 +8,6 @@ from uuid import UUID
 from fastapi import (
     APIRouter,
     BackgroundTasks,
-    Body,
     Depends,
     HTTPException,
     Query,
@@ -19,6 +18,7 @@ from fastapi import (
 from api import group_actions
 from api.context import ApiContext
 from api.deps import Context, OperatorActor, json_bodies_only
+from api.group_routes import add_group_routes
 from api.models import (
     ERROR_RESPONSES,
     NO_CONTROL,
@@ -27,15 +27,11 @@ from api.models import (
     EvseLimitsIn,
     EvseRef,
     EvseView,
-    ExclusionTimesIn,
-    ExclusionTimesView,
     GroupIn,
     GroupPatch,
     GroupView,
     HomeUserIn,
     InviteIn,
-    PriorityChargeIn,
-    ScheduleView,
     UserRef,
     UserView,
 )
@@ -233,11 +229,6 @@ def create_group(
     return group_actions.group_view(ctx, group_id, actor)
 
 
-@router.get("/groups/{group_id}")
-def get_group(group_id: UUID, ctx: Context, actor: OperatorActor) -> GroupView:
-    return group_actions.group_view(ctx, group_id, actor)
-
-
 @router.patch("/groups/{group_id}", summary="Edit name, description, time zone, random delay")
 def edit_group(group_id: UUID, body: GroupPatch, ctx: Context, actor: OperatorActor) -> GroupView:
     position = ctx.service.edit_group(group_id, actor, **body.model_dump(exclude_none=True))
@@ -293,47 +284,4 @@ def remove_evse(group_id: UUID, evse_id: UUID, ctx: Context, actor: OperatorActo
     return group_actions.group_view(ctx, group_id, actor)
 
 
-@router.get("/groups/{group_id}/exclusion-times")
-def get_exclusion_times(
-    group_id: UUID, ctx: Context, actor: OperatorActor
-) -> ExclusionTimesView:
-    return group_actions.exclusion_times(ctx, group_id, actor)
-
-
-@router.put("/groups/{group_id}/exclusion-times", summary="Replace the exclusion times")
-def replace_exclusion_times(
-    group_id: UUID, body: ExclusionTimesIn, ctx: Context, actor: OperatorActor
-) -> ExclusionTimesView:
-    return group_actions.replace_exclusion_times(ctx, group_id, body, actor)
-
-
-@router.post("/groups/{group_id}/priority-charge", summary="Start priority charge")
-def start_priority_charge(
-    group_id: UUID,
-    ctx: Context,
-    actor: OperatorActor,
-    body: Annotated[PriorityChargeIn | None, Body()] = None,
-) -> GroupView:
-    return group_actions.start_priority_charge(ctx, group_id, body, actor)
-
-
-@router.delete("/groups/{group_id}/priority-charge", summary="Stop priority charge")
-def stop_priority_charge(group_id: UUID, ctx: Context, actor: OperatorActor) -> GroupView:
-    return group_actions.stop_priority_charge(ctx, group_id, actor)
-
-
-@router.get("/groups/{group_id}/audit", summary="The group's audit log, newest first")
-def group_audit(
-    group_id: UUID, ctx: Context, actor: OperatorActor, limit: Limit = 200
-) -> list[AuditEntryView]:
-    return group_actions.audit_log(ctx, group_id, actor, limit)
-
-
-@router.get("/groups/{group_id}/schedule", summary="The coming days: limit and reason per EVSE")
-def group_schedule(
-    group_id: UUID,
-    ctx: Context,
-    actor: OperatorActor,
-    days: Annotated[int, Query(ge=1, le=14)] = 7,
-) -> ScheduleView:
-    return group_actions.schedule(ctx, group_id, actor, days)
+add_group_routes(router, OperatorActor)
