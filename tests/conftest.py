@@ -2,19 +2,23 @@
 
 Which server: SMARTCHARGE_TEST_DATABASE_URL (or SMARTCHARGE_DATABASE_URL) if set,
 else the local server on 127.0.0.1:5432 if it answers, else an embedded
-PostgreSQL started for this test run (SMARTCHARGE_TEST_EMBEDDED=1 forces that). Every test gets a schema of its own,
-dropped afterwards, so tests never see each other's rows.
+PostgreSQL started for this test run (SMARTCHARGE_TEST_EMBEDDED=1 forces that).
+Every test gets a schema of its own, dropped afterwards, so tests never see each
+other's rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -58,22 +62,24 @@ def postgres_server() -> Iterator[Database]:
             yield start_embedded(Path(folder) / "pgdata")
 
 
+@contextmanager
+def temporary_schema(server: Database) -> Iterator[Database]:
+    """A fresh, empty schema on `server`, dropped afterwards."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield dataclasses.replace(server, schema=schema)
+    finally:
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @pytest.fixture
 def database(postgres_server: Database) -> Iterator[Database]:
     """A fresh, empty schema on the test server, dropped after the test."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield Database(
-        dbname=postgres_server.dbname,
-        host=postgres_server.host,
-        port=postgres_server.port,
-        user=postgres_server.user,
-        password=postgres_server.password,
-        schema=schema,
-    )
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with temporary_schema(postgres_server) as fresh:
+        yield fresh
 
 
 @pytest.fixture
@@ -121,21 +127,28 @@ def runtime(settings: Settings, database: Database) -> Iterator[Runtime]:
     running.close()
 
 
-@pytest.fixture
-def server(runtime: Runtime) -> Iterator[str]:
-    """The API served by uvicorn on a free port of 127.0.0.1; yields its base URL."""
-    config = uvicorn.Config(runtime.api, host="127.0.0.1", port=0, log_level="warning")
-    http = uvicorn.Server(config)
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a free port of 127.0.0.1; yields its base URL."""
+    http = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=http.run, daemon=True)
     thread.start()
     while not http.started:
         if not thread.is_alive():
             raise RuntimeError("the HTTP server did not start")
         threading.Event().wait(0.01)
-    port = http.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    http.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{http.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        http.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(runtime: Runtime) -> Iterator[str]:
+    """The API served on a free port of 127.0.0.1; yields its base URL."""
+    with serving(runtime.api) as url:
+        yield url
 
 
 @pytest.fixture

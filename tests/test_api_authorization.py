@@ -11,20 +11,16 @@ forgotten here.
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
+from conftest import serving, temporary_schema
 from domain.actors import Actor
 from domain.exclusion_times import parse_windows
 from smartcharge.database import Database
@@ -48,37 +44,6 @@ PASSWORD = "secret-password-1"
 # --- the service, shared by the module: the matrix has many cases --------------------------
 
 
-@contextmanager
-def fresh_schema(server: Database) -> Iterator[Database]:
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield Database(
-            server.dbname, server.host, server.port, server.user, server.password, schema
-        )
-    finally:
-        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """The app on a free port of 127.0.0.1, by uvicorn in a thread; yields the base URL."""
-    http = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=http.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    while not http.started:
-        assert thread.is_alive(), "the HTTP server did not start"
-        started.wait(0.01)
-    try:
-        yield f"http://127.0.0.1:{http.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        http.should_exit = True
-        thread.join(timeout=10)
-
-
 @dataclass
 class Service:
     runtime: Runtime
@@ -98,7 +63,7 @@ def service(
     postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("authorization"), database_pool_size=4)
-    with fresh_schema(postgres_server) as database:
+    with temporary_schema(postgres_server) as database:
         runtime = Runtime(settings, database)
         try:
             operator_id = runtime.service.add_operator(
