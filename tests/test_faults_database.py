@@ -154,8 +154,8 @@ async def caught_in_flight(
 
     sent = asyncio.create_task(command())
     await until(lambda: asyncio.to_thread(waiting_on_lock, lock), 10, "the command waiting")
-    await asyncio.to_thread(embedded.stop)
     crashed = time.monotonic()
+    await asyncio.to_thread(embedded.stop)
     with contextlib.suppress(psycopg.Error):
         lock.close()
 
