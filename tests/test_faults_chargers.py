@@ -9,6 +9,7 @@ must stay far below the call timeout: every charger has its own outbox.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import statistics
 import time
@@ -209,13 +210,16 @@ def test_misbehaving_chargers_do_not_slow_the_others(runtime: Runtime, gateway: 
     asyncio.run(scenario())
 
 
+def answered(runtime: Runtime, evse_id: UUID, status: str) -> bool:
+    return answers(runtime, evse_id).get("1011") == status
+
+
 async def outcomes_recorded(
     runtime: Runtime, evses: list[UUID], bad: dict[str, tuple[UUID, KeptCharger]]
 ) -> None:
     """What happened to each bad charger's profile is recorded; the others are Accepted."""
     for cp, status in {"CP-LATE": "Timeout", "CP-GARBAGE": "Error"}.items():
-        evse_id = bad[cp][0]
-        await wait_until(lambda e=evse_id, s=status: answers(runtime, e).get("1011") == s)
+        await wait_until(functools.partial(answered, runtime, bad[cp][0], status))
     late = bad["CP-LATE"][1].sessions[-1].charger
     await until(lambda: not late.late_answers, CALL_TIMEOUT * 3, "the late answers sent")
     assert answers(runtime, bad["CP-LATE"][0])["1011"] == "Timeout"  # late ones were dropped

@@ -42,6 +42,9 @@ HOMES = 4
 ACKS_BEFORE_KILL = 24
 ACKS_AFTER_RESTART = 3  # per home user
 FINAL_MINUTE = 1000  # the last edit's window starts here; the load's windows start earlier
+# The event classes the @event decorator makes, which type checkers do not see.
+EXCLUSION_TIMES_SET: Any = G.ExclusionTimesSet  # type: ignore[attr-defined]
+PRIORITY_CHARGE_STARTED: Any = G.PriorityChargeStarted  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -60,6 +63,7 @@ def command(home: Home, n: int) -> tuple[Sent, str, str, dict[str, Any] | None]:
     """The n-th command of a home user: edit the exclusion times, start, stop priority."""
     path = f"/api/me/groups/{home.group_id}"
     assert n < FINAL_MINUTE
+    body: dict[str, Any]
     if n % 3 == 0:
         body = {"windows": [window(n)]}
         return Sent(home.index, "exclusion", n), "PUT", f"{path}/exclusion-times", body
@@ -102,12 +106,12 @@ def duration_minutes(started_at: Any, ends_at: Any) -> float:
 def from_events(events: list[Any]) -> tuple[list[str], list[float]]:
     """The edits' window starts and the priority charges' minutes, as recorded."""
     edits = [
-        window(e.windows[0].start)["start"] for e in events if isinstance(e, G.ExclusionTimesSet)
+        window(e.windows[0].start)["start"] for e in events if isinstance(e, EXCLUSION_TIMES_SET)
     ]
     priorities = [
         duration_minutes(e.started_at, e.ends_at)
         for e in events
-        if isinstance(e, G.PriorityChargeStarted)
+        if isinstance(e, PRIORITY_CHARGE_STARTED)
     ]
     return edits, priorities
 
