@@ -55,6 +55,7 @@ class LeaderLock:
             self._conn.execute("SELECT 1")
             return True
         except psycopg.Error:
+            self._conn.close()
             self._conn = None
             return False
 
