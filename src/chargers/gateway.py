@@ -27,7 +27,7 @@ from websockets.typing import Subprotocol
 
 from chargers.auth import CHALLENGE, basic_password, charge_point_id_from
 from chargers.connection import CallFailed, ChargerConnection, GatewayContext
-from chargers.follower import EventFollower
+from chargers.follower import GatewayFollower
 from chargers.outbox import OutboxClosed
 from chargers.registry import Registry
 from chargers.v16 import ChargePoint16
@@ -70,7 +70,7 @@ class Gateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
-        self._follower: EventFollower | None = None
+        self._follower: GatewayFollower | None = None
         self._startup_error: BaseException | None = None
 
     @property
@@ -98,7 +98,7 @@ class Gateway:
             self.stop()
             raise RuntimeError(f"the OCPP gateway did not start: {self._startup_error}")
         assert self._loop is not None
-        self._follower = EventFollower(self.context.service, self._loop, self.registry.on_event)
+        self._follower = GatewayFollower(self.context.service, self._loop, self.registry.on_event)
         self._follower.start(position)
         log.info("OCPP gateway %s listening on %s/{charge_point_id}", self.gateway_id, self.url)
 

@@ -65,13 +65,19 @@ class EventFollower:
         return self._thread.is_alive() and not self._stopping.is_set()
 
     def _supervise(self) -> None:
+        failures = 0
         while not self._stopping.is_set():
             try:
                 self._follow()
-            except Exception:
+                failures = 0
+            except Exception as error:
                 if self._stopping.is_set():
                     return
-                log.exception("%s lost the event store; starting again", self.name)
+                if failures == 0:
+                    log.exception("%s lost the event store; starting again", self.name)
+                else:  # one traceback per outage is enough
+                    log.warning("%s still cannot follow the event store: %s", self.name, error)
+                failures += 1
                 self._stopping.wait(RESTART_PAUSE_SECONDS)
 
     def _follow(self) -> None:
