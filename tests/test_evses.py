@@ -268,3 +268,20 @@ def test_an_assigned_evse_refuses_a_second_group_and_a_wrong_release(operator: A
     with pytest.raises(Conflict, match=f"not in group {second}"):
         evse.release(second, operator)
     assert evse.group_id == first
+
+
+def test_a_deregistered_connector_can_be_registered_again_with_new_limits(
+    app: SmartCharging, operator: Actor
+) -> None:
+    evse_id, _ = app.register_evse("CP-BACK", 1, operator, max_current_a=16, phases=3)
+    app.deregister_evse(evse_id, operator)
+
+    again, _ = app.register_evse("CP-BACK", 1, operator, max_power_w=11000)
+
+    evse = app.evse(again)
+    assert again == evse_id
+    assert (evse.max_current_a, evse.phases, evse.max_power_w) == (None, None, 11000.0)
+    assert event_names(app, evse_id)[-2:] == ["Deregistered", "Reregistered"]
+    with pytest.raises(EvseAlreadyRegistered, match="connector 1 of charger CP-BACK"):
+        app.register_evse("CP-BACK", 1, operator, max_current_a=32, phases=1)
+    assert app.evse(evse_id).max_power_w == 11000.0

@@ -394,3 +394,19 @@ def test_autocomplete_leaves_out_revoked_users_and_operators(
 ) -> None:
     assert complete(operator_client, "gone") == ["gone@example.com"]
     assert complete(operator_client, "annop") == []
+
+
+def test_a_connector_registered_again_is_back_in_the_registry(runtime: Runtime) -> None:
+    service = runtime.service
+    operator = Actor.operator(
+        service.add_operator("ops2@example.com", "operator-pass", Actor.system())
+    )
+    evse_id, _ = service.register_evse("CP-AGAIN", 1, operator, max_current_a=16, phases=3)
+    runtime.read_models.wait(service.deregister_evse(evse_id, operator))
+    assert runtime.context.queries.evse(evse_id) is None
+
+    _, position = service.register_evse("CP-AGAIN", 1, operator, max_current_a=32, phases=1)
+    runtime.read_models.wait(position)
+
+    row = runtime.context.queries.evse(evse_id)
+    assert row is not None and (row["max_current_a"], row["phases"]) == (32.0, 1)

@@ -27,6 +27,7 @@ PROFILES_DESIRED: type = ProfileDelivery.ProfilesDesired  # type: ignore[attr-de
 RETRY_REQUESTED: type = ProfileDelivery.RetryRequested  # type: ignore[attr-defined]
 CHARGER_CONNECTED: type = ChargePoint.Connected  # type: ignore[attr-defined]
 EVSE_REGISTERED: type = Evse.Registered  # type: ignore[attr-defined]
+EVSE_REREGISTERED: type = Evse.Reregistered  # type: ignore[attr-defined]
 EVSE_DEREGISTERED: type = Evse.Deregistered  # type: ignore[attr-defined]
 
 FOLLOWED = (
@@ -34,6 +35,7 @@ FOLLOWED = (
     RETRY_REQUESTED,
     CHARGER_CONNECTED,
     EVSE_REGISTERED,
+    EVSE_REREGISTERED,
     EVSE_DEREGISTERED,
 )
 Handler = Callable[[Any, int], None]

@@ -18,6 +18,7 @@ from chargers.follower import (
     CHARGER_CONNECTED,
     EVSE_DEREGISTERED,
     EVSE_REGISTERED,
+    EVSE_REREGISTERED,
     PROFILES_DESIRED,
     RETRY_REQUESTED,
 )
@@ -104,7 +105,7 @@ class Registry:
             self._delivery_event(event.originator_id, REASONS[kind])
         elif kind is CHARGER_CONNECTED:
             self._connected_elsewhere(event, position)
-        elif kind is EVSE_REGISTERED:
+        elif kind is EVSE_REGISTERED or kind is EVSE_REREGISTERED:
             self._evse_registered(event.originator_id, event.charge_point_id, event.connector_id)
         elif kind is EVSE_DEREGISTERED:
             self._evse_deregistered(event.originator_id)

@@ -95,6 +95,45 @@ class Evse(Aggregate):
             actor=actor,
         )
 
+    def reregister(
+        self,
+        actor: Actor,
+        *,
+        max_current_a: float | None = None,
+        phases: int | None = None,
+        max_power_w: float | None = None,
+    ) -> None:
+        """Register a deregistered connector again (its id is its charger and number)."""
+        if not self.deregistered:
+            raise Conflict(
+                f"connector {self.connector_id} of charger {self.charge_point_id}"
+                " is already registered"
+            )
+        validate_limits(self.connector_id, max_current_a, phases, max_power_w)
+        self._reregistered(
+            charge_point_id=self.charge_point_id,
+            connector_id=self.connector_id,
+            max_current_a=float(max_current_a) if max_current_a is not None else None,
+            phases=phases if max_current_a is not None else None,
+            max_power_w=float(max_power_w) if max_power_w is not None else None,
+            actor=actor,
+        )
+
+    @event("Reregistered")
+    def _reregistered(
+        self,
+        charge_point_id: str,
+        connector_id: int,
+        max_current_a: float | None,
+        phases: int | None,
+        max_power_w: float | None,
+        actor: Actor,
+    ) -> None:
+        self.max_current_a = max_current_a
+        self.phases = phases
+        self.max_power_w = max_power_w
+        self.deregistered = False
+
     def change_limits(
         self,
         actor: Actor,

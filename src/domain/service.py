@@ -377,17 +377,17 @@ class SmartCharging(ChargerCommands, Application[UUID]):
         max_power_w: float | None = None,
     ) -> tuple[UUID, int | None]:
         self._require_operator(actor)
-        evse = Evse.register(
-            charge_point_id,
-            connector_id,
-            actor,
-            max_current_a=max_current_a,
-            phases=phases,
-            max_power_w=max_power_w,
-        )
+        limits = {"max_current_a": max_current_a, "phases": phases, "max_power_w": max_power_w}
+        evse = Evse.register(charge_point_id, connector_id, actor, **limits)  # type: ignore[arg-type]
         try:
             return evse.id, self._commit(evse)
         except IntegrityError:
+            pass  # registered before: again, if it was deregistered since
+        try:
+            earlier = self._load(Evse, evse.id, "EVSE")
+            earlier.reregister(actor, **limits)  # type: ignore[arg-type]
+            return earlier.id, self._commit(earlier)
+        except (Conflict, IntegrityError):
             raise EvseAlreadyRegistered(
                 f"connector {connector_id} of charger {charge_point_id} is already registered"
             ) from None

@@ -122,9 +122,9 @@ def _other_entry(curs: Cursor[Any], t: Tables, e: Any) -> Entry | None:
         return Entry(new={"email": e.email, "role": role}, user_id=e.originator_id)
     if isinstance(e, User.PasswordSet | User.Invited | User.Revoked):
         return Entry(user_id=e.originator_id)  # never the hash or the token
-    if isinstance(e, Evse.Registered | Evse.LimitsChanged):
+    if isinstance(e, Evse.Registered | Evse.Reregistered | Evse.LimitsChanged):
         new = {"max_current_a": e.max_current_a, "phases": e.phases, "max_power_w": e.max_power_w}
-        if isinstance(e, Evse.Registered):
+        if isinstance(e, Evse.Registered | Evse.Reregistered):
             new.update(charge_point_id=e.charge_point_id, connector_id=e.connector_id)
         return Entry(new=new, evse_id=e.originator_id)
     if isinstance(e, Evse.Deregistered):

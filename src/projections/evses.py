@@ -43,6 +43,7 @@ def _group(curs: Cursor[Any], t: Tables, e: Any) -> None:
 
 HANDLERS: dict[type, Handler] = {
     Evse.Registered: _registered,
+    Evse.Reregistered: _registered,
     Evse.LimitsChanged: _limits,
     Evse.Assigned: _group,
     Evse.Released: _group,
