@@ -48,6 +48,18 @@ def bulk_groups(database, count: int) -> None:  # type: ignore[no-untyped-def]
         conn.execute(f"ANALYZE {s}.rm_users")
 
 
+def group_at(database, position: int) -> str:  # type: ignore[no-untyped-def]
+    """The id of the group at `position` in the operator's order (a deep page's start)."""
+    with psycopg.connect(database.conninfo()) as conn:
+        row = conn.execute(
+            f'SELECT id FROM "{database.schema}".rm_groups ORDER BY lower(name), id'
+            " OFFSET %s LIMIT 1",
+            (position,),
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 async def measure(
     base: str, token: str, paths: list[str], requests: int, concurrency: int
 ) -> list[float]:
@@ -86,12 +98,17 @@ def main() -> None:
         bulk_groups(database, args.groups)
         user_token = login(service.http, users[0][0], USER_PASSWORD)
         operator_token = login(service.http, *OPERATOR)
+        deep = group_at(database, args.groups // 2)
         runs = {
             "GET /api/me/groups": (user_token, ["/api/me/groups"]),
             "GET /api/operator/groups (first page)": (operator_token, ["/api/operator/groups"]),
             "GET /api/operator/groups?offset=50000": (
                 operator_token,
                 ["/api/operator/groups?offset=50000"],
+            ),
+            f"GET /api/operator/groups?after=<the {args.groups // 2}th>": (
+                operator_token,
+                [f"/api/operator/groups?after={deep}"],
             ),
             "GET /api/operator/groups?q=home 4242": (
                 operator_token,

@@ -178,3 +178,17 @@ def test_a_page_of_another_site_cannot_act_with_the_session_cookie(
             headers={"Origin": server},
         )
         assert own.status_code == 201
+
+
+def test_the_operator_pages_through_groups_by_name(operator_client: httpx.Client) -> None:
+    names = [f"Home {letter}" for letter in "edcbagf"]
+    for name in names:
+        operator_client.post("/api/operator/groups", json={"name": name, "time_zone": "UTC"})
+
+    first = operator_client.get("/api/operator/groups?limit=3").json()
+    second = operator_client.get(f"/api/operator/groups?limit=3&after={first[-1]['id']}").json()
+    third = operator_client.get(f"/api/operator/groups?limit=3&after={second[-1]['id']}").json()
+
+    seen = [g["name"] for g in [*first, *second, *third]]
+    assert seen == sorted(names)
+    assert operator_client.get("/api/operator/groups?after=not-an-id").status_code == 422

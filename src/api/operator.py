@@ -183,10 +183,18 @@ def deregister_evse(evse_id: UUID, ctx: Context, actor: OperatorActor) -> Respon
 
 @router.get("/groups", summary="Smart charging groups, searchable by name or home user")
 def list_groups(
-    ctx: Context, actor: OperatorActor, q: Search = "", limit: Limit = 50, offset: Offset = 0
+    ctx: Context,
+    actor: OperatorActor,
+    q: Search = "",
+    limit: Limit = 50,
+    offset: Offset = 0,
+    after: Annotated[
+        UUID | None, Query(description="the last group of the previous page: the next page")
+    ] = None,
 ) -> list[GroupView]:
     now = ctx.now()
-    return [GroupView.from_row(row, now) for row in ctx.queries.groups(q, limit, offset)]
+    rows = ctx.queries.groups(q, limit, offset, after)
+    return [GroupView.from_row(row, now) for row in rows]
 
 
 def _home_user_id(ctx: ApiContext, user_id: UUID | None, email: str | None) -> UUID | None:

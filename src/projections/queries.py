@@ -62,18 +62,32 @@ class ReadModelQueries:
 
     # --- groups ------------------------------------------------------------------------
 
-    def groups(self, search: str = "", limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """The operator's list, by name; `search` matches part of the name or the user's e-mail."""
-        where, params = "", ()
+    def groups(
+        self, search: str = "", limit: int = 50, offset: int = 0, after: UUID | None = None
+    ) -> list[dict[str, Any]]:
+        """The operator's list, by name; `search` matches part of the name or the user's e-mail.
+
+        `after` (the last group of the page before) pages by the (name, id) index,
+        as fast on the thousandth page as on the first; `offset` counts rows.
+        """
+        conditions: list[str] = []
+        params: list[Any] = []
         if search:
             pattern = "%" + like_prefix(search.lower())
             # Two indexable lookups rather than one OR across the join.
-            where = (
-                f"WHERE g.id IN (SELECT id FROM {self.t.groups} WHERE lower(name) LIKE %s"
+            conditions.append(
+                f"g.id IN (SELECT id FROM {self.t.groups} WHERE lower(name) LIKE %s"
                 f" UNION SELECT x.id FROM {self.t.groups} x JOIN {self.t.users} xu"
                 " ON xu.id = x.home_user_id WHERE xu.email LIKE %s)"
             )
-            params = (pattern, pattern)
+            params += [pattern, pattern]
+        if after is not None:
+            conditions.append(
+                f"(lower(g.name), g.id) > (SELECT lower(name), id FROM {self.t.groups}"
+                " WHERE id = %s)"
+            )
+            params.append(after)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         return self._all(
             f"SELECT {GROUP_COLUMNS} FROM {self.t.groups} g"
             f" LEFT JOIN {self.t.users} u ON u.id = g.home_user_id {where}"
