@@ -36,7 +36,7 @@ class Actor:
     @classmethod
     def from_dict(cls, data: dict[str, str | None]) -> Actor:
         user_id = data.get("user_id")
-        return cls(UUID(user_id) if user_id else None, Role(data["role"]))
+        return cls(UUID(user_id) if user_id else None, Role(str(data["role"])))
 
 
 SYSTEM = Actor.system()

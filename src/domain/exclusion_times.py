@@ -17,7 +17,7 @@ MAX_WINDOWS = 20
 _TIME = re.compile(r"^(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
 
 
-def parse_minute_of_day(text: str, *, field: str) -> int:
+def parse_minute_of_day(text: object, *, field: str) -> int:
     """'HH:MM' (24-hour clock, minute resolution) -> minutes after midnight."""
     match = _TIME.match(text) if isinstance(text, str) else None
     if match is None:

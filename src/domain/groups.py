@@ -85,11 +85,10 @@ def validate_time_zone(time_zone: object) -> str:
 
 
 def validate_algorithm(algorithm: object) -> Algorithm:
-    try:
-        return Algorithm(algorithm)
-    except ValueError:
-        known = ", ".join(a.value for a in Algorithm)
-        raise InvalidInput(f"algorithm: {algorithm!r} is not known; use one of: {known}") from None
+    known = {a.value: a for a in Algorithm}
+    if isinstance(algorithm, str) and algorithm in known:
+        return known[algorithm]
+    raise InvalidInput(f"algorithm: {algorithm!r} is not known; use one of: {', '.join(known)}")
 
 
 class SmartChargingGroup(Aggregate):
