@@ -15,7 +15,7 @@ from fastapi import (
     status,
 )
 
-from api import group_actions
+from api import deps, group_actions
 from api.context import ApiContext
 from api.deps import Context, OperatorActor, json_bodies_only
 from api.group_routes import add_group_routes
@@ -292,4 +292,4 @@ def remove_evse(group_id: UUID, evse_id: UUID, ctx: Context, actor: OperatorActo
     return group_actions.group_view(ctx, group_id, actor)
 
 
-add_group_routes(router, OperatorActor)
+add_group_routes(router, deps.operator)

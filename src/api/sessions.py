@@ -39,9 +39,7 @@ class SessionStore:
                 " token_hash text PRIMARY KEY, user_id uuid NOT NULL,"
                 " created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)"
             )
-            curs.execute(
-                f"CREATE INDEX IF NOT EXISTS sessions_user ON {self.table} (user_id)"
-            )
+            curs.execute(f"CREATE INDEX IF NOT EXISTS sessions_user ON {self.table} (user_id)")
 
     def open(self, user_id: UUID, now: datetime) -> str:
         token = secrets.token_urlsafe(32)

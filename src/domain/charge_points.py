@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -33,6 +34,15 @@ def check_charger_password(password: object) -> str:
 
 
 class ChargePoint(Aggregate):
+    if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
+        Registered: ClassVar[type[Any]]
+        PasswordSet: ClassVar[type[Any]]
+        Connected: ClassVar[type[Any]]
+        Disconnected: ClassVar[type[Any]]
+        Booted: ClassVar[type[Any]]
+        CapabilitiesReported: ClassVar[type[Any]]
+        StatusReported: ClassVar[type[Any]]
+
     @event("Registered")
     def __init__(self, charge_point_id: str, password_hash: str, actor: Actor):
         self.charge_point_id = charge_point_id

@@ -10,7 +10,7 @@ of OCPP.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -25,6 +25,14 @@ def delivery_id_for(evse_id: UUID) -> UUID:
 
 
 class ProfileDelivery(Aggregate):
+    if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
+        Started: ClassVar[type[Any]]
+        ProfilesDesired: ClassVar[type[Any]]
+        ProfileAnswered: ClassVar[type[Any]]
+        RetryRequested: ClassVar[type[Any]]
+        SessionStarted: ClassVar[type[Any]]
+        SessionStopped: ClassVar[type[Any]]
+
     @event("Started")
     def __init__(self, evse_id: UUID, charge_point_id: str, connector_id: int):
         self.evse_id = evse_id

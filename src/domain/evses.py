@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -51,6 +52,14 @@ def validate_limits(
 
 
 class Evse(Aggregate):
+    if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
+        Registered: ClassVar[type[Any]]
+        Reregistered: ClassVar[type[Any]]
+        LimitsChanged: ClassVar[type[Any]]
+        Assigned: ClassVar[type[Any]]
+        Released: ClassVar[type[Any]]
+        Deregistered: ClassVar[type[Any]]
+
     @event("Registered")
     def __init__(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -97,6 +98,21 @@ class SmartChargingGroup(Aggregate):
     Public methods check the rules and then call a private `@event` method, whose
     body is the state change; replaying events runs only those bodies.
     """
+
+    if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
+        Created: ClassVar[type[Any]]
+        Renamed: ClassVar[type[Any]]
+        Described: ClassVar[type[Any]]
+        TimeZoneChanged: ClassVar[type[Any]]
+        ExclusionTimesSet: ClassVar[type[Any]]
+        RandomDelaySet: ClassVar[type[Any]]
+        HomeUserAdded: ClassVar[type[Any]]
+        HomeUserRemoved: ClassVar[type[Any]]
+        EvseAdded: ClassVar[type[Any]]
+        EvseRemoved: ClassVar[type[Any]]
+        PriorityChargeStarted: ClassVar[type[Any]]
+        PriorityChargeEnded: ClassVar[type[Any]]
+        Deleted: ClassVar[type[Any]]
 
     @event("Created")
     def __init__(

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -43,6 +44,12 @@ def check_password_strength(password: object) -> str:
 
 
 class User(Aggregate):
+    if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
+        Registered: ClassVar[type[Any]]
+        PasswordSet: ClassVar[type[Any]]
+        Invited: ClassVar[type[Any]]
+        Revoked: ClassVar[type[Any]]
+
     @event("Registered")
     def __init__(self, email: str, role: Role, actor: Actor):
         self.email = email
@@ -108,6 +115,11 @@ def new_invitation_token() -> str:
 
 
 class Invitation(Aggregate):
+    if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
+        Issued: ClassVar[type[Any]]
+        Accepted: ClassVar[type[Any]]
+        Withdrawn: ClassVar[type[Any]]
+
     @event("Issued")
     def __init__(
         self, token_hash: str, user_id: UUID, email: str, expires_at: datetime, actor: Actor

@@ -74,8 +74,8 @@ def _group_entry(curs: Cursor[Any], t: Tables, e: Any) -> Entry | None:
         G.ExclusionTimesSet: ("exclusion_windows", lambda: windows_json(e.windows)),
     }
     if type(e) in simple:
-        column, new = simple[type(e)]
-        return Entry(old=_group_value(curs, t, gid, column), new=new(), group_id=gid)
+        column, new_value = simple[type(e)]
+        return Entry(old=_group_value(curs, t, gid, column), new=new_value(), group_id=gid)
     if isinstance(e, G.Created):
         new = {
             "name": e.name,

@@ -69,14 +69,14 @@ def _evse(assignments: str, *values: Callable[[Any], Any]) -> Handler:
     return _update(lambda t: t.evse_status, assignments, *values)
 
 
-def _charger_registered(curs: Cursor[Any], t: Tables, e: CP.Registered) -> None:
+def _charger_registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.chargers} (id, charge_point_id) VALUES (%s, %s)",
         (e.originator_id, e.charge_point_id),
     )
 
 
-def _delivery_started(curs: Cursor[Any], t: Tables, e: D.Started) -> None:
+def _delivery_started(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.evse_status} (id, evse_id, charge_point_id, connector_id)"
         " VALUES (%s, %s, %s, %s)",
@@ -84,7 +84,7 @@ def _delivery_started(curs: Cursor[Any], t: Tables, e: D.Started) -> None:
     )
 
 
-def _answer(e: D.ProfileAnswered) -> Jsonb:
+def _answer(e: Any) -> Jsonb:
     return Jsonb({str(e.profile_id): {"status": e.status, "at": e.at.isoformat()}})
 
 

@@ -13,7 +13,7 @@ from projections.tables import Tables
 Handler = Callable[[Cursor[Any], Tables, Any], None]
 
 
-def _registered(curs: Cursor[Any], t: Tables, e: Evse.Registered) -> None:
+def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.evses} (id, charge_point_id, connector_id, max_current_a, phases,"
         " max_power_w, registered_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -29,7 +29,7 @@ def _registered(curs: Cursor[Any], t: Tables, e: Evse.Registered) -> None:
     )
 
 
-def _limits(curs: Cursor[Any], t: Tables, e: Evse.LimitsChanged) -> None:
+def _limits(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"UPDATE {t.evses} SET max_current_a = %s, phases = %s, max_power_w = %s WHERE id = %s",
         (e.max_current_a, e.phases, e.max_power_w, e.originator_id),
@@ -41,13 +41,15 @@ def _group(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(f"UPDATE {t.evses} SET group_id = %s WHERE id = %s", (group_id, e.originator_id))
 
 
+def _deregistered(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    curs.execute(f"DELETE FROM {t.evses} WHERE id = %s", (e.originator_id,))
+
+
 HANDLERS: dict[type, Handler] = {
     Evse.Registered: _registered,
     Evse.Reregistered: _registered,
     Evse.LimitsChanged: _limits,
     Evse.Assigned: _group,
     Evse.Released: _group,
-    Evse.Deregistered: lambda c, t, e: c.execute(
-        f"DELETE FROM {t.evses} WHERE id = %s", (e.originator_id,)
-    ),
+    Evse.Deregistered: _deregistered,
 }

@@ -25,7 +25,7 @@ def _set(curs: Cursor[Any], t: Tables, event: Any, assignments: str, *values: An
     )
 
 
-def _created(curs: Cursor[Any], t: Tables, e: G.Created) -> None:
+def _created(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.groups} (id, name, description, algorithm, time_zone, created_at,"
         " updated_at, version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -40,6 +40,10 @@ def _created(curs: Cursor[Any], t: Tables, e: G.Created) -> None:
             e.originator_version,
         ),
     )
+
+
+def _deleted(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    curs.execute(f"DELETE FROM {t.groups} WHERE id = %s", (e.originator_id,))
 
 
 HANDLERS: dict[type, Handler] = {
@@ -74,7 +78,5 @@ HANDLERS: dict[type, Handler] = {
         e,
         "priority_started_at = NULL, priority_ends_at = NULL, priority_started_by_role = NULL",
     ),
-    G.Deleted: lambda c, t, e: c.execute(
-        f"DELETE FROM {t.groups} WHERE id = %s", (e.originator_id,)
-    ),
+    G.Deleted: _deleted,
 }

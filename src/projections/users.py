@@ -13,7 +13,7 @@ from projections.tables import Tables
 Handler = Callable[[Cursor[Any], Tables, Any], None]
 
 
-def _registered(curs: Cursor[Any], t: Tables, e: User.Registered) -> None:
+def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.users} (id, email, role, status, created_at)"
         " VALUES (%s, %s, %s, 'invited', %s)",
@@ -32,7 +32,7 @@ def _status(status: str, stamp_column: str | None = None) -> Handler:
     return handle
 
 
-def _issued(curs: Cursor[Any], t: Tables, e: Invitation.Issued) -> None:
+def _issued(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"UPDATE {t.users} SET invited_at = %s, invitation_expires_at = %s WHERE id = %s",
         (e.timestamp, e.expires_at, e.user_id),

@@ -31,9 +31,8 @@ class ReadModelsView(PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.tables = Tables(datastore.schema)
-        self.sql_create_statements.extend(
-            SQL(statement) for statement in [*self.tables.ddl(), *charger_status.ddl(self.tables)]
-        )  # type: ignore[arg-type]
+        ddl = [*self.tables.ddl(), *charger_status.ddl(self.tables)]
+        self.sql_create_statements.extend(SQL(statement) for statement in ddl)  # type: ignore[misc]
         self._position: int | None = None
         self._advanced = threading.Condition()
 

@@ -81,8 +81,10 @@ def stable(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[st
     kept = []
     for profile in new:
         previous = by_id.get(profile["profile_id"])
-        same = previous is not None and same_recurring_schedule(previous, profile)
-        kept.append(previous if same else profile)
+        if previous is not None and same_recurring_schedule(previous, profile):
+            kept.append(previous)
+        else:
+            kept.append(profile)
     return kept
 
 

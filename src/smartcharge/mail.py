@@ -56,5 +56,9 @@ class OutboxMailer:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.folder / f"{stamp}.eml"
         path.write_bytes(message.as_bytes())
-        log.warning("no SMTP server set: mail %r to %s written to %s",
-                    message["Subject"], message["To"], path)
+        log.warning(
+            "no SMTP server set: mail %r to %s written to %s",
+            message["Subject"],
+            message["To"],
+            path,
+        )

@@ -34,7 +34,11 @@ def resolve_database(settings: Settings) -> Database:
         return Database.from_url(settings.database_url, schema=settings.database_schema)
     embedded = start_embedded(Path(settings.data_dir) / "postgres")
     return Database(
-        embedded.dbname, embedded.host, embedded.port, embedded.user, embedded.password,
+        embedded.dbname,
+        embedded.host,
+        embedded.port,
+        embedded.user,
+        embedded.password,
         schema=settings.database_schema,
     )
 
