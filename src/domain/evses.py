@@ -51,6 +51,21 @@ def validate_limits(
         raise InvalidInput(f"max_power_w: {max_power_w!r} must be above 0 and at most 1000000")
 
 
+def checked_limits(
+    connector_id: object,
+    max_current_a: float | None,
+    phases: int | None,
+    max_power_w: float | None,
+) -> dict[str, Any]:
+    """The limits as events keep them, once `validate_limits` has accepted them."""
+    validate_limits(connector_id, max_current_a, phases, max_power_w)
+    return {
+        "max_current_a": float(max_current_a) if max_current_a is not None else None,
+        "phases": phases if max_current_a is not None else None,
+        "max_power_w": float(max_power_w) if max_power_w is not None else None,
+    }
+
+
 class Evse(Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Registered: ClassVar[type[Any]]
@@ -94,14 +109,9 @@ class Evse(Aggregate):
         max_power_w: float | None = None,
     ) -> Evse:
         validate_charge_point_id(charge_point_id)
-        validate_limits(connector_id, max_current_a, phases, max_power_w)
+        limits = checked_limits(connector_id, max_current_a, phases, max_power_w)
         return cls(
-            charge_point_id=charge_point_id,
-            connector_id=connector_id,
-            max_current_a=float(max_current_a) if max_current_a is not None else None,
-            phases=phases if max_current_a is not None else None,
-            max_power_w=float(max_power_w) if max_power_w is not None else None,
-            actor=actor,
+            charge_point_id=charge_point_id, connector_id=connector_id, actor=actor, **limits
         )
 
     def reregister(
@@ -118,14 +128,12 @@ class Evse(Aggregate):
                 f"connector {self.connector_id} of charger {self.charge_point_id}"
                 " is already registered"
             )
-        validate_limits(self.connector_id, max_current_a, phases, max_power_w)
+        limits = checked_limits(self.connector_id, max_current_a, phases, max_power_w)
         self._reregistered(
             charge_point_id=self.charge_point_id,
             connector_id=self.connector_id,
-            max_current_a=float(max_current_a) if max_current_a is not None else None,
-            phases=phases if max_current_a is not None else None,
-            max_power_w=float(max_power_w) if max_power_w is not None else None,
             actor=actor,
+            **limits,
         )
 
     @event("Reregistered")
@@ -152,13 +160,8 @@ class Evse(Aggregate):
         max_power_w: float | None = None,
     ) -> None:
         self._check_registered()
-        validate_limits(self.connector_id, max_current_a, phases, max_power_w)
-        self._limits_changed(
-            max_current_a=float(max_current_a) if max_current_a is not None else None,
-            phases=phases if max_current_a is not None else None,
-            max_power_w=float(max_power_w) if max_power_w is not None else None,
-            actor=actor,
-        )
+        limits = checked_limits(self.connector_id, max_current_a, phases, max_power_w)
+        self._limits_changed(actor=actor, **limits)
 
     @event("LimitsChanged")
     def _limits_changed(

@@ -15,9 +15,10 @@ from domain.errors import DomainError, InvalidInput
 from domain.users import user_id_for
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
+from .group_forms import refused
 from .group_panels import find_group, render_group_page, signature
 from .group_state import charging_state
-from .messages import FormError, explain, status_of
+from .messages import FormError, explain
 from .rendering import fragment, live_answer, page_context, redirect, render
 
 router = APIRouter(prefix="/operator/groups", include_in_schema=False)
@@ -57,26 +58,6 @@ def groups_live(ctx: Context, user: OperatorPage, q: str = "", since: str = "") 
 @router.get("/{group_id}")
 def group(group_id: UUID, request: Request, ctx: Context, user: OperatorPage) -> Response:
     return render_group_page(request, ctx, user, group_id)
-
-
-def refused(
-    request: Request,
-    ctx: ApiContext,
-    user: PageUser,
-    group_id: UUID,
-    form: str,
-    error: DomainError | FormError,
-    values: dict[str, Any] | None = None,
-) -> Response:
-    return render_group_page(
-        request,
-        ctx,
-        user,
-        group_id,
-        errors={form: explain(error, ctx.queries)},
-        values={form: values or {}},
-        status_code=status_of(error),
-    )
 
 
 @router.post("/{group_id}/details")
