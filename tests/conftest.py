@@ -26,6 +26,7 @@ import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 
+from chargers.gateway import Gateway
 from mailcatcher import MailCatcher
 from smartcharge.database import Database, start_embedded
 from smartcharge.runtime import Runtime
@@ -108,6 +109,10 @@ def smtp_server() -> Iterator[MailCatcher]:
     controller.stop()
 
 
+# A charger that does not answer is given up on after this long in tests.
+OCPP_CALL_TIMEOUT = 2.0
+
+
 @pytest.fixture
 def settings(tmp_path: Path, smtp_server: MailCatcher) -> Settings:
     return Settings(
@@ -117,6 +122,8 @@ def settings(tmp_path: Path, smtp_server: MailCatcher) -> Settings:
         smtp_security="none",
         mail_sender="Smart charging <portal@example.com>",
         public_url="http://portal.example.com",
+        ocpp_port=0,  # any free port, when a test starts the gateway
+        ocpp_call_timeout=OCPP_CALL_TIMEOUT,
     )
 
 
@@ -142,6 +149,13 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         http.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def gateway(runtime: Runtime) -> Iterator[Gateway]:
+    """The runtime's OCPP gateway, listening (stopped with the runtime)."""
+    runtime.gateway.start()
+    yield runtime.gateway
 
 
 @pytest.fixture

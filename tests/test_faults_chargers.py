@@ -13,35 +13,22 @@ import functools
 import json
 import statistics
 import time
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from chargers.gateway import Gateway
+from conftest import OCPP_CALL_TIMEOUT
 from faults_support import KeptCharger, until
 from peer.ocpp_chargers import Charger16, Received
 from peer.scenario import PASSWORD, answers, desire, exclusion, register, wait_until
 from smartcharge.runtime import Runtime
-from smartcharge.settings import Settings
 
 pytestmark = pytest.mark.postgres
 
-CALL_TIMEOUT = 2.0
 GOOD = 6
 ROUNDS = 4
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"ocpp_port": 0, "ocpp_call_timeout": CALL_TIMEOUT})
-
-
-@pytest.fixture
-def gateway(runtime: Runtime) -> Iterator[Gateway]:
-    runtime.gateway.start()
-    yield runtime.gateway  # stopped by runtime.close()
 
 
 # --- the misbehaving chargers ----------------------------------------------------------------
@@ -67,7 +54,7 @@ class Dropping(Charger16):
 class Late(Charger16):
     """Accepts every profile, but only after the gateway stopped waiting for the answer."""
 
-    delay = CALL_TIMEOUT + 0.5
+    delay = OCPP_CALL_TIMEOUT + 0.5
 
     def __init__(self, charge_point_id: str, connection: Any):
         super().__init__(charge_point_id, connection)
@@ -116,7 +103,9 @@ def limit_of(payload: dict[str, Any]) -> float:
 async def arrival(charger: KeptCharger, limit: float) -> float:
     """When the charger gets the SetChargingProfile with this round's limit (perf_counter)."""
     while True:
-        payload = await charger.sessions[-1].charger.expect("SetChargingProfile", CALL_TIMEOUT * 5)
+        payload = await charger.sessions[-1].charger.expect(
+            "SetChargingProfile", OCPP_CALL_TIMEOUT * 5
+        )
         if limit_of(payload) == limit:
             return time.perf_counter()
 
@@ -201,11 +190,11 @@ def test_misbehaving_chargers_do_not_slow_the_others(runtime: Runtime, gateway: 
         print(f"\nwell-behaved, alone:           {summary(baseline)}")
         print(f"well-behaved, with bad ones:   {summary(during)}")
         print(
-            f"call timeout {CALL_TIMEOUT * 1000:.0f} ms; the dropping charger connected "
+            f"call timeout {OCPP_CALL_TIMEOUT * 1000:.0f} ms; the dropping charger connected "
             f"{len(bad['CP-DROP'][1].sessions)} times, the garbage one "
             f"{len(bad['CP-GARBAGE'][1].sessions)} times"
         )
-        assert max(during) < CALL_TIMEOUT * 1000 / 4
+        assert max(during) < OCPP_CALL_TIMEOUT * 1000 / 4
 
     asyncio.run(scenario())
 
@@ -221,7 +210,7 @@ async def outcomes_recorded(
     for cp, status in {"CP-LATE": "Timeout", "CP-GARBAGE": "Error"}.items():
         await wait_until(functools.partial(answered, runtime, bad[cp][0], status))
     late = bad["CP-LATE"][1].sessions[-1].charger
-    await until(lambda: not late.late_answers, CALL_TIMEOUT * 3, "the late answers sent")
+    await until(lambda: not late.late_answers, OCPP_CALL_TIMEOUT * 3, "the late answers sent")
     assert answers(runtime, bad["CP-LATE"][0])["1011"] == "Timeout"  # late ones were dropped
     # A call cut short records nothing: the charger gets everything again on reconnecting.
     dropper = bad["CP-DROP"][1]

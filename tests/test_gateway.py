@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
 from ocpp.v16 import call as call16
 
 from chargers.gateway import Gateway
+from conftest import OCPP_CALL_TIMEOUT
 from domain.actors import Actor
 from peer.ocpp_chargers import Session, open_charger
 from peer.scenario import (
@@ -31,22 +31,8 @@ from peer.scenario import (
     wait_until,
 )
 from smartcharge.runtime import Runtime
-from smartcharge.settings import Settings
 
 pytestmark = pytest.mark.postgres
-
-CALL_TIMEOUT = 2.0
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"ocpp_port": 0, "ocpp_call_timeout": CALL_TIMEOUT})
-
-
-@pytest.fixture
-def gateway(runtime: Runtime) -> Iterator[Gateway]:
-    runtime.gateway.start()
-    yield runtime.gateway  # stopped by runtime.close()
 
 
 # --- OCPP 1.6J ----------------------------------------------------------------------------
@@ -169,8 +155,8 @@ def test_a_silent_charger_times_out_without_slowing_another(runtime: Runtime, ga
         started = time.monotonic()
         await asyncio.to_thread(desire, runtime, silent_evse, exclusion(), priority())
         await asyncio.to_thread(desire, runtime, other_evse, exclusion(), priority())
-        await other.charger.expect_set_profiles(2, timeout=CALL_TIMEOUT)
-        assert time.monotonic() - started < CALL_TIMEOUT
+        await other.charger.expect_set_profiles(2, timeout=OCPP_CALL_TIMEOUT)
+        assert time.monotonic() - started < OCPP_CALL_TIMEOUT
         accepted = {"1011": "Accepted", "1012": "Accepted"}
         await wait_until(lambda: answers(runtime, other_evse) == accepted)
         assert answers(runtime, silent_evse) == {}  # still waiting for the silent one

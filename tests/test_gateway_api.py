@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,6 @@ from smartcharge.runtime import Runtime, make_gateway
 from smartcharge.settings import Settings
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"ocpp_port": 0, "ocpp_call_timeout": 2.0})
-
-
-@pytest.fixture
-def gateway(runtime: Runtime) -> Iterator[Gateway]:
-    runtime.gateway.start()
-    yield runtime.gateway
 
 
 def register_over_http(client: httpx.Client, charge_point_id: str) -> str:

@@ -9,7 +9,7 @@ import queue
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ import pytest
 from chargers.gateway import Gateway
 from peer.scenario import PASSWORD, desire, exclusion, priority, register
 from smartcharge.runtime import Runtime
-from smartcharge.settings import Settings
 
 TESTS = Path(__file__).parent
 NODE = shutil.which("node")
@@ -84,17 +83,6 @@ class NodeCharger:
     def stop(self) -> None:
         self.send(exit=True)
         self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"ocpp_port": 0})
-
-
-@pytest.fixture
-def gateway(runtime: Runtime) -> Iterator[Gateway]:
-    runtime.gateway.start()
-    yield runtime.gateway
 
 
 def now() -> str:

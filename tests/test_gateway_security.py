@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,20 +15,8 @@ from chargers.gateway import Gateway
 from peer.ocpp_chargers import basic_auth, open_charger
 from peer.scenario import PASSWORD, desire, exclusion, register
 from smartcharge.runtime import Runtime
-from smartcharge.settings import Settings
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"ocpp_port": 0, "ocpp_call_timeout": 2.0})
-
-
-@pytest.fixture
-def gateway(runtime: Runtime) -> Iterator[Gateway]:
-    runtime.gateway.start()
-    yield runtime.gateway
 
 
 async def refusal(url: str, headers: dict[str, str] | None = None) -> InvalidStatus:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -26,20 +25,8 @@ from peer.scenario import (
     wait_until,
 )
 from smartcharge.runtime import Runtime
-from smartcharge.settings import Settings
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"ocpp_port": 0, "ocpp_call_timeout": 2.0})
-
-
-@pytest.fixture
-def gateway(runtime: Runtime) -> Iterator[Gateway]:
-    runtime.gateway.start()
-    yield runtime.gateway
 
 
 def transaction_event(
