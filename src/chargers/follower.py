@@ -11,6 +11,7 @@ the gateway began to accept chargers.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,10 @@ from domain.charge_points import ChargePoint
 from domain.delivery import ProfileDelivery
 from domain.evses import Evse
 from domain.service import SmartCharging
-from projections.follower import Batch, EventFollower
+from projections.faults import FaultLog
+from projections.follower import Batch, EventFollower, StuckEvent
+
+log = logging.getLogger(__name__)
 
 # The event classes the @event decorator makes, which type checkers do not see.
 PROFILES_DESIRED: type = ProfileDelivery.ProfilesDesired  # type: ignore[attr-defined]
@@ -42,35 +46,72 @@ Handler = Callable[[Any, int], None]
 
 
 class GatewayFollower:
-    """Hands each followed event, with its position, to the gateway's asyncio loop."""
+    """Hands each followed event, with its position, to the gateway's asyncio loop.
 
-    def __init__(self, app: SmartCharging, loop: asyncio.AbstractEventLoop, handler: Handler):
+    An event the gateway cannot handle is recorded as stuck (follower "gateway")
+    and the next one is handled as usual: one charger's odd event never stops
+    the deliveries to the others.
+    """
+
+    name = "gateway"
+
+    def __init__(
+        self,
+        app: SmartCharging,
+        loop: asyncio.AbstractEventLoop,
+        handler: Handler,
+        faults: FaultLog,
+    ):
         self.app = app
         self.loop = loop
         self.handler = handler
+        self.faults = faults
         self.position: int = 0
-        self._follower: EventFollower | None = None
+        self.follower: EventFollower | None = None
 
     def start(self, position: int) -> None:
         """Follow the events recorded after `position` (again from where it got, if the
         database goes away for a while)."""
         self.position = position
-        self._follower = EventFollower(
+        self.follower = EventFollower(
             self.app,
             self._hand_over,
             lambda: self.position,
+            on_stuck=self._stuck,
             topics=[get_topic(kind) for kind in FOLLOWED],
-            name="gateway-follower",
+            name=self.name,
         ).start()
 
     def stop(self) -> None:
-        if self._follower is not None:
-            self._follower.stop()
+        if self.follower is not None:
+            self.follower.stop()
 
     def _hand_over(self, batch: Batch) -> None:
         for event, tracking in batch:
             try:
-                self.loop.call_soon_threadsafe(self.handler, event, tracking.notification_id)
+                self.loop.call_soon_threadsafe(self._handle, event, tracking.notification_id)
             except RuntimeError:  # the loop closed: the gateway is stopping
                 return
             self.position = tracking.notification_id
+
+    def _handle(self, event: Any, position: int) -> None:
+        """On the gateway's loop."""
+        try:
+            self.handler(event, position)
+        except Exception as error:
+            topic = get_topic(type(event))
+            stuck = StuckEvent(self.name, position, topic, event.originator_id, error)
+            log.exception("gateway could not handle event %d (%s); going on", position, topic)
+            self.loop.run_in_executor(None, self._record, stuck)
+
+    def _stuck(self, stuck: StuckEvent) -> None:
+        self._record(stuck)
+        self.position = stuck.position
+
+    def _record(self, stuck: StuckEvent) -> None:
+        try:
+            self.faults.stuck(
+                stuck.follower, stuck.position, stuck.topic, stuck.originator_id, stuck.error
+            )
+        except Exception:  # the log says it; the gateway goes on either way
+            log.exception("stuck event %d not recorded", stuck.position)

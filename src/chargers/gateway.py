@@ -98,7 +98,12 @@ class Gateway:
             self.stop()
             raise RuntimeError(f"the OCPP gateway did not start: {self._startup_error}")
         assert self._loop is not None
-        self._follower = GatewayFollower(self.context.service, self._loop, self.registry.on_event)
+        self._follower = GatewayFollower(
+            self.context.service,
+            self._loop,
+            self.registry.on_event,
+            self.context.queries.view.faults,
+        )
         self._follower.start(position)
         log.info("OCPP gateway %s listening on %s/{charge_point_id}", self.gateway_id, self.url)
 
@@ -112,6 +117,10 @@ class Gateway:
             self._thread.join(timeout=STOP_SECONDS)
             if self._thread.is_alive():
                 log.warning("the OCPP gateway did not stop within %d s", STOP_SECONDS)
+
+    @property
+    def follower(self) -> GatewayFollower | None:
+        return self._follower
 
     def _forget_stale_connections(self) -> None:
         """Chargers this gateway held when its process ended are not connected anymore."""

@@ -94,12 +94,7 @@ class Registry:
     # --- events from the store ------------------------------------------------------------
 
     def on_event(self, event: Any, position: int) -> None:
-        try:
-            self._dispatch(event, position)
-        except Exception:  # one odd event must not stop the follower
-            log.exception("could not handle %s at %d", type(event).__name__, position)
-
-    def _dispatch(self, event: Any, position: int) -> None:
+        """One event from the store (the follower isolates one that fails here)."""
         kind = type(event)
         if kind in REASONS:
             self._delivery_event(event.originator_id, REASONS[kind])

@@ -25,6 +25,7 @@ class ReadModelsRunner:
             self.app,
             self.view.process_batch,
             lambda: self.view.max_tracking_id(self.app.name),
+            on_stuck=self.view.record_stuck,
             name="read-models",
         ).start()
 

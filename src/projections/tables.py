@@ -45,6 +45,14 @@ class Tables:
     def evse_status(self) -> str:
         return self._name("rm_evse_status")
 
+    @property
+    def stuck_events(self) -> str:
+        return self._name("stuck_events")
+
+    @property
+    def group_faults(self) -> str:
+        return self._name("group_faults")
+
     def ddl(self) -> list[str]:
         return [
             f"""CREATE TABLE IF NOT EXISTS {self.users} (

@@ -18,7 +18,8 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from psycopg.sql import SQL
 
-from projections import audit_log, charger_status, evses, groups, users
+from projections import audit_log, charger_status, evses, faults, groups, users
+from projections.follower import StuckEvent
 from projections.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ class ReadModelsView(PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.tables = Tables(datastore.schema)
-        ddl = [*self.tables.ddl(), *charger_status.ddl(self.tables)]
+        self.faults = faults.FaultLog(datastore, self.tables)
+        ddl = [*self.tables.ddl(), *charger_status.ddl(self.tables), *faults.ddl(self.tables)]
         self.sql_create_statements.extend(SQL(statement) for statement in ddl)  # type: ignore[misc]
         self._position: int | None = None
         self._advanced = threading.Condition()
@@ -66,20 +68,38 @@ class ReadModelsView(PostgresTrackingRecorder):
     def process_batch(self, batch: list[tuple[Any, Tracking]]) -> None:
         """Apply the events and record the last position, all in one transaction.
 
-        If another runner got there first for some of them, the tracking insert
-        fails and everything rolls back; then each event is tried on its own, so
-        those already projected are skipped and the rest still applied.
+        If another runner got there first, the tracking insert fails and all rolls
+        back; the follower then hands the events over one by one, and an event
+        already projected is skipped here. Any other failure is the follower's to
+        isolate (see `record_stuck`).
         """
         try:
             self._apply(batch)
         except IntegrityError:
-            if len(batch) == 1:
-                log.info("event %d was already projected; skipped", batch[0][1].notification_id)
-            else:
-                for item in batch:
-                    self.process_batch([item])
-                return
+            position = batch[-1][1].notification_id
+            if len(batch) > 1 or not self.has_tracking_id(APPLICATION_NAME, position):
+                raise
+            log.info("event %d was already projected; skipped", position)
         self._advanced_to(batch[-1][1].notification_id)
+
+    def record_stuck(self, stuck: StuckEvent) -> None:
+        """An event the read models cannot take: recorded as stuck and passed, in one
+        transaction, so a restart neither tries it again nor loses the events after it."""
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                self.faults.record_stuck(
+                    curs,
+                    stuck.follower,
+                    stuck.position,
+                    stuck.topic,
+                    stuck.originator_id,
+                    stuck.error,
+                )
+                self._insert_tracking(curs, Tracking(APPLICATION_NAME, stuck.position))
+        except IntegrityError:
+            if not self.has_tracking_id(APPLICATION_NAME, stuck.position):
+                raise
+        self._advanced_to(stuck.position)
 
     def _apply(self, batch: list[tuple[Any, Tracking]]) -> None:
         with self.datastore.transaction(commit=True) as curs:

@@ -26,7 +26,7 @@ from domain.errors import DomainError, NotFound
 from domain.evses import Evse
 from domain.groups import PriorityEndReason, SmartChargingGroup
 from domain.service import SmartCharging
-from projections.follower import Batch, EventFollower
+from projections.follower import OUTAGES, Batch, EventFollower, StuckEvent
 from projections.queries import ReadModelQueries
 from scheduler.codec import profile_to_dict, stable
 from scheduler.inputs import group_inputs
@@ -54,6 +54,7 @@ FOLLOWED = (
     ProfileDelivery.ProfilesDesired,
 )
 LEADER_CHECK_SECONDS = 1.0
+OUTAGE_RETRY = timedelta(seconds=10)
 RETRY_BACKOFF = (10, 30, 60, 120, 300, 600, 1800, 3600)  # seconds, then hourly
 
 
@@ -82,6 +83,8 @@ class ProfileScheduler:
         self.is_leader = threading.Event()
         self._stopping = threading.Event()
         self._position = 0
+        self.follower: EventFollower | None = None
+        self._failing: set[UUID] = set()  # groups with a fault on record
         self._thread = threading.Thread(target=self._run, name="profile-scheduler", daemon=True)
 
     # --- life cycle --------------------------------------------------------------------------
@@ -123,10 +126,11 @@ class ProfileScheduler:
         self.timers.remove_all_jobs()
         self.rebuild()  # what is recorded meanwhile comes through the follower next
         self.is_leader.set()
-        follower = EventFollower(
+        self.follower = EventFollower(
             self.service,
             self._handle_batch,
             lambda: self._position,
+            on_stuck=self._stuck,
             topics=[get_topic(kind) for kind in FOLLOWED],
             name="scheduler",
         ).start()
@@ -134,7 +138,7 @@ class ProfileScheduler:
             while not self._stopping.is_set() and self.lock.held():
                 self._stopping.wait(LEADER_CHECK_SECONDS)
         finally:
-            follower.stop()
+            self.follower.stop()
 
     def _handle_batch(self, batch: Batch) -> None:
         """Each event's work, but each group recomputed once per batch, after the rest."""
@@ -145,8 +149,14 @@ class ProfileScheduler:
             else:
                 self._skipping_refusals(self.handle, event)
         for group_id, reason in groups.items():
-            self._skipping_refusals(self.recompute, group_id, reason)
+            self.recompute_isolated(group_id, reason)
         self._position = batch[-1][1].notification_id
+
+    def _stuck(self, stuck: StuckEvent) -> None:
+        self.queries.view.faults.stuck(
+            stuck.follower, stuck.position, stuck.topic, stuck.originator_id, stuck.error
+        )
+        self._position = stuck.position
 
     @staticmethod
     def _skipping_refusals(work: Callable[..., object], *args: Any) -> None:
@@ -157,16 +167,61 @@ class ProfileScheduler:
 
     def rebuild(self) -> None:
         """Every group's profiles and timers, and the retries, from the read models."""
+        self._failing = self.queries.view.faults.failing_groups()
         for group_id in self.queries.group_ids():
-            self.recompute(group_id, "scheduler start")
+            self.recompute_isolated(group_id, "scheduler start")
         for evse_id in self.queries.evses_awaiting_acceptance():
-            self._schedule_retry(evse_id)
+            try:
+                self._schedule_retry(evse_id)
+            except OUTAGES:
+                raise
+            except Exception:  # one EVSE's retry must not keep the others from theirs
+                log.exception("no retry set for EVSE %s", evse_id)
+
+    # --- isolating one group from the others ------------------------------------------------
+
+    def recompute_isolated(self, group_id: UUID, reason: str) -> None:
+        """`recompute`, where a failure is recorded on the group (its page shows it) and tried
+        again later, and never keeps another group from its profiles. An outage of the
+        database is raised: then everything starts again once it is back."""
+        try:
+            self._skipping_refusals(self.recompute, group_id, reason)
+        except OUTAGES:
+            raise
+        except Exception as error:
+            self._group_failed(group_id, reason, error)
+            return
+        if group_id in self._failing:
+            self.queries.view.faults.group_recovered(group_id)
+            self._failing.discard(group_id)
+
+    def _group_failed(self, group_id: UUID, reason: str, error: Exception) -> None:
+        first = group_id not in self._failing
+        if first:  # one traceback per failing group, not one per retry
+            log.exception("profiles of group %s not computed (%s)", group_id, reason)
+        else:
+            log.warning("profiles of group %s still not computed: %s", group_id, error)
+        faults = self.queries.view.faults
+        faults.group_failed(group_id, reason, error)
+        self._failing.add(group_id)
+        fault = faults.group_fault(group_id)
+        attempts = int(fault["attempts"]) if fault else 1
+        when = self.clock() + retry_delay(attempts)
+        self._at(f"group:{group_id}", when, self._on_timer, group_id)
+
+    def _on_timer(self, group_id: UUID) -> None:
+        """A group's timer: the database may be away just then; try again soon if so."""
+        try:
+            self.recompute_isolated(group_id, "timer")
+        except OUTAGES as outage:
+            log.warning("group %s: timer deferred, database unavailable: %s", group_id, outage)
+            self._at(f"group:{group_id}", self.clock() + OUTAGE_RETRY, self._on_timer, group_id)
 
     # --- following the event store -------------------------------------------------------
 
     def handle(self, event: Any) -> None:
         if isinstance(event, RECOMPUTE_ON):
-            self.recompute(event.originator_id, type(event).__name__)
+            self.recompute_isolated(event.originator_id, type(event).__name__)
         elif isinstance(event, G.EvseRemoved):
             self.service.desire_profiles(event.evse_id, [], "removed from its group")
         elif isinstance(event, Evse.LimitsChanged):
@@ -181,13 +236,13 @@ class ProfileScheduler:
     def _recompute_group_of(self, evse_id: UUID, reason: str) -> None:
         group_id = self.service.evse(evse_id).group_id
         if group_id is not None:
-            self.recompute(group_id, reason)
+            self.recompute_isolated(group_id, reason)
 
     def _recompute_charger(self, charge_point_aggregate_id: UUID) -> None:
         charger = self.service.repository.get(charge_point_aggregate_id)
         for row in self.queries.evses_of_charger(charger.charge_point_id):
             if row["group_id"] is not None:
-                self.recompute(row["group_id"], "charger capabilities")
+                self.recompute_isolated(row["group_id"], "charger capabilities")
 
     # --- the algorithm, and its timers ------------------------------------------------------
 
@@ -208,7 +263,7 @@ class ProfileScheduler:
             wanted = [profile_to_dict(p) for p in schedule.profiles_for(evse.id)]
             kept = stable(self.service.delivery(evse.id).desired, wanted)
             self.service.desire_profiles(evse.id, kept, reason)
-        self._at(f"group:{group_id}", schedule.next_change, self.recompute, group_id, "timer")
+        self._at(f"group:{group_id}", schedule.next_change, self._on_timer, group_id)
         ends_at = group.priority.ends_at if group.priority else None
         self._at(f"priority:{group_id}", ends_at, self._priority_ended, group_id)
 
@@ -217,6 +272,12 @@ class ProfileScheduler:
             self.service.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
         except NotFound:
             return
+        except OUTAGES:
+            self._at(
+                f"priority:{group_id}", self.clock() + OUTAGE_RETRY, self._priority_ended, group_id
+            )
+        except Exception as error:  # the charger ends it by itself (validTo); retried here
+            self._group_failed(group_id, "priority charge end", error)
 
     def _schedule_retry(self, evse_id: UUID) -> None:
         delivery = self.service.delivery(evse_id)
