@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import accounts, chargers, consumer, errors, operator, pages
+from api import accounts, chargers, consumer, errors, health, operator, pages
 from api.context import ApiContext
 
 
@@ -23,5 +23,6 @@ def create_app(context: ApiContext) -> FastAPI:
     app.include_router(operator.router)
     app.include_router(chargers.router)
     app.include_router(consumer.router)
+    app.include_router(health.router)
     pages.install(app)
     return app

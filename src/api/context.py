@@ -12,6 +12,7 @@ from api.mail import Mailer, MailTexts
 from api.ratelimit import LoginRateLimiter
 from api.sessions import SessionStore
 from domain.service import SmartCharging
+from projections.health import Health, HealthReport
 from projections.queries import ReadModelQueries
 from projections.view import ReadModelsView
 
@@ -30,6 +31,12 @@ class ApiContext:
     # The schedule preview (group id, days) -> dict, computed by the scheduler's functions.
     schedule: Callable[[UUID, int], dict[str, Any]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    health_of: Health | None = None
+
+    def health(self) -> HealthReport:
+        """The followers of this process and what waits for an operator (see /healthz)."""
+        health = self.health_of or Health(self.view.faults)
+        return health.report()
 
     def now(self) -> datetime:
         return self.service.clock()

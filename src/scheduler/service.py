@@ -92,6 +92,11 @@ class ProfileScheduler:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """Competing for leadership (or leading)."""
+        return self._thread.is_alive() and not self._stopping.is_set()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._thread.ident is not None:

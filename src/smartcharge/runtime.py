@@ -17,6 +17,7 @@ from api.sessions import SessionStore
 from chargers.connection import GatewayContext
 from chargers.gateway import Gateway
 from domain.service import Clock, SmartCharging
+from projections.health import FollowerProbe, Health
 from projections.queries import ReadModelQueries
 from projections.runner import start_read_models
 from scheduler.group_preview import group_schedule
@@ -125,6 +126,28 @@ class Runtime:
         self.api = create_app(self.context)
         lock = LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))
         self.scheduler = ProfileScheduler(self.service, self.context.queries, lock)
+        self.context.health_of = self._health()
+
+    def _health(self) -> Health:
+        """The followers this process runs, as /healthz reports them."""
+        health = Health(self.read_models.view.faults)
+        health.watch(FollowerProbe("read-models", lambda: self.read_models.follower))
+        scheduler = self.scheduler
+        health.watch(
+            FollowerProbe(
+                "scheduler",
+                lambda: scheduler.follower if scheduler.is_leader.is_set() else None,
+                lambda: "standby" if scheduler.running else "not started",
+            )
+        )
+        gateway = self.gateway
+        health.watch(
+            FollowerProbe(
+                "gateway",
+                lambda: gateway.follower.follower if gateway.follower is not None else None,
+            )
+        )
+        return health
 
     def start_scheduler(self) -> ProfileScheduler:
         """Start competing for the scheduler's leadership (one leader per database)."""

@@ -16,6 +16,7 @@ from . import (
     consumer_pages,
     group_forms,
     operator_evses,
+    operator_health,
     operator_pages,
     operator_users,
     operator_wizard,
@@ -74,5 +75,6 @@ def install(app: FastAPI) -> None:
     app.include_router(operator_wizard.router)  # before /operator/groups/{group_id}
     app.include_router(operator_pages.router)
     app.include_router(operator_evses.router)
+    app.include_router(operator_health.router)
     app.include_router(consumer_pages.router)
     app.include_router(group_forms.router)

@@ -98,7 +98,9 @@ def render_group_page(
     """The group page; after a refused form, with the error next to it and the values kept."""
     row = find_group(ctx, user, group_id)
     context = group_context(ctx, user, row, ctx.queries.evses(row["id"]))
-    context.update(errors=errors or {}, values=values or {})
+    context.update(
+        errors=errors or {}, values=values or {}, fault=ctx.view.faults.group_fault(group_id)
+    )
     if user.portal is OPERATOR:
         context.update(operator_extras(ctx))
     return render(request, f"{user.portal.name}_group.html", context, status_code)

@@ -63,11 +63,23 @@ def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
     notice = request.cookies.get(NOTICE_COOKIE)
-    html = fragment(name, {"notice": unquote(notice) if notice else None, **context})
+    shared = {
+        "notice": unquote(notice) if notice else None,
+        "attention": _attention(request, context),
+    }
+    html = fragment(name, {**shared, **context})
     response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/")
     return response
+
+
+def _attention(request: Request, context: dict[str, Any]) -> int:
+    """For operators, on every page: how many stuck events and failing groups wait for a look."""
+    portal, user = context.get("portal"), context.get("user")
+    if user is None or getattr(portal, "name", None) != "operator":
+        return 0
+    return int(request.app.state.context.view.faults.open_count())
 
 
 def live_answer(signature: str, since: str, regions: Callable[[], dict[str, str]]) -> Response:
