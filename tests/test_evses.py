@@ -87,6 +87,61 @@ def test_a_connector_id_must_be_a_whole_number_from_one(
         app.register_evse("CP-1", connector_id, operator, max_current_a=16, phases=1)
 
 
+def test_connector_ids_run_from_1_to_1000(app: SmartCharging, operator: Actor) -> None:
+    app.register_evse("CP-1", 1000, operator, max_power_w=11000)
+
+    for connector_id in (1001, 2**31, 1_000_000_000_000, 10**5000):
+        with pytest.raises(InvalidInput, match=r"connector_id: .* must be between 1 and 1000"):
+            app.register_evse("CP-1", connector_id, operator, max_power_w=11000)
+    assert app.recorder.max_notification_id() == 1
+
+
+@pytest.mark.parametrize(
+    "charge_point_id",
+    ["CP-1\x00", "CP-1\n", "CP-\ud800", "CP-\x85", "C" * 16_000],
+    ids=["NUL", "line break", "UTF-16 half", "NEL", "16 KB"],
+)
+def test_a_charge_point_id_with_controls_or_16_kb_is_refused_in_few_words(
+    app: SmartCharging, operator: Actor, charge_point_id: str
+) -> None:
+    with pytest.raises(InvalidInput, match="charge_point_id") as refusal:
+        app.register_evse(charge_point_id, 1, operator, max_power_w=11000)
+
+    assert len(str(refusal.value)) < 200
+    assert app.recorder.max_notification_id() is None
+
+
+@pytest.mark.parametrize(
+    ("limits", "field"),
+    [
+        ({"max_current_a": float("nan"), "phases": 3}, "max_current_a"),
+        ({"max_current_a": float("inf"), "phases": 3}, "max_current_a"),
+        ({"max_current_a": "16", "phases": 3}, "max_current_a"),
+        ({"max_current_a": True, "phases": 3}, "max_current_a"),
+        ({"max_current_a": 16, "phases": 3.0}, "phases"),
+        ({"max_current_a": 16, "phases": 1_000_000_000_000}, "phases"),
+        ({"max_power_w": float("nan")}, "max_power_w"),
+        ({"max_power_w": float("-inf")}, "max_power_w"),
+        ({"max_power_w": 10**400}, "max_power_w"),
+    ],
+)
+def test_limits_that_are_not_finite_numbers_in_range_are_refused(
+    app: SmartCharging, operator: Actor, limits: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput, match=field):
+        app.register_evse("CP-1", 1, operator, **limits)
+    assert app.recorder.max_notification_id() is None
+
+
+def test_a_current_without_phases_asks_for_them_in_words(
+    app: SmartCharging, operator: Actor
+) -> None:
+    with pytest.raises(InvalidInput) as refusal:
+        app.register_evse("CP-1", 1, operator, max_current_a=16)
+
+    assert str(refusal.value) == "phases: give 1 or 3 with a maximum current"
+
+
 def test_both_current_and_power_are_refused(app: SmartCharging, operator: Actor) -> None:
     with pytest.raises(InvalidInput, match=r"either max_current_a .* or max_power_w, not both"):
         app.register_evse("CP-1", 1, operator, max_current_a=16, phases=3, max_power_w=11000)
@@ -209,6 +264,8 @@ def test_bad_new_limits_are_refused_and_the_old_ones_kept(
         app.change_evse_limits(evse_id, operator, max_current_a=16, max_power_w=3700)
     with pytest.raises(InvalidInput, match="phases"):
         app.change_evse_limits(evse_id, operator, max_current_a=16, phases=2)
+    with pytest.raises(InvalidInput, match="max_power_w"):
+        app.change_evse_limits(evse_id, operator, max_power_w=float("nan"))
 
     assert app.evse(evse_id).max_power_w == 7400.0
     assert event_names(app, evse_id) == ["Registered"]

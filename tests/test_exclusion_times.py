@@ -77,6 +77,24 @@ def test_a_bad_end_is_refused_naming_the_end(bad_time: Any) -> None:
         parse_windows([wire(["mon"], "07:00", bad_time)])
 
 
+@pytest.mark.parametrize(
+    ("window", "field"),
+    [
+        (wire(["x" * 16_000], "07:00", "09:00"), "weekdays"),
+        (wire(["mon"], "0" * 16_000, "09:00"), "start"),
+        (wire(["mon"], 10**5000, "09:00"), "start"),
+        (wire(["mon"], "07:00", "09:00\n"), "end"),
+        (wire(["mon"] * 8, "07:00", "09:00"), "weekdays"),
+    ],
+    ids=["16 KB day", "16 KB time", "5000-digit time", "line break", "8 days"],
+)
+def test_a_hostile_window_is_refused_in_few_words(window: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidExclusionTimes, match=rf"windows\[0\]\.{field}") as refusal:
+        parse_windows([window])
+
+    assert len(str(refusal.value)) < 120
+
+
 def test_the_first_and_last_minute_of_the_day_are_accepted() -> None:
     (window,) = parse_windows([wire(["mon"], "00:00", "23:59")])
 

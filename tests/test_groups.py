@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -112,10 +112,16 @@ def test_a_group_is_created_with_its_details_and_nobody_in_it(
     assert position == app.recorder.max_notification_id()
 
 
-@pytest.mark.parametrize("name", ["", "   ", None, 42])
+@pytest.mark.parametrize("name", ["", "   ", None])
 def test_a_group_without_a_name_is_refused(app: SmartCharging, operator: Actor, name: Any) -> None:
     with pytest.raises(InvalidInput, match="name: must not be empty"):
         app.create_group(name=name, time_zone="UTC", actor=operator)
+    assert app.recorder.max_notification_id() is None
+
+
+def test_a_name_that_is_not_text_is_refused(app: SmartCharging, operator: Actor) -> None:
+    with pytest.raises(InvalidInput, match="name: must be text"):
+        app.create_group(name=42, time_zone="UTC", actor=operator)  # type: ignore[arg-type]
     assert app.recorder.max_notification_id() is None
 
 
@@ -272,6 +278,53 @@ def test_control_characters_in_a_description_are_refused_but_line_breaks_are_kep
 
     app.describe_group(group_id, "Gate code:\r\n\t1234", operator)
     assert app.group(group_id).description == "Gate code:\r\n\t1234"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Home\ud800", "Home\x85", "Ho\u0080me", "Home\nsweet home", "n" * 16_000],
+    ids=["lone UTF-16 half", "NEL", "C1 control", "line break", "16 KB"],
+)
+def test_a_name_with_a_lone_utf16_half_a_control_or_16_kb_is_refused(
+    app: SmartCharging, operator: Actor, group_id: UUID, name: str
+) -> None:
+    with pytest.raises(InvalidInput, match="name: ") as refusal:
+        app.rename_group(group_id, name, operator)
+
+    assert len(str(refusal.value)) < 100
+    assert app.group(group_id).name == "Home"
+
+
+@pytest.mark.parametrize(
+    "description", ["Gate\ud800", "Gate\x9b1234", "d" * 16_000], ids=["UTF-16 half", "C1", "16 KB"]
+)
+def test_a_description_with_a_lone_utf16_half_a_control_or_16_kb_is_refused(
+    app: SmartCharging, operator: Actor, group_id: UUID, description: str
+) -> None:
+    with pytest.raises(InvalidInput, match="description: "):
+        app.describe_group(group_id, description, operator)
+    assert app.group(group_id).description == ""
+
+
+@pytest.mark.parametrize(
+    "time_zone", ["Europe/Amsterdam\x00", "UTC\ud800", "Z" * 16_000], ids=["NUL", "half", "16 KB"]
+)
+def test_a_time_zone_with_controls_or_16_kb_is_refused_in_few_words(
+    app: SmartCharging, operator: Actor, group_id: UUID, time_zone: str
+) -> None:
+    with pytest.raises(UnknownTimeZone, match="time_zone: ") as refusal:
+        app.change_time_zone(group_id, time_zone, operator)
+
+    assert len(str(refusal.value)) < 150
+    assert app.group(group_id).time_zone == "Europe/Amsterdam"
+
+
+def test_a_16_kb_algorithm_is_refused_in_few_words(app: SmartCharging, operator: Actor) -> None:
+    with pytest.raises(InvalidInput, match="algorithm: at most") as refusal:
+        app.create_group(name="Home", time_zone="UTC", algorithm="a" * 16_000, actor=operator)
+
+    assert len(str(refusal.value)) < 100
+    assert app.recorder.max_notification_id() is None
 
 
 def test_editing_several_details_records_only_the_changed_ones_in_one_save(
@@ -629,6 +682,29 @@ def test_priority_charge_may_last_24_hours_but_no_longer(
 
     with pytest.raises(InvalidInput, match="at most 24 hours"):
         app.start_priority_charge(group_id, operator, duration=timedelta(hours=24, seconds=1))
+
+
+@pytest.mark.parametrize(
+    "duration", [timedelta(0), timedelta(minutes=-5), timedelta(days=999_999_999), 30]
+)
+def test_a_priority_charge_of_no_time_or_of_ages_is_refused(
+    app: SmartCharging, operator: Actor, group_id: UUID, duration: Any
+) -> None:
+    with pytest.raises(InvalidInput, match="duration_minutes: "):
+        app.start_priority_charge(group_id, operator, duration=duration)
+    assert app.group(group_id).priority is None
+
+
+def test_a_priority_charge_with_an_end_that_is_no_time_is_refused(
+    app: SmartCharging, operator: Actor, group_id: UUID
+) -> None:
+    with pytest.raises(InvalidInput, match="ends_at: must be a date and time"):
+        app.start_priority_charge(group_id, operator, ends_at="tomorrow")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="not both"):
+        app.start_priority_charge(
+            group_id, operator, duration=timedelta(hours=1), ends_at=datetime.now(UTC)
+        )
+    assert app.group(group_id).priority is None
 
 
 @pytest.mark.parametrize("offset", [timedelta(0), timedelta(minutes=-1)])

@@ -69,7 +69,9 @@ def test_an_operator_is_added_with_a_hashed_password_and_can_log_in(
     assert app.authenticate("ops@example.com", "operator-pass") == user
 
 
-@pytest.mark.parametrize("password", ["", "short12", None, 12345678, "x" * 1025])
+@pytest.mark.parametrize(
+    "password", ["", "short12", None, 12345678, "x" * 1025, "pass\x00word", "pass\ud800word"]
+)
 def test_a_weak_or_absurd_password_is_refused_and_nothing_is_stored(
     app: SmartCharging, operator: Actor, password: Any
 ) -> None:
@@ -93,6 +95,9 @@ def test_a_weak_or_absurd_password_is_refused_and_nothing_is_stored(
         None,
         "x" * 65 + "@example.com",
         "ops@" + "d" * 250 + ".com",
+        "ops@example.com\n",
+        "ops\x85@example.com",
+        "ops\ud800@example.com",
     ],
 )
 def test_a_malformed_email_is_refused(app: SmartCharging, operator: Actor, email: Any) -> None:
@@ -100,6 +105,20 @@ def test_a_malformed_email_is_refused(app: SmartCharging, operator: Actor, email
         app.add_operator(email, "operator-pass", operator)
     with pytest.raises(InvalidInput, match="email"):
         app.invite_home_user(email, operator)
+
+
+def test_a_password_may_hold_any_printable_character(app: SmartCharging, operator: Actor) -> None:
+    password = "  ünï cødé 🔌 \"'<>&;  "
+    app.add_operator("ops@example.com", password, operator)
+
+    assert app.authenticate("ops@example.com", password) is not None
+
+
+def test_a_16_kb_email_is_refused_in_few_words(app: SmartCharging, operator: Actor) -> None:
+    with pytest.raises(InvalidInput, match="email: at most 254 characters") as refusal:
+        app.invite_home_user("o" * 16_000 + "@example.com", operator)
+
+    assert len(str(refusal.value)) < 100
 
 
 def test_an_email_is_registered_once_whatever_its_case(app: SmartCharging, operator: Actor) -> None:
@@ -179,7 +198,11 @@ def test_an_invitation_is_still_good_just_before_it_expires(
     app.accept_invitation(token, PASSWORD)
 
 
-@pytest.mark.parametrize("token", ["not-a-token", "", None])
+@pytest.mark.parametrize(
+    "token",
+    ["not-a-token", "", None, "\x00", "\ud800", "t" * 16_000],
+    ids=["unknown", "empty", "None", "NUL", "UTF-16 half", "16 KB"],
+)
 def test_an_unknown_token_is_refused(app: SmartCharging, operator: Actor, token: Any) -> None:
     app.invite_home_user("anna@example.com", operator)
 
@@ -311,6 +334,23 @@ def test_login_with_a_wrong_password_or_unknown_email_fails_alike(
     app: SmartCharging, anna: UUID, email: str, password: str
 ) -> None:
     assert app.authenticate(email, password) is None
+
+
+@pytest.mark.parametrize(
+    "password", ["\ud800" * 8, "x" * 16_000, None], ids=["UTF-16 halves", "16 KB", "None"]
+)
+def test_login_with_a_password_no_account_can_have_fails_without_an_error(
+    app: SmartCharging, anna: UUID, password: Any
+) -> None:
+    assert app.authenticate("anna@example.com", password) is None
+
+
+def test_a_current_password_no_account_can_have_is_simply_wrong(
+    app: SmartCharging, anna: UUID
+) -> None:
+    with pytest.raises(InvalidInput, match="not your current password"):
+        app.change_password(anna, "\ud800" * 8, "new password")
+    assert app.authenticate("anna@example.com", PASSWORD) is not None
 
 
 def test_an_invited_user_cannot_log_in_before_accepting(

@@ -25,6 +25,7 @@ from domain.users import (
     Invitation,
     User,
     check_password_strength,
+    could_be_password,
     hash_token,
     new_invitation_token,
     normalize_email,
@@ -33,6 +34,7 @@ from domain.users import (
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
+MAX_TOKEN_LENGTH = 200  # new_invitation_token's are 43 characters
 
 
 class AccountCommands:
@@ -138,7 +140,9 @@ class AccountCommands:
 
     def invitation(self, token: str) -> Invitation:
         """The usable invitation for a token, or InvitationInvalid."""
-        if not isinstance(token, str) or not token:
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            raise InvitationInvalid("this invitation link is not valid")
+        if not token.isascii():  # new_invitation_token makes URL-safe ASCII only
             raise InvitationInvalid("this invitation link is not valid")
         try:
             invitation = self._load(
@@ -169,7 +173,8 @@ class AccountCommands:
         """A logged-in user's new password, given the current one."""
         check_password_strength(new)
         user = self.user(user_id)
-        if not user.active or not verify_password(user.password_hash, current):
+        known = could_be_password(current) and verify_password(user.password_hash, current)
+        if not user.active or not known:
             raise InvalidInput("current_password: that is not your current password")
         new_hash = hash_password(new)
 
@@ -182,6 +187,8 @@ class AccountCommands:
 
     def authenticate(self, email: str, password: str) -> User | None:
         """The active user with this e-mail and password, else None (no hint which was wrong)."""
+        if not could_be_password(password):
+            return None  # matches no stored password, so nothing is worth hashing
         try:
             user = self.user(user_id_for(normalize_email(email)))
         except (NotFound, InvalidInput):

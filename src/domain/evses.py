@@ -10,9 +10,12 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
 from domain.errors import Conflict, EvseInAnotherGroup, InvalidInput
+from domain.values import checked_int, checked_number, checked_text
 
 # OCPP 1.6 §7.x: chargeBoxIdentity is CiString20/36 in practice; we allow URL-safe ids up to 48.
-_CHARGE_POINT_ID = re.compile(r"^[A-Za-z0-9._~:@!$&'()*+,;=-]{1,48}$")
+MAX_CHARGE_POINT_ID_LENGTH = 48
+_CHARGE_POINT_ID = re.compile(r"[A-Za-z0-9._~:@!$&'()*+,;=-]{1,48}")
+MAX_CONNECTOR_ID = 1000  # far above any charger's connector count, well inside `integer`
 MAX_CURRENT_A = 1000.0
 MAX_POWER_W = 1_000_000.0
 NOMINAL_VOLTAGE_V = 230.0
@@ -24,31 +27,43 @@ def evse_id_for(charge_point_id: str, connector_id: int) -> UUID:
 
 
 def validate_charge_point_id(charge_point_id: object) -> str:
-    if not isinstance(charge_point_id, str) or not _CHARGE_POINT_ID.match(charge_point_id):
+    text = checked_text("charge_point_id", charge_point_id, MAX_CHARGE_POINT_ID_LENGTH)
+    if not _CHARGE_POINT_ID.fullmatch(text):
         raise InvalidInput(
-            f"charge_point_id: {charge_point_id!r} must be 1-48 characters, "
+            f"charge_point_id: {text!r} must be 1-48 characters, "
             "letters, digits and URL-safe punctuation (no spaces or slashes)"
         )
-    return charge_point_id
+    return text
+
+
+def validate_connector_id(connector_id: object) -> int:
+    """OCPP numbers a charger's connectors from 1; the read models keep them as integers."""
+    return checked_int("connector_id", connector_id, 1, MAX_CONNECTOR_ID)
 
 
 def validate_limits(
     connector_id: object,
-    max_current_a: float | None,
-    phases: int | None,
-    max_power_w: float | None,
+    max_current_a: object,
+    phases: object,
+    max_power_w: object,
 ) -> None:
-    if not isinstance(connector_id, int) or isinstance(connector_id, bool) or connector_id < 1:
-        raise InvalidInput(f"connector_id: {connector_id!r} must be a whole number of 1 or more")
+    validate_connector_id(connector_id)
     if (max_current_a is None) == (max_power_w is None):
         raise InvalidInput("give either max_current_a (with phases) or max_power_w, not both")
     if max_current_a is not None:
-        if not 0 < max_current_a <= MAX_CURRENT_A:
-            raise InvalidInput(f"max_current_a: {max_current_a!r} must be above 0 and at most 1000")
-        if phases not in (1, 3):
-            raise InvalidInput(f"phases: {phases!r} must be 1 or 3")
-    if max_power_w is not None and not 0 < max_power_w <= MAX_POWER_W:
-        raise InvalidInput(f"max_power_w: {max_power_w!r} must be above 0 and at most 1000000")
+        checked_number("max_current_a", max_current_a, 0, MAX_CURRENT_A)
+        validate_phases(phases)
+    if max_power_w is not None:
+        checked_number("max_power_w", max_power_w, 0, MAX_POWER_W)
+
+
+def validate_phases(phases: object) -> int:
+    """A current limit means nothing without the phases it is drawn on: 1 or 3."""
+    if phases is None:
+        raise InvalidInput("phases: give 1 or 3 with a maximum current")
+    if isinstance(phases, bool) or not isinstance(phases, int) or phases not in (1, 3):
+        raise InvalidInput("phases: must be 1 or 3")
+    return phases
 
 
 def checked_limits(

@@ -8,21 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import InvalidExclusionTimes
+from domain.values import shown
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 MAX_WINDOWS = 20
 
-_TIME = re.compile(r"^(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
+_TIME = re.compile(r"(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)")
 
 
 def parse_minute_of_day(text: object, *, field: str) -> int:
     """'HH:MM' (24-hour clock, minute resolution) -> minutes after midnight."""
-    match = _TIME.match(text) if isinstance(text, str) else None
+    match = _TIME.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise InvalidExclusionTimes(
-            f"{field}: {text!r} is not a time of day as HH:MM (00:00-23:59)"
+            f"{field}: {shown(text)} is not a time of day as HH:MM (00:00-23:59)"
         )
     return int(match["hour"]) * 60 + int(match["minute"])
 
@@ -46,10 +47,12 @@ class ExclusionWindow:
     def __post_init__(self) -> None:
         if not self.weekdays:
             raise InvalidExclusionTimes("weekdays: name at least one day (mon..sun)")
+        if len(self.weekdays) > len(WEEKDAYS):
+            raise InvalidExclusionTimes(f"weekdays: at most {len(WEEKDAYS)} day names")
         unknown = [day for day in self.weekdays if day not in WEEKDAYS]
         if unknown:
             raise InvalidExclusionTimes(
-                f"weekdays: unknown day {unknown[0]!r}; use {', '.join(WEEKDAYS)}"
+                f"weekdays: unknown day {shown(unknown[0])}; use {', '.join(WEEKDAYS)}"
             )
         for name in ("start", "end"):
             value = getattr(self, name)
@@ -58,7 +61,7 @@ class ExclusionWindow:
                 or isinstance(value, bool)
                 or not (0 <= value < MINUTES_PER_DAY)
             ):
-                raise InvalidExclusionTimes(f"{name}: {value!r} is not a minute of the day")
+                raise InvalidExclusionTimes(f"{name}: {shown(value)} is not a minute of the day")
         ordered = tuple(day for day in WEEKDAYS if day in self.weekdays)
         object.__setattr__(self, "weekdays", ordered)
 

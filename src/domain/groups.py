@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -20,9 +20,14 @@ from domain.errors import (
     UnknownTimeZone,
 )
 from domain.exclusion_times import ExclusionWindow, validate_windows
+from domain.values import checked_text
 
 MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 2000
+MAX_TIME_ZONE_LENGTH = 64  # the longest IANA name is about 32 characters
+MAX_ALGORITHM_LENGTH = 40
+# A charger keeps a priority profile's validTo even while offline: a day is the longest we send.
+MAX_PRIORITY_MINUTES = 24 * 60
 
 
 class Algorithm(StrEnum):
@@ -45,50 +50,72 @@ class PriorityCharge:
         return self.started_at <= now < self.ends_at
 
 
-def check_printable(field: str, text: str) -> str:
-    """Refuse control characters (NUL and the like): they have no place in a name."""
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
-        raise InvalidInput(f"{field}: must not contain control characters")
-    return text
+def priority_charge_end(
+    now: datetime,
+    *,
+    duration: timedelta | None = None,
+    ends_at: datetime | None = None,
+    default: timedelta,
+) -> datetime:
+    """When a priority charge started `now` ends: at `ends_at`, after `duration`, else after
+    the default; never more than MAX_PRIORITY_MINUTES ahead."""
+    longest = timedelta(minutes=MAX_PRIORITY_MINUTES)
+    if duration is not None and ends_at is not None:
+        raise InvalidInput("give duration_minutes or ends_at, not both")
+    if ends_at is None:
+        duration = default if duration is None else duration
+        if not isinstance(duration, timedelta) or duration <= timedelta(0):
+            raise InvalidInput("duration_minutes: must be at least 1 minute")
+        if duration > longest:
+            raise InvalidInput(f"duration_minutes: at most {MAX_PRIORITY_MINUTES // 60} hours")
+        return now + duration
+    if not isinstance(ends_at, datetime):
+        raise InvalidInput("ends_at: must be a date and time")
+    if ends_at.tzinfo is None:
+        raise InvalidInput("ends_at: must carry a UTC offset")
+    if ends_at - now > longest:
+        raise InvalidInput(f"ends_at: at most {MAX_PRIORITY_MINUTES // 60} hours from now")
+    return ends_at
 
 
 def validate_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("name: must not be empty")
-    name = check_printable("name", name.strip())
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"name: at most {MAX_NAME_LENGTH} characters, got {len(name)}")
-    return name
+    """A group's name as people read it in both portals: one line, trimmed, at most 100."""
+    return checked_text("name", "" if name is None else name, MAX_NAME_LENGTH).strip()
 
 
 def validate_description(description: object) -> str:
-    if not isinstance(description, str):
-        raise InvalidInput("description: must be text")
-    check_printable("description", description)
-    if len(description) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidInput(
-            f"description: at most {MAX_DESCRIPTION_LENGTH} characters, got {len(description)}"
-        )
-    return description
+    """Free text for the operator's notes (a gate code, say): line breaks are kept."""
+    return checked_text(
+        "description", description, MAX_DESCRIPTION_LENGTH, allow_empty=True, multiline=True
+    )
 
 
 def validate_time_zone(time_zone: object) -> str:
     """An IANA time zone name such as Europe/Amsterdam."""
-    if not isinstance(time_zone, str) or not time_zone or time_zone != time_zone.strip():
-        raise UnknownTimeZone(f"time_zone: {time_zone!r} is not an IANA time zone name")
     try:
-        ZoneInfo(time_zone)
+        name = checked_text(
+            "time_zone", "" if time_zone is None else time_zone, MAX_TIME_ZONE_LENGTH
+        )
+    except InvalidInput as refusal:
+        raise UnknownTimeZone(
+            f"{refusal}; give an IANA time zone such as Europe/Amsterdam"
+        ) from None
+    if name != name.strip():
+        raise UnknownTimeZone(f"time_zone: {name!r} is not an IANA time zone name")
+    try:
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, IsADirectoryError, OSError):
         raise UnknownTimeZone(
-            f"time_zone: {time_zone!r} is not a known IANA time zone (e.g. Europe/Amsterdam)"
+            f"time_zone: {name!r} is not a known IANA time zone (e.g. Europe/Amsterdam)"
         ) from None
-    return time_zone
+    return name
 
 
 def validate_algorithm(algorithm: object) -> Algorithm:
     known = {a.value: a for a in Algorithm}
     if isinstance(algorithm, str) and algorithm in known:
         return known[algorithm]
+    checked_text("algorithm", algorithm, MAX_ALGORITHM_LENGTH)  # the message below shows it
     raise InvalidInput(f"algorithm: {algorithm!r} is not known; use one of: {', '.join(known)}")
 
 

@@ -33,7 +33,7 @@ from domain.errors import (
 )
 from domain.evses import Evse
 from domain.exclusion_times import ExclusionWindow
-from domain.groups import PriorityEndReason, SmartChargingGroup
+from domain.groups import PriorityEndReason, SmartChargingGroup, priority_charge_end
 from domain.users import (
     User,
 )
@@ -46,7 +46,6 @@ Clock = Callable[[], datetime]
 
 DEFAULT_PRIORITY_MINUTES = 120
 DEFAULT_INVITATION_DAYS = 7
-MAX_PRIORITY_MINUTES = 24 * 60
 CONFLICT_RETRIES = 8
 
 
@@ -287,16 +286,13 @@ class SmartCharging(AccountCommands, ChargerCommands, Application[UUID]):
     ) -> int | None:
         """Full power from now until `ends_at` (or for `duration`, or the default duration)."""
         now = self.clock()
-        if ends_at is None:
-            ends_at = now + (duration if duration is not None else self.priority_default)
-        if ends_at.tzinfo is None:
-            raise InvalidInput("ends_at: must carry a UTC offset")
-        if ends_at - now > timedelta(minutes=MAX_PRIORITY_MINUTES):
-            raise InvalidInput(f"ends_at: at most {MAX_PRIORITY_MINUTES // 60} hours from now")
+        until = priority_charge_end(
+            now, duration=duration, ends_at=ends_at, default=self.priority_default
+        )
         return self._change_group(
             group_id,
             actor,
-            lambda g: g.start_priority_charge(now, ends_at, actor),
+            lambda g: g.start_priority_charge(now, until, actor),
             operator_only=False,
         )
 

@@ -13,21 +13,21 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor, Role
 from domain.errors import Conflict, InvalidInput, InvitationInvalid
+from domain.values import checked_text
 
 # Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
 _CH = r"[^@\s\x00-\x1f\x7f]"
 _EMAIL = re.compile(rf"^{_CH}{{1,64}}@{_CH}+\.{_CH}{{2,}}$")
 MAX_EMAIL_LENGTH = 254
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
 
 
 def normalize_email(email: object) -> str:
-    if not isinstance(email, str):
-        raise InvalidInput("email: must be text")
-    email = email.strip().lower()
-    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
-        raise InvalidInput(f"email: {email!r} is not an e-mail address")
-    return email
+    text = checked_text("email", email, MAX_EMAIL_LENGTH).strip().lower()
+    if not _EMAIL.fullmatch(text):
+        raise InvalidInput(f"email: {text!r} is not an e-mail address")
+    return text
 
 
 def user_id_for(email: str) -> UUID:
@@ -36,11 +36,24 @@ def user_id_for(email: str) -> UUID:
 
 
 def check_password_strength(password: object) -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+    """Any printable characters, spaces too; never NUL or other control characters, which
+    a login form cannot send back the same way."""
+    text = checked_text("password", password, MAX_PASSWORD_LENGTH, allow_empty=True)
+    if len(text) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password: at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > 1024:
-        raise InvalidInput("password: at most 1024 characters")
-    return password
+    return text
+
+
+def could_be_password(password: object) -> bool:
+    """Whether a password given to log in could match a stored one: text of at most
+    MAX_PASSWORD_LENGTH that UTF-8 can encode (a lone UTF-16 half cannot be hashed)."""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    try:
+        password.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class User(Aggregate):

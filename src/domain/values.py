@@ -73,27 +73,30 @@ def checked_text(
 def checked_int(field: str, value: object, lowest: int, highest: int) -> int:
     """A whole number in [lowest, highest]; booleans and floats are not whole numbers."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidInput(f"{field}: {_shown(value)} must be a whole number")
+        raise InvalidInput(f"{field}: {shown(value)} must be a whole number")
     if not lowest <= value <= highest:
-        raise InvalidInput(
-            f"{field}: {_shown(value)} must be between {lowest} and {highest}"
-        )
+        raise InvalidInput(f"{field}: {shown(value)} must be between {lowest} and {highest}")
     return value
 
 
 def checked_number(field: str, value: object, above: float, highest: float) -> float:
     """A finite number greater than `above` and at most `highest`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{field}: {_shown(value)} must be a number")
+        raise InvalidInput(f"{field}: {shown(value)} must be a number")
     number = float(value) if not isinstance(value, int) or abs(value) < 2**63 else math.inf
     if not math.isfinite(number) or not above < number <= highest:
         raise InvalidInput(
-            f"{field}: {_shown(value)} must be above {above:g} and at most {highest:g}"
+            f"{field}: {shown(value)} must be above {above:g} and at most {highest:g}"
         )
     return number
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A refused value as a message shows it: short, and without what it should not hold."""
-    shown = repr(value)
-    return shown if len(shown) <= 40 else shown[:37] + "..."
+    if isinstance(value, str) and len(value) > 40:
+        return repr(value[:37]) + "..."  # not the repr of 16 KB, to cut it afterwards
+    if isinstance(value, int) and value.bit_length() > 128:
+        # repr() itself refuses ints of thousands of digits; about how many there are is enough
+        return f"a {int(value.bit_length() * 0.30103) + 1}-digit number"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
