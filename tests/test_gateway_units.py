@@ -17,7 +17,6 @@ from chargers.delivery import Reason, Step, plan
 from chargers.frames import FrameError, FrameGuard, call_error, error_code, parse_frame
 from chargers.gateway import Gateway, select_subprotocol
 from chargers.v16 import capabilities_from as capabilities16
-from chargers.v16 import parse_rate_units
 from chargers.v201 import capabilities_from as capabilities201
 
 # --- frames ---------------------------------------------------------------------------------
@@ -162,9 +161,9 @@ def test_capabilities_are_read_from_the_configuration_keys():
             {"key": "ChargeProfileMaxStackLevel", "value": "not a number"},
         ]
     )
-    assert (found.max_periods, found.rate_units, found.max_stack_level) == (48, ("W", "A"), None)
-    assert parse_rate_units(None) == ()
-    assert capabilities16(None).max_periods is None
+    assert (found.max_periods, found.rate_units, found.max_stack_level) == (48, ("W", "A"), 10)
+    assert found.notes == ("reported ChargeProfileMaxStackLevel = 'not a number'; using 10",)
+    assert capabilities16(None).max_periods == 24
 
 
 def test_capabilities_of_a_201_station_come_from_its_variables():
@@ -183,7 +182,8 @@ def test_capabilities_of_a_201_station_come_from_its_variables():
             {"attribute_status": "UnknownVariable", "variable": {"name": "ProfileStackLevel"}},
         ]
     )
-    assert (found.max_periods, found.rate_units, found.max_stack_level) == (12, ("A",), None)
+    assert (found.max_periods, found.rate_units, found.max_stack_level) == (12, ("A",), 10)
+    assert found.notes == ("ProfileStackLevel not reported; using 10",)
 
 
 # --- life cycle -----------------------------------------------------------------------------

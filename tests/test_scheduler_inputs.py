@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.actors import SYSTEM, Actor
+from domain.capabilities import ChargerCapabilities
 from domain.service import SmartCharging
 from scheduler.inputs import group_inputs
 from scheduler.tou import desired_profiles
@@ -15,7 +16,7 @@ def test_a_charger_with_two_stack_levels_gets_exclusion_at_0_and_priority_at_1()
     operator = Actor.operator(app.add_operator("ops@example.com", "operator-pass", SYSTEM))
     evse_id, _ = app.register_evse("CP-SMALL", 1, operator, max_power_w=7400)
     app.set_charger_password("CP-SMALL", "0123456789abcdef", operator)
-    app.charger_capabilities("CP-SMALL", 5, ("W",), max_stack_level=1)
+    app.charger_capabilities("CP-SMALL", ChargerCapabilities(5, ("W",), max_stack_level=1))
     group_id, _ = app.create_group(
         name="Small", time_zone="Europe/Amsterdam", actor=operator, evse_ids=[evse_id]
     )

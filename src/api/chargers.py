@@ -62,7 +62,12 @@ class ChargerView(BaseModel):
     model: str | None = None
     firmware: str | None = None
     max_periods: int | None = None
+    max_stack_level: int | None = None
     rate_units: list[str] = Field(default_factory=list)
+    capability_notes: list[str] = Field(
+        default_factory=list,
+        description="what the charger reported that made no sense, and the value used instead",
+    )
     connector_status: dict[str, Any] = Field(default_factory=dict)
     connected_at: datetime | None = None
     disconnected_at: datetime | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,14 +23,22 @@ from uuid import UUID
 
 from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
-from ocpp.exceptions import NotSupportedError, OCPPError, UnknownCallErrorCodeError
-from ocpp.messages import Call, MessageType
+from ocpp.exceptions import (
+    NotSupportedError,
+    OCPPError,
+    PropertyConstraintViolationError,
+    UnknownCallErrorCodeError,
+)
+from ocpp.messages import Call, CallError, MessageType
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from chargers.frames import FrameError, FrameGuard, call_error, parse_frame
 from chargers.outbox import Outbox
-from domain.errors import DomainError
+from domain.capabilities import ChargerCapabilities
+from domain.charge_points import reported_connector
+from domain.delivery import transaction_key
+from domain.errors import DomainError, InvalidInput
 from domain.service import SmartCharging
 from projections.queries import ReadModelQueries
 from scheduler.profiles import ChargingProfile
@@ -58,13 +67,22 @@ class GatewayContext:
     bad_frame_window: float = 60.0
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """The charger's smart-charging limits (OCPP 1.6 §9.4; 2.0.1 SmartChargingCtrlr)."""
+class ValueRefused(PropertyConstraintViolationError):
+    """A value out of the range we hold (a connector id of 10^12, a 1.6 transaction id
+    of -2^40): raised in a handler, it makes the `ocpp` library answer the CALL with a
+    CALLERROR PropertyConstraintViolation (the same word in 1.6 and 2.0.1, OCPP-J 1.6
+    §4.2.3), and nothing is recorded."""
 
-    max_periods: int | None
-    rate_units: tuple[str, ...]
-    max_stack_level: int | None
+
+class _RefusalsLoggedOnce(logging.Filter):
+    """The `ocpp` library logs every exception of a handler with its traceback; a value
+    we refused is the charger's doing, already logged as one line (see `refused`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ValueRefused))
+
+
+frames_log.addFilter(_RefusalsLoggedOnce())
 
 
 class CallFailed(Exception):
@@ -88,10 +106,33 @@ def _plain_number(value: object) -> float:
     raise TypeError(f"{value!r} is not JSON")
 
 
+def _as_sent(value: Any) -> Any:
+    """Plain JSON values that every encoder takes: a lone UTF-16 half (which Python's
+    JSON reader lets through) becomes U+FFFD; a number too large for a float fails."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_as_sent(key): _as_sent(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_sent(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CallFailed("Error", f"the answer holds the number {value}")
+    return value
+
+
 def wire_form(answer: Any) -> dict[str, Any]:
     """A call's answer as the charger sent it: camelCase keys, plain JSON values."""
     payload = snake_to_camel_case(remove_nones(serialize_as_dict(answer)))
-    return json.loads(json.dumps(payload, default=_plain_number))  # type: ignore[no-any-return]
+    return _as_sent(json.loads(json.dumps(payload, default=_plain_number)))  # type: ignore[no-any-return]
+
+
+def refused(charge_point_id: str, check: Callable[..., T], *args: Any, **options: Any) -> T:
+    """A domain value check on what a charger sent; its refusal becomes ValueRefused."""
+    try:
+        return check(*args, **options)
+    except InvalidInput as refusal:
+        frames_log.warning("%s: refused a value: %s", charge_point_id, refusal)
+        raise ValueRefused(str(refusal)) from None
 
 
 class ChargerConnection:
@@ -151,6 +192,9 @@ class ChargerConnection:
             message = parse_frame(raw_msg)
         except FrameError as error:
             frames_log.warning("%s: bad frame (%s): %.200r", self.id, error, raw_msg)
+            if error.answer:
+                # our call in flight fails now, rather than waiting out its timeout
+                self._take_answer(CallError(error.message_id, error.code, error.description, {}))
             await self._refuse(error.message_id, error.code, error.description)
             return
         if message.message_type_id != MessageType.Call:
@@ -198,9 +242,17 @@ class ChargerConnection:
             raise CallFailed("Offline", "the charger disconnected") from None
         except (OcppNotImplemented, NotSupportedError) as error:
             raise CallFailed("NotSupported", str(error)) from None
-        except (OCPPError, UnknownCallErrorCodeError, TypeError, ValueError) as error:
-            # a CALLERROR, or an answer that fails the schema: nothing we can rely on
-            raise CallFailed("Error", str(error)) from None
+        except (
+            OCPPError,
+            UnknownCallErrorCodeError,
+            TypeError,
+            ValueError,
+            KeyError,
+            RecursionError,
+        ) as error:
+            # a CALLERROR, or an answer that fails the schema or does not make the
+            # library's answer class: nothing we can rely on
+            raise CallFailed("Error", str(error)[:500]) from None
         finally:
             self._pending_id = None
 
@@ -212,7 +264,7 @@ class ChargerConnection:
     async def clear_profile(self, profile_id: int) -> str:
         raise NotImplementedError
 
-    async def read_capabilities(self) -> Capabilities:
+    async def read_capabilities(self) -> ChargerCapabilities:
         raise NotImplementedError
 
     async def composite_schedule(self, connector_id: int, duration: int) -> dict[str, Any]:
@@ -228,12 +280,7 @@ class ChargerConnection:
             return False
         log.info("%s: %s", self.id, found)
         await self._command(
-            "capabilities",
-            self.context.service.charger_capabilities,
-            self.id,
-            found.max_periods,
-            found.rate_units,
-            found.max_stack_level,
+            "capabilities", self.context.service.charger_capabilities, self.id, found
         )
         return True
 
@@ -243,42 +290,50 @@ class ChargerConnection:
         return utc_timestamp(self.context.service.clock())
 
     async def _command(self, what: str, function: Callable[..., Any], *args: Any) -> None:
-        """A domain command on the charger's behalf; a refusal is logged, the charger answered."""
+        """A domain command on the charger's behalf. A value out of range is refused
+        (ValueRefused: the call gets a CALLERROR); any other refusal is logged and the
+        charger answered as usual."""
         try:
             await self.blocking(function, *args)
+        except InvalidInput as refusal:
+            frames_log.warning("%s: %s refused: %s", self.id, what, refusal)
+            raise ValueRefused(str(refusal)) from None
         except DomainError as refusal:
             log.warning("%s: %s not recorded: %s", self.id, what, refusal)
 
-    async def record_boot(self, vendor: str, model: str, firmware: str | None) -> None:
+    def checked(self, check: Callable[..., T], *args: Any, **options: Any) -> T:
+        return refused(self.id, check, *args, **options)
+
+    async def record_boot(self, vendor: object, model: object, firmware: object) -> None:
+        """Free text, cleaned by the domain (ChargePoint.boot)."""
         service = self.context.service
         await self._command("boot", service.charger_booted, self.id, vendor, model, firmware)
 
-    async def record_status(self, connector_id: int, status: str, error: str | None) -> None:
+    async def record_status(self, connector_id: object, status: object, error: object) -> None:
         service = self.context.service
         await self._command(
             "status", service.connector_status, self.id, connector_id, status, error
         )
 
-    async def start_session(self, connector_id: int, transaction_id: int | str) -> None:
-        self.transactions[str(transaction_id)] = connector_id
+    async def start_session(self, connector_id: object, transaction_id: object) -> None:
+        connector = self.checked(reported_connector, connector_id, whole_charger=False)
+        key = self.checked(transaction_key, transaction_id)
         service = self.context.service
-        await self._command(
-            "session start", service.session_started, self.id, connector_id, transaction_id
-        )
+        await self._command("session start", service.session_started, self.id, connector, key)
+        self.transactions[str(key)] = connector
 
-    async def stop_session(self, transaction_id: int | str, connector_id: int | None) -> None:
+    async def stop_session(self, transaction_id: object, connector_id: object) -> None:
         """The session ends, and with it the group's priority charge (see session_stopped)."""
-        connector = connector_id or await self._connector_of(str(transaction_id))
+        key = self.checked(transaction_key, transaction_id)
+        if connector_id is not None:
+            connector_id = self.checked(reported_connector, connector_id, whole_charger=False)
+        connector = connector_id or await self._connector_of(str(key))
         if connector is None:
-            log.warning(
-                "%s: transaction %s stopped on an unknown connector", self.id, transaction_id
-            )
+            log.warning("%s: transaction %s stopped on an unknown connector", self.id, key)
             return
-        self.transactions.pop(str(transaction_id), None)
+        self.transactions.pop(str(key), None)
         service = self.context.service
-        await self._command(
-            "session stop", service.session_stopped, self.id, connector, transaction_id
-        )
+        await self._command("session stop", service.session_stopped, self.id, connector, key)
 
     async def _connector_of(self, transaction_id: str) -> int | None:
         """From this connection's memory, else the EVSE status read model (after a reconnect)."""

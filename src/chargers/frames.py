@@ -18,6 +18,11 @@ from ocpp.messages import Call, CallError, CallResult, MessageType
 
 MAX_MESSAGE_ID = 36  # OCPP-J 1.6 §4.1.4: at most 36 characters
 UNREADABLE_ID = "-1"  # OCPP-J 2.0.1 §4.2.3: the id to answer with when the frame's is unreadable
+# No OCPP 1.6 or 2.0.1 message nests deeper than about a dozen levels (a 2.0.1
+# charging profile's sales tariff is the deepest); the `ocpp` library walks
+# payloads recursively, so a deeper frame is refused before it gets there.
+MAX_DEPTH = 32
+ANSWERS = (MessageType.CallResult, MessageType.CallError)
 
 # The same faults have other names in the two versions: 1.6 keeps its historic
 # misspellings (OCPP-J 1.6 §4.2.3, Table 7), which the `ocpp` library does not use.
@@ -44,11 +49,14 @@ _V16_VALID = {
 class FrameError(Exception):
     """A frame that is not a proper OCPP-J message; answered with a CALLERROR."""
 
-    def __init__(self, code: str, description: str, message_id: str = UNREADABLE_ID):
+    def __init__(
+        self, code: str, description: str, message_id: str = UNREADABLE_ID, answer: bool = False
+    ):
         super().__init__(description)
         self.code = code
         self.description = description
         self.message_id = message_id
+        self.answer = answer  # a malformed CALLRESULT or CALLERROR: its call has failed
 
 
 def error_code(code: str, ocpp_version: str) -> str:
@@ -73,16 +81,35 @@ def _message_id(frame: list[Any]) -> str:
     return frame[1]
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _decode(raw: str | bytes) -> list[Any]:
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        frame = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        # OCPP-J 1.6 §4.1.2: the whole message must be JSON in UTF-8.
+        frame = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        # OCPP-J 1.6 §4.1.2: the whole message must be JSON in UTF-8. Python's reader
+        # also takes NaN and Infinity, which JSON has not, refuses integers of over
+        # 4300 digits with a ValueError, and nesting past its recursion limit.
         raise FrameError("RpcFrameworkError", "the message is not JSON in UTF-8") from None
     if not isinstance(frame, list) or not frame:
         raise FrameError("RpcFrameworkError", "the message is not a JSON array")
     return frame
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in `value`, counted without recursion."""
+    deepest, level = 0, [(value, 1)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            level.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
@@ -90,6 +117,10 @@ def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
     frame = _decode(raw)
     message_id = _message_id(frame)
     kind, rest = frame[0], frame[2:]
+    if _depth(frame) > MAX_DEPTH:
+        raise FrameError(
+            "FormatViolation", f"nested deeper than {MAX_DEPTH} levels", message_id, kind in ANSWERS
+        )
     if kind == MessageType.Call:
         if len(rest) != 2 or not isinstance(rest[0], str) or not isinstance(rest[1], dict):
             raise FrameError("FormatViolation", "a CALL is [2, id, action, {payload}]", message_id)
@@ -98,8 +129,10 @@ def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
         return CallResult(message_id, rest[0])
     if kind == MessageType.CallError and len(rest) == 3:
         return CallError(message_id, *rest)
-    if kind in (MessageType.CallResult, MessageType.CallError):
-        raise FrameError("FormatViolation", "the CALLRESULT or CALLERROR is malformed", message_id)
+    if kind in ANSWERS:
+        raise FrameError(
+            "FormatViolation", "the CALLRESULT or CALLERROR is malformed", message_id, True
+        )
     # OCPP-J 1.6 §4.1.3: the payload of an unknown message type is ignored.
     raise FrameError("MessageTypeNotSupported", f"message type {kind!r} is unknown", message_id)
 

@@ -10,7 +10,9 @@ from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
-from chargers.connection import Capabilities, ChargerConnection, wire_form
+from chargers.connection import ChargerConnection, wire_form
+from domain.capabilities import ChargerCapabilities, Reported
+from domain.charge_points import reported_connector
 from scheduler.profiles import ChargingProfile
 
 log = logging.getLogger(__name__)
@@ -19,32 +21,16 @@ log = logging.getLogger(__name__)
 MAX_PERIODS = "ChargingScheduleMaxPeriods"
 RATE_UNITS = "ChargingScheduleAllowedChargingRateUnit"
 MAX_STACK_LEVEL = "ChargeProfileMaxStackLevel"
-RATE_UNIT_WORDS = {"current": "A", "power": "W", "a": "A", "w": "W"}
 
 ACCEPTED = {"status": "Accepted"}
 MAX_TRANSACTION_ID = 2**31 - 1  # a JSON integer any charger can hold
 
 
-def parse_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def parse_rate_units(value: str | None) -> tuple[str, ...]:
-    """OCPP 1.6 §9.4.2: a comma-separated list of 'Current' and 'Power'."""
-    words = (word.strip().lower() for word in (value or "").split(","))
-    units = [RATE_UNIT_WORDS[word] for word in words if word in RATE_UNIT_WORDS]
-    return tuple(dict.fromkeys(units))
-
-
-def capabilities_from(configuration_keys: list[dict[str, Any]] | None) -> Capabilities:
+def capabilities_from(configuration_keys: list[dict[str, Any]] | None) -> ChargerCapabilities:
+    """§6.24 GetConfiguration.conf: the keys' values as text; nonsense becomes a default."""
     values = {item.get("key"): item.get("value") for item in configuration_keys or []}
-    return Capabilities(
-        max_periods=parse_int(values.get(MAX_PERIODS)),
-        rate_units=parse_rate_units(values.get(RATE_UNITS)),
-        max_stack_level=parse_int(values.get(MAX_STACK_LEVEL)),
+    return ChargerCapabilities.from_charger(
+        *(Reported(key, values.get(key)) for key in (MAX_PERIODS, RATE_UNITS, MAX_STACK_LEVEL))
     )
 
 
@@ -93,6 +79,8 @@ class ChargePoint16(ChargerConnection, ChargePoint):
         self, connector_id: int, id_tag: str, **_: Any
     ) -> call_result.StartTransaction:
         # §4.8: the Central System assigns the transaction id; any idTag is accepted (above).
+        # §6.45: connectorId > 0; one out of range gets a CALLERROR, and no id.
+        self.checked(reported_connector, connector_id, whole_charger=False)
         transaction_id = secrets.randbelow(MAX_TRANSACTION_ID) + 1
         await self.start_session(connector_id, transaction_id)
         return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=ACCEPTED)
@@ -109,6 +97,8 @@ class ChargePoint16(ChargerConnection, ChargePoint):
 
     @on(Action.meter_values)
     def on_meter_values(self, connector_id: int, **_: Any) -> call_result.MeterValues:
+        # Not kept, but checked like every connector number (§6.31: 0 is the main meter).
+        self.checked(reported_connector, connector_id)
         return call_result.MeterValues()
 
     @on(Action.data_transfer)
@@ -143,7 +133,7 @@ class ChargePoint16(ChargerConnection, ChargePoint):
         # §7.21 Unknown: no such profile, which is what we wanted.
         return "Accepted" if answer.status in ("Accepted", "Unknown") else str(answer.status)
 
-    async def read_capabilities(self) -> Capabilities:
+    async def read_capabilities(self) -> ChargerCapabilities:
         answer = await self.request(
             call.GetConfiguration(key=[MAX_PERIODS, RATE_UNITS, MAX_STACK_LEVEL])
         )

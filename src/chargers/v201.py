@@ -12,8 +12,10 @@ from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 
-from chargers.connection import Capabilities, ChargerConnection, wire_form
-from chargers.v16 import parse_int, parse_rate_units
+from chargers.connection import ChargerConnection, wire_form
+from domain.capabilities import ChargerCapabilities, Reported
+from domain.charge_points import reported_connector
+from domain.delivery import transaction_key
 from scheduler.profiles import ChargingProfile
 
 log = logging.getLogger(__name__)
@@ -27,16 +29,15 @@ STACK_LEVEL = "ProfileStackLevel"
 ACCEPTED = {"status": "Accepted"}
 
 
-def capabilities_from(results: list[dict[str, Any]]) -> Capabilities:
+def capabilities_from(results: list[dict[str, Any]]) -> ChargerCapabilities:
+    """The variables the station knows (attributeStatus Accepted); nonsense becomes a default."""
     values = {
         result.get("variable", {}).get("name"): result.get("attribute_value")
         for result in results
         if result.get("attribute_status") == "Accepted"
     }
-    return Capabilities(
-        max_periods=parse_int(values.get(PERIODS)),
-        rate_units=parse_rate_units(values.get(RATE_UNIT)),
-        max_stack_level=parse_int(values.get(STACK_LEVEL)),
+    return ChargerCapabilities.from_charger(
+        *(Reported(name, values.get(name)) for name in (PERIODS, RATE_UNIT, STACK_LEVEL))
     )
 
 
@@ -82,7 +83,8 @@ class ChargePoint201(ChargerConnection, ChargePoint):
     async def on_transaction_event(
         self, event_type: str, transaction_info: dict[str, Any], **details: Any
     ) -> call_result.TransactionEvent:
-        transaction_id = transaction_info["transaction_id"]
+        # The station's id is text: cleaned, so a NUL in it costs nothing (domain.delivery).
+        transaction_id = self.checked(transaction_key, transaction_info["transaction_id"])
         evse = details.get("evse") or {}
         evse_id = evse.get("id")
         if event_type == "Ended":
@@ -96,6 +98,7 @@ class ChargePoint201(ChargerConnection, ChargePoint):
 
     @on(Action.meter_values)
     def on_meter_values(self, evse_id: int, **_: Any) -> call_result.MeterValues:
+        self.checked(reported_connector, evse_id)  # not kept; 0 is the station's main meter
         return call_result.MeterValues()
 
     @on(Action.notify_event)
@@ -138,7 +141,7 @@ class ChargePoint201(ChargerConnection, ChargePoint):
         # Unknown: the station holds no such profile, which is what we wanted.
         return "Accepted" if answer.status in ("Accepted", "Unknown") else str(answer.status)
 
-    async def read_capabilities(self) -> Capabilities:
+    async def read_capabilities(self) -> ChargerCapabilities:
         wanted = [
             {"component": {"name": SMART_CHARGING}, "variable": {"name": name}}
             for name in (PERIODS, RATE_UNIT, STACK_LEVEL)

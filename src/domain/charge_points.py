@@ -9,11 +9,33 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
+from domain.capabilities import ChargerCapabilities
 from domain.errors import InvalidInput
 from domain.evses import validate_charge_point_id
+from domain.values import checked_int, clean_text
 
 MIN_CHARGER_PASSWORD = 16  # OCPP 1.6 security whitepaper: AuthorizationKey is 16-40 characters
 MAX_CHARGER_PASSWORD = 40
+
+# What we keep of a charger's free text. OCPP 1.6 §6.3 allows 20 characters for the
+# vendor and model and 50 for the firmware, 2.0.1's ChargingStationType 50 for
+# vendorName and firmwareVersion: 50 holds every one. Status words and error codes
+# are the specs' enumerations, all shorter than these bounds; they are cleaned all
+# the same, since the domain does not rely on the schemas having been checked.
+MAX_CHARGER_TEXT = 50
+MAX_STATUS_WORD = 30
+
+# Connector numbers a charger reports: 0 is the charger itself (OCPP 1.6 §4.9, §6.47:
+# connectorId >= 0), our EVSEs are connectors 1 to 1000.
+MAX_CONNECTOR = 1000
+
+
+def reported_connector(value: object, *, whole_charger: bool = True) -> int:
+    """A connector (2.0.1: EVSE) number from a charger; InvalidInput when out of range.
+
+    `whole_charger=False` where the spec wants a real connector (OCPP 1.6 §6.45
+    StartTransaction: connectorId > 0)."""
+    return checked_int("connectorId", value, 0 if whole_charger else 1, MAX_CONNECTOR)
 
 
 def charge_point_aggregate_id(charge_point_id: str) -> UUID:
@@ -54,6 +76,7 @@ class ChargePoint(Aggregate):
         self.max_periods: int | None = None
         self.rate_units: tuple[str, ...] = ()
         self.max_stack_level: int | None = None
+        self.capability_notes: tuple[str, ...] = ()
 
     @staticmethod
     def create_id(charge_point_id: str) -> UUID:
@@ -92,30 +115,36 @@ class ChargePoint(Aggregate):
     def _disconnected(self, gateway_id: str, at: datetime, actor: Actor) -> None:
         self.connected = False
 
-    def boot(self, vendor: str, model: str, firmware: str | None, actor: Actor) -> None:
+    def boot(self, vendor: object, model: object, firmware: object, actor: Actor) -> None:
+        """Firmware's free text is cleaned, never refused: the charger keeps working."""
         self._booted(
-            vendor=vendor[:50], model=model[:50], firmware=(firmware or "")[:50], actor=actor
+            vendor=clean_text(vendor, MAX_CHARGER_TEXT),
+            model=clean_text(model, MAX_CHARGER_TEXT),
+            firmware=clean_text(firmware, MAX_CHARGER_TEXT),
+            actor=actor,
         )
 
     @event("Booted")
     def _booted(self, vendor: str, model: str, firmware: str, actor: Actor) -> None:
         pass
 
-    def report_capabilities(
-        self,
-        max_periods: int | None,
-        rate_units: tuple[str, ...],
-        actor: Actor,
-        max_stack_level: int | None = None,
-    ) -> None:
-        known = (self.max_periods, self.rate_units, self.max_stack_level)
-        if (max_periods, tuple(rate_units), max_stack_level) != known:
+    def report_capabilities(self, found: ChargerCapabilities, actor: Actor) -> None:
+        """Recorded only when something changed, with the notes on what was replaced."""
+        if found != self.capabilities():
             self._capabilities_reported(
-                max_periods=max_periods,
-                rate_units=list(rate_units),
+                max_periods=found.max_periods,
+                rate_units=list(found.rate_units),
                 actor=actor,
-                max_stack_level=max_stack_level,
+                max_stack_level=found.max_stack_level,
+                notes=list(found.notes),
             )
+
+    def capabilities(self) -> ChargerCapabilities | None:
+        if self.max_periods is None or self.max_stack_level is None:
+            return None
+        return ChargerCapabilities(
+            self.max_periods, self.rate_units, self.max_stack_level, self.capability_notes
+        )
 
     @event("CapabilitiesReported")
     def _capabilities_reported(
@@ -124,17 +153,24 @@ class ChargePoint(Aggregate):
         rate_units: list[str],
         actor: Actor,
         max_stack_level: int | None = None,
+        notes: list[str] | None = None,  # absent from events recorded before notes were kept
     ) -> None:
-        self.max_periods = max_periods
-        self.rate_units = tuple(rate_units)
-        self.max_stack_level = max_stack_level
+        usable = ChargerCapabilities.recorded(max_periods, rate_units, max_stack_level)
+        self.max_periods = usable.max_periods
+        self.rate_units = usable.rate_units
+        self.max_stack_level = usable.max_stack_level
+        self.capability_notes = tuple(notes or ())
 
     def report_status(
-        self, connector_id: int, status: str, error_code: str | None, at: datetime, actor: Actor
+        self, connector_id: object, status: object, error_code: object, at: datetime, actor: Actor
     ) -> None:
-        if self.connector_status.get(connector_id) != status:
+        """A connector's status; a connector number out of range is refused (InvalidInput)."""
+        connector = reported_connector(connector_id)
+        word = clean_text(status, MAX_STATUS_WORD)
+        error = clean_text(error_code, MAX_CHARGER_TEXT) or None
+        if self.connector_status.get(connector) != word:
             self._status_reported(
-                connector_id=connector_id, status=status, error_code=error_code, at=at, actor=actor
+                connector_id=connector, status=word, error_code=error, at=at, actor=actor
             )
 
     @event("StatusReported")

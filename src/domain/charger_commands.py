@@ -14,8 +14,14 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.actors import SYSTEM, Actor
-from domain.charge_points import ChargePoint, charge_point_aggregate_id, check_charger_password
-from domain.delivery import ProfileDelivery, delivery_id_for
+from domain.capabilities import ChargerCapabilities
+from domain.charge_points import (
+    ChargePoint,
+    charge_point_aggregate_id,
+    check_charger_password,
+    reported_connector,
+)
+from domain.delivery import ProfileDelivery, delivery_id_for, transaction_key
 from domain.errors import NotFound
 from domain.evses import evse_id_for, validate_charge_point_id
 from domain.groups import PriorityEndReason, SmartChargingGroup
@@ -94,26 +100,21 @@ class ChargerCommands:
         return self._on_charger(charge_point_id, lambda c: c.disconnect(gateway_id, now, SYSTEM))
 
     def charger_booted(
-        self, charge_point_id: str, vendor: str, model: str, firmware: str | None
+        self, charge_point_id: str, vendor: object, model: object, firmware: object
     ) -> int | None:
+        """What BootNotification told, its free text cleaned (see ChargePoint.boot)."""
         return self._on_charger(charge_point_id, lambda c: c.boot(vendor, model, firmware, SYSTEM))
 
-    def charger_capabilities(
-        self,
-        charge_point_id: str,
-        max_periods: int | None,
-        rate_units: tuple[str, ...],
-        max_stack_level: int | None = None,
-    ) -> int | None:
-        """What GetConfiguration told (OCPP 1.6 §9.4 ChargingScheduleMaxPeriods, ...)."""
-        return self._on_charger(
-            charge_point_id,
-            lambda c: c.report_capabilities(max_periods, rate_units, SYSTEM, max_stack_level),
-        )
+    def charger_capabilities(self, charge_point_id: str, found: ChargerCapabilities) -> int | None:
+        """What GetConfiguration told (OCPP 1.6 §9.4 ChargingScheduleMaxPeriods, ...),
+        nonsense already replaced by defaults (ChargerCapabilities.from_charger)."""
+        return self._on_charger(charge_point_id, lambda c: c.report_capabilities(found, SYSTEM))
 
     def connector_status(
-        self, charge_point_id: str, connector_id: int, status: str, error_code: str | None
+        self, charge_point_id: str, connector_id: object, status: object, error_code: object
     ) -> int | None:
+        """InvalidInput, before anything is read or recorded, for a connector out of range."""
+        reported_connector(connector_id)
         now = self.clock()
         return self._on_charger(
             charge_point_id,
@@ -170,10 +171,13 @@ class ChargerCommands:
     # --- charging sessions --------------------------------------------------------------------
 
     def session_started(
-        self, charge_point_id: str, connector_id: int, transaction_id: int | str
+        self, charge_point_id: str, connector_id: object, transaction_id: object
     ) -> int | None:
+        """InvalidInput for a connector (OCPP 1.6 §6.45: > 0) or a 1.6 id out of range."""
+        connector = reported_connector(connector_id, whole_charger=False)
+        transaction_id = transaction_key(transaction_id)
         now = self.clock()
-        evse_id = evse_id_for(charge_point_id, connector_id)
+        evse_id = evse_id_for(charge_point_id, connector)
 
         def command() -> int | None:
             delivery = self.delivery(evse_id)
@@ -183,15 +187,17 @@ class ChargerCommands:
         return self._retrying(command)
 
     def session_stopped(
-        self, charge_point_id: str, connector_id: int, transaction_id: int | str
+        self, charge_point_id: str, connector_id: object, transaction_id: object
     ) -> int | None:
         """The car was unplugged: the session ends, and with it the group's priority charge.
 
         OCPP 1.6 StopTransaction names only the transaction; the gateway finds its
         connector (from its connection's memory or the EVSE status read model).
         """
+        connector = reported_connector(connector_id, whole_charger=False)
+        transaction_id = transaction_key(transaction_id)
         now = self.clock()
-        evse_id = evse_id_for(charge_point_id, connector_id)
+        evse_id = evse_id_for(charge_point_id, connector)
 
         def command() -> int | None:
             delivery = self.delivery(evse_id)

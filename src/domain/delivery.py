@@ -16,8 +16,26 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
+from domain.errors import InvalidInput
+from domain.values import MAX_INT32, checked_int, clean_text
 
 ANSWERS = ("Accepted", "Rejected", "NotSupported", "Timeout", "Error", "Offline")
+# OCPP 2.0.1 TransactionType.transactionId: identifierString, at most 36 characters.
+MAX_TRANSACTION_ID = 36
+
+
+def transaction_key(value: object) -> int | str:
+    """A charger's transaction id as we keep it.
+
+    OCPP 1.6 ids are integers (§6.46, assigned by us, 1 to 2^31-1): one outside the
+    32-bit range no charger can have been given is refused (InvalidInput). OCPP
+    2.0.1 ids are the station's text: cleaned, never refused, so a station with
+    odd firmware keeps charging (a NUL would not fit in a read model's text)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return checked_int("transactionId", value, -MAX_INT32 - 1, MAX_INT32)
+    if isinstance(value, str):
+        return clean_text(value, MAX_TRANSACTION_ID)
+    raise InvalidInput("transactionId: must be a whole number or text")
 
 
 def delivery_id_for(evse_id: UUID) -> UUID:
@@ -79,7 +97,7 @@ class ProfileDelivery(Aggregate):
         self._answered(
             profile_id=profile_id,
             desired_version=desired_version,
-            status=status,
+            status=status if status in ANSWERS else clean_text(status, 20) or "Error",
             at=at,
             actor=actor,
         )
@@ -121,7 +139,8 @@ class ProfileDelivery(Aggregate):
 
     # --- charging sessions ----------------------------------------------------------------
 
-    def start_session(self, transaction_id: int | str, at: datetime, actor: Actor) -> None:
+    def start_session(self, transaction_id: object, at: datetime, actor: Actor) -> None:
+        transaction_id = transaction_key(transaction_id)
         if self.transaction_id != transaction_id:
             self._session_started(transaction_id=transaction_id, at=at, actor=actor)
 
@@ -130,7 +149,9 @@ class ProfileDelivery(Aggregate):
         self.transaction_id = transaction_id
         self.session_started_at = at
 
-    def stop_session(self, transaction_id: int | str | None, at: datetime, actor: Actor) -> bool:
+    def stop_session(self, transaction_id: object, at: datetime, actor: Actor) -> bool:
+        if transaction_id is not None:
+            transaction_id = transaction_key(transaction_id)
         if self.transaction_id is None:
             return False
         if transaction_id is not None and transaction_id != self.transaction_id:

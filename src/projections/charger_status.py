@@ -1,4 +1,9 @@
-"""Charger and EVSE status: connection, connector status, session, profiles sent and answered."""
+"""Charger and EVSE status: connection, connector status, session, profiles sent and answered.
+
+The domain cleans what chargers send before it is recorded; events recorded
+before it did may hold a NUL or an integer no column holds, so the handlers
+pass charger values through the same cleaning (a no-op for newer events).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,12 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
+from domain.capabilities import ChargerCapabilities
+from domain.charge_points import MAX_CHARGER_TEXT, MAX_STATUS_WORD
 from domain.charge_points import ChargePoint as CP
+from domain.delivery import MAX_TRANSACTION_ID
 from domain.delivery import ProfileDelivery as D
+from domain.values import clean_text
 from projections.tables import Tables
 
 Handler = Callable[[Cursor[Any], Tables, Any], None]
@@ -46,6 +55,9 @@ def ddl(t: Tables) -> list[str]:
             answers jsonb NOT NULL DEFAULT '{{}}'
         )""",
         f"CREATE INDEX IF NOT EXISTS rm_evse_status_cp ON {t.evse_status} (charge_point_id)",
+        # Added later: databases made before it get the column too.
+        f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS"
+        " capability_notes text[] NOT NULL DEFAULT '{}'",
     ]
 
 
@@ -84,6 +96,39 @@ def _delivery_started(curs: Cursor[Any], t: Tables, e: Any) -> None:
     )
 
 
+def _charger_text(value: object) -> str:
+    return clean_text(value, MAX_CHARGER_TEXT)
+
+
+def _capabilities(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    found = ChargerCapabilities.recorded(
+        e.max_periods, e.rate_units, getattr(e, "max_stack_level", None)
+    )
+    curs.execute(
+        f"UPDATE {t.chargers} SET max_periods = %s, rate_units = %s, max_stack_level = %s,"
+        " capability_notes = %s WHERE id = %s",
+        (
+            found.max_periods,
+            list(found.rate_units),
+            found.max_stack_level,
+            [clean_text(note, 200) for note in getattr(e, "notes", None) or ()],
+            e.originator_id,
+        ),
+    )
+
+
+def _connector_status(e: Any) -> Jsonb:
+    return Jsonb(
+        {
+            str(e.connector_id): {
+                "status": clean_text(e.status, MAX_STATUS_WORD),
+                "error_code": clean_text(e.error_code, MAX_CHARGER_TEXT) or None,
+                "at": e.at.isoformat(),
+            }
+        }
+    )
+
+
 def _answer(e: Any) -> Jsonb:
     return Jsonb({str(e.profile_id): {"status": e.status, "at": e.at.isoformat()}})
 
@@ -99,28 +144,12 @@ HANDLERS: dict[type, Handler] = {
     CP.Disconnected: _charger("connected = false, disconnected_at = %s", lambda e: e.at),
     CP.Booted: _charger(
         "vendor = %s, model = %s, firmware = %s",
-        lambda e: e.vendor,
-        lambda e: e.model,
-        lambda e: e.firmware,
+        lambda e: _charger_text(e.vendor),
+        lambda e: _charger_text(e.model),
+        lambda e: _charger_text(e.firmware),
     ),
-    CP.CapabilitiesReported: _charger(
-        "max_periods = %s, rate_units = %s, max_stack_level = %s",
-        lambda e: e.max_periods,
-        lambda e: list(e.rate_units),
-        lambda e: getattr(e, "max_stack_level", None),
-    ),
-    CP.StatusReported: _charger(
-        "connector_status = connector_status || %s",
-        lambda e: Jsonb(
-            {
-                str(e.connector_id): {
-                    "status": e.status,
-                    "error_code": e.error_code,
-                    "at": e.at.isoformat(),
-                }
-            }
-        ),
-    ),
+    CP.CapabilitiesReported: _capabilities,
+    CP.StatusReported: _charger("connector_status = connector_status || %s", _connector_status),
     D.Started: _delivery_started,
     D.ProfilesDesired: _evse(
         "desired_profiles = %s, desired_version = desired_version + 1, desired_at = %s,"
@@ -131,7 +160,7 @@ HANDLERS: dict[type, Handler] = {
     D.ProfileAnswered: _evse("answers = answers || %s", _answer),
     D.SessionStarted: _evse(
         "transaction_id = %s, session_started_at = %s",
-        lambda e: str(e.transaction_id),
+        lambda e: clean_text(str(e.transaction_id), MAX_TRANSACTION_ID),
         lambda e: e.at,
     ),
     D.SessionStopped: _evse("transaction_id = NULL, session_started_at = NULL"),
