@@ -33,6 +33,11 @@ class Forbidden(DomainError):
     """The actor may not do this (HTTP 403)."""
 
 
+class ScheduleUnavailable(Conflict):
+    """A group's state cannot be turned into profiles (the scheduler records why, on the
+    group); it is shown, not hidden behind an error page."""
+
+
 class GroupAlreadyHasHomeUser(Conflict):
     def __init__(self, group_id: UUID, current_user_id: UUID, current_email: str | None = None):
         self.group_id = group_id

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from api import group_actions
 from api.context import ApiContext
+from domain.errors import ScheduleUnavailable
 
 from .access import OPERATOR, PageUser
 from .audit_words import audit_lines
@@ -57,7 +58,10 @@ def signature(*parts: Any) -> str:
 def charts(ctx: ApiContext, row: dict[str, Any], now: datetime) -> list[Any]:
     if ctx.schedule is None or not row["evse_ids"]:
         return []
-    return schedule_charts(ctx.schedule(row["id"], DAYS + 1), now)
+    try:
+        return schedule_charts(ctx.schedule(row["id"], DAYS + 1), now)
+    except ScheduleUnavailable:  # the page says why (its fault notice); the rest is shown
+        return []
 
 
 def group_context(
