@@ -30,6 +30,7 @@ from faults_support import (
     seed_homes,
     serving,
     until,
+    wait_until,
     window,
 )
 from smartcharge.database import Database
@@ -234,3 +235,12 @@ def test_the_service_recovers_by_itself_from_a_database_restart(
 
     with serving(service.api) as base:
         asyncio.run(story(base))
+        # The outage was waited out, never taken for events or groups that cannot be processed.
+        faults = service.context.view.faults
+        assert faults.open_stuck_events() == []
+        assert faults.failing_groups() == set()
+        wait_until(
+            lambda: httpx.get(f"{base}/healthz").json()["status"] == "ok",
+            RECOVERY_BOUND,
+            "every follower following again",
+        )

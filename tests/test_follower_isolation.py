@@ -21,7 +21,7 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from chargers.gateway import Gateway
-from conftest import serving
+from conftest import login, serving
 from domain.actors import SYSTEM, Actor
 from domain.delivery import ProfileDelivery
 from domain.evses import Evse
@@ -211,6 +211,10 @@ def test_a_group_the_scheduler_cannot_compute_does_not_keep_another_from_its_pro
     asyncio.run(anna_gets_her_priority_charge())
 
     assert httpx.get(f"{server}/healthz").json()["failing_groups"] == 1
+    with login(server, "ops@example.com", "ops-password") as api:
+        preview = api.get(f"/api/operator/groups/{group_b}/schedule")
+        assert preview.status_code == 409
+        assert "cannot be worked out" in preview.json()["detail"]
     ops = PageClient(server)
     try:
         ops.log_in("ops@example.com", "ops-password")
