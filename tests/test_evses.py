@@ -139,7 +139,7 @@ def test_a_current_without_phases_asks_for_them_in_words(
     with pytest.raises(InvalidInput) as refusal:
         app.register_evse("CP-1", 1, operator, max_current_a=16)
 
-    assert str(refusal.value) == "phases: give 1 or 3 with a maximum current"
+    assert str(refusal.value) == "phases: choose 1 or 3 with a maximum current"
 
 
 def test_both_current_and_power_are_refused(app: SmartCharging, operator: Actor) -> None:

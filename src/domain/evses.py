@@ -60,9 +60,9 @@ def validate_limits(
 def validate_phases(phases: object) -> int:
     """A current limit means nothing without the phases it is drawn on: 1 or 3."""
     if phases is None:
-        raise InvalidInput("phases: give 1 or 3 with a maximum current")
+        raise InvalidInput("phases: choose 1 or 3 with a maximum current")
     if isinstance(phases, bool) or not isinstance(phases, int) or phases not in (1, 3):
-        raise InvalidInput("phases: must be 1 or 3")
+        raise InvalidInput("phases: choose 1 or 3")
     return phases
 
 

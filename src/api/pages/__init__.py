@@ -9,7 +9,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+
+from api import errors
 
 from . import (
     auth_pages,
@@ -22,7 +25,9 @@ from . import (
     operator_wizard,
 )
 from .access import FormRefused, LoginRequired, PageUser, WrongPortal, portal_at, portal_of
+from .formatting import sentence
 from .group_panels import PageNotFound
+from .messages import label
 from .rendering import STATIC_DIR, page_context, redirect, render
 
 
@@ -64,12 +69,31 @@ async def page_not_found(request: Request, error: Exception) -> Response:
     return render(request, "message.html", context, 404)
 
 
+async def malformed_request(request: Request, error: Exception) -> Response:
+    """A page's path or form the handler could not even be called with (a group id that is
+    no id, say): the JSON API answers in JSON, a page in words."""
+    assert isinstance(error, RequestValidationError)
+    if request.url.path.startswith("/api/"):
+        return await errors.malformed_request(request, error)
+    problems = [errors.field_error(each) for each in error.errors()]
+    portal = portal_at(request.url.path)
+    context = page_context(
+        portal,
+        None,
+        title="This page could not be shown",
+        message=" ".join(sentence(f"{label(p['field'])}: {p['message']}") for p in problems),
+        link=(portal.home, "Back"),
+    )
+    return render(request, "message.html", context, 422)
+
+
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(WrongPortal, wrong_portal)
     app.add_exception_handler(FormRefused, form_refused)
     app.add_exception_handler(PageNotFound, page_not_found)
+    app.add_exception_handler(RequestValidationError, malformed_request)
     app.include_router(auth_pages.router)
     app.include_router(operator_users.router)
     app.include_router(operator_wizard.router)  # before /operator/groups/{group_id}

@@ -25,6 +25,7 @@ from api.sessions import Session
 from domain.actors import Actor, Role
 
 CSRF_FIELD = "csrf_token"
+MAX_NEXT_LENGTH = 500  # a page's path and query; anything longer is no link of ours
 
 
 @dataclass(frozen=True)
@@ -170,5 +171,7 @@ PortalForm = Annotated[PageUser, Depends(portal_form)]
 def safe_next(path: str | None, portal: Portal) -> str:
     """A local path of the portal to go to after logging in, never another site."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return portal.home
+    if len(path) > MAX_NEXT_LENGTH or not path.isprintable():
         return portal.home
     return path if portal.owns(urlsplit(path).path) else portal.home

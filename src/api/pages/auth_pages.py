@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 
 from api import accounts
@@ -13,9 +12,12 @@ from api.context import ApiContext
 from api.deps import SESSION_COOKIE, Context
 from api.models import LoginIn
 from domain.errors import DomainError, InvalidInput, InvitationInvalid
+from domain.users import could_be_password, normalize_email
 
 from .access import (
     CONSUMER,
+    CSRF_FIELD,
+    MAX_NEXT_LENGTH,
     OPERATOR,
     FormRefused,
     PageUser,
@@ -24,16 +26,17 @@ from .access import (
     PortalPage,
     csrf_token,
     logged_in,
+    portal_at,
     portal_of,
     safe_next,
     same_origin,
 )
+from .form_input import FormFields, Posted, echo
 from .formatting import sentence
-from .messages import in_words, status_of
+from .messages import FormError, explain, in_words, status_of
 from .rendering import page_context, redirect, render
 
 router = APIRouter(include_in_schema=False)
-Text = Annotated[str, Form(max_length=2000)]
 
 
 def login_page(
@@ -58,12 +61,29 @@ def login_page(
     return render(request, "login.html", context, status_code)
 
 
+def login_refusal(email: str, password: str) -> str | None:
+    """Why these cannot be a login, before any account is looked at, in words."""
+    if not email.strip() or not password:
+        return "Give your e-mail and password."
+    try:
+        normalize_email(email)
+    except InvalidInput as refusal:
+        return in_words(refusal)
+    if not could_be_password(password):
+        return "Wrong e-mail or password."
+    return None
+
+
 def log_in(
-    request: Request, ctx: ApiContext, portal: Portal, email: str, password: str, next_path: str
+    request: Request, ctx: ApiContext, portal: Portal, form: FormFields, next_path: str
 ) -> Response:
     """The JSON API's login (rate limit, session cookie), answered with a redirect."""
     if not same_origin(request):
         raise FormRefused()
+    email, password = form.text("email", "E-mail"), form.text("password", "Password")
+    message = login_refusal(email, password)
+    if message is not None:
+        return login_page(request, ctx, portal, next_path, 422, message, echo(email, 254))
     response = redirect(portal.home)
     try:
         session = accounts.login(LoginIn(email=email, password=password), request, response, ctx)
@@ -75,6 +95,16 @@ def log_in(
         response.headers["location"] = safe_next(next_path, portal_of(session.role))
         return response
     return login_page(request, ctx, portal, next_path, status_code, message, email)
+
+
+def logged_in_form(request: Request, ctx: ApiContext, portal: Portal, form: FormFields) -> Response:
+    """A login form as posted: any field sent twice or missing is said, not guessed at."""
+    next_path = echo(form.typed("next")["next"], MAX_NEXT_LENGTH)
+    try:
+        return log_in(request, ctx, portal, form, form.text("next", "Next", optional=True))
+    except FormError as error:
+        email = form.typed("email")["email"][:254]
+        return login_page(request, ctx, portal, next_path, 422, error.message, email)
 
 
 def log_out(request: Request, ctx: ApiContext, portal: Portal, sent: str) -> Response:
@@ -93,38 +123,40 @@ def operator_home() -> Response:
     return redirect(OPERATOR.home)
 
 
+def next_of(request: Request) -> str:
+    """Where to go after logging in, as the login link says; nothing when it cannot be ours."""
+    path = request.query_params.get("next", "")
+    return path if safe_next(path, portal_at(path)) == path else ""
+
+
 @router.get("/operator/login")
-def operator_login_page(request: Request, ctx: Context, next: str = "") -> Response:
-    return login_page(request, ctx, OPERATOR, next[:500])
+def operator_login_page(request: Request, ctx: Context) -> Response:
+    return login_page(request, ctx, OPERATOR, next_of(request))
 
 
 @router.post("/operator/login")
-def operator_login(
-    request: Request, ctx: Context, email: Text = "", password: Text = "", next: Text = ""
-) -> Response:
-    return log_in(request, ctx, OPERATOR, email, password, next)
+def operator_login(request: Request, ctx: Context, form: Posted) -> Response:
+    return logged_in_form(request, ctx, OPERATOR, form)
 
 
 @router.post("/operator/logout")
-def operator_logout(request: Request, ctx: Context, csrf_token: Text = "") -> Response:
-    return log_out(request, ctx, OPERATOR, csrf_token)
+def operator_logout(request: Request, ctx: Context, form: Posted) -> Response:
+    return log_out(request, ctx, OPERATOR, form.typed(CSRF_FIELD)[CSRF_FIELD])
 
 
 @router.get("/login")
-def consumer_login_page(request: Request, ctx: Context, next: str = "") -> Response:
-    return login_page(request, ctx, CONSUMER, next[:500])
+def consumer_login_page(request: Request, ctx: Context) -> Response:
+    return login_page(request, ctx, CONSUMER, next_of(request))
 
 
 @router.post("/login")
-def consumer_login(
-    request: Request, ctx: Context, email: Text = "", password: Text = "", next: Text = ""
-) -> Response:
-    return log_in(request, ctx, CONSUMER, email, password, next)
+def consumer_login(request: Request, ctx: Context, form: Posted) -> Response:
+    return logged_in_form(request, ctx, CONSUMER, form)
 
 
 @router.post("/logout")
-def consumer_logout(request: Request, ctx: Context, csrf_token: Text = "") -> Response:
-    return log_out(request, ctx, CONSUMER, csrf_token)
+def consumer_logout(request: Request, ctx: Context, form: Posted) -> Response:
+    return log_out(request, ctx, CONSUMER, form.typed(CSRF_FIELD)[CSRF_FIELD])
 
 
 # --- changing one's password ----------------------------------------------------------------
@@ -138,15 +170,17 @@ def password_page(
 
 
 def change_password(
-    request: Request, ctx: ApiContext, user: PageUser, current: str, new: str, repeat: str
+    request: Request, ctx: ApiContext, user: PageUser, form: FormFields
 ) -> Response:
     """As the JSON API: the new password, and every other session of the user ends."""
-    if new != repeat:
-        return password_page(request, user, "The two new passwords are not the same.", 422)
     try:
+        current = form.text("current_password", "Current password")
+        new, repeat = form.text("new_password", "New password"), form.text("repeat", "Repeat")
+        if new != repeat:
+            raise FormError("The two new passwords are not the same.")
         ctx.service.change_password(user.session.user_id, current, new)
-    except DomainError as refusal:
-        return password_page(request, user, in_words(refusal), status_of(refusal))
+    except (DomainError, FormError) as refusal:
+        return password_page(request, user, explain(refusal), status_of(refusal))
     ctx.sessions.close_all(user.session.user_id, keep=user.token)
     return redirect(user.portal.home, "Your password is changed; other logins of yours ended.")
 
@@ -155,15 +189,8 @@ def password(request: Request, user: PortalPage) -> Response:
     return password_page(request, user)
 
 
-def new_password(
-    request: Request,
-    ctx: Context,
-    user: PortalForm,
-    current_password: Text = "",
-    new_password: Text = "",
-    repeat: Text = "",
-) -> Response:
-    return change_password(request, ctx, user, current_password, new_password, repeat)
+def new_password(request: Request, ctx: Context, user: PortalForm, form: Posted) -> Response:
+    return change_password(request, ctx, user, form)
 
 
 for portal in (OPERATOR, CONSUMER):
@@ -203,21 +230,20 @@ def invitation_gone(request: Request, refusal: InvitationInvalid) -> Response:
 
 @router.get("/invitation/{token}")
 def invitation(token: str, request: Request, ctx: Context) -> Response:
-    return invitation_page(request, ctx, token[:200])
+    return invitation_page(request, ctx, token)
 
 
 @router.post("/invitation/{token}")
-def accept_invitation(
-    token: str, request: Request, ctx: Context, password: Text = "", repeat: Text = ""
-) -> Response:
+def accept_invitation(token: str, request: Request, ctx: Context, form: Posted) -> Response:
     if not same_origin(request):
         raise FormRefused()
-    if password != repeat:
-        return invitation_page(request, ctx, token, "The two passwords are not the same.", 422)
     try:
-        user_id = ctx.service.accept_invitation(token[:200], password)
-    except InvalidInput as refusal:
-        return invitation_page(request, ctx, token, in_words(refusal), 422)
+        password, repeat = form.text("password", "Password"), form.text("repeat", "Repeat")
+        if password != repeat:
+            raise FormError("The two passwords are not the same.")
+        user_id = ctx.service.accept_invitation(token, password)
+    except (InvalidInput, FormError) as refusal:
+        return invitation_page(request, ctx, token, explain(refusal), 422)
     except InvitationInvalid as refusal:
         return invitation_gone(request, refusal)
     ctx.caught_up(ctx.service.recorder.max_notification_id())

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.exclusion_times import WEEKDAYS
 
+from .form_input import quoted
 from .messages import FormError
 
 
@@ -15,17 +16,17 @@ class WindowFormError(FormError):
 
 
 # <input type="time"> sends HH:MM (or HH:MM:SS with a step); typed text may lack the zero.
-TIME = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(:[0-5]\d)?$")
+TIME = re.compile(r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(:[0-5]\d)?")
 
 
 def time_of_day(text: str, what: str) -> str:
     text = text.strip()
     if not text:
         raise WindowFormError(f"Give the {what} time, for example 17:00.")
-    match = TIME.match(text)
+    match = TIME.fullmatch(text)
     if match is None:
         raise WindowFormError(
-            f"The {what} time “{text}” is not a time of day: use HH:MM, from 00:00 to 23:59."
+            f"The {what} time {quoted(text)} is not a time of day: use HH:MM, from 00:00 to 23:59."
         )
     return f"{int(match['hour']):02d}:{match['minute']}"
 
@@ -34,7 +35,7 @@ def window_from_form(days: list[str], start: str, end: str) -> dict[str, Any]:
     """The window in the API's wire form; the domain checks the rest when it is saved."""
     unknown = [day for day in days if day not in WEEKDAYS]
     if unknown:
-        raise WindowFormError(f"“{unknown[0]}” is not a day of the week.")
+        raise WindowFormError(f"{quoted(unknown[0])} is not a day of the week.")
     chosen = [day for day in WEEKDAYS if day in days]
     if not chosen:
         raise WindowFormError("Choose at least one day.")

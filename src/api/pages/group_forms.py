@@ -7,10 +7,10 @@ Both portals register the same handlers; they differ only in who is logged in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from api import group_actions
 from api.context import ApiContext
@@ -20,15 +20,13 @@ from domain.errors import DomainError
 from domain.exclusion_times import ExclusionWindow
 
 from .access import CONSUMER, OPERATOR, PageUser, PortalForm, PortalPage, safe_next
-from .exclusion_form import WindowFormError, window_from_form, window_from_key
+from .exclusion_form import window_from_form, window_from_key
+from .form_input import FormFields, Posted
 from .formatting import clock, window_text
 from .group_panels import find_group, live_regions, render_group_page
 from .group_state import PRIORITY_MINUTES
 from .messages import FormError, explain, status_of
 from .rendering import redirect
-
-Text = Annotated[str, Form(max_length=2000)]
-Days = Annotated[list[str] | None, Form()]
 
 
 def refused(
@@ -53,66 +51,56 @@ def refused(
 
 
 def add_window(
-    request: Request,
-    ctx: ApiContext,
-    user: PageUser,
-    group_id: UUID,
-    days: list[str],
-    start: str,
-    end: str,
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, form: FormFields
 ) -> Response:
-    values = {"days": days, "start": start, "end": end}
     find_group(ctx, user, group_id)
     try:
-        window = window_from_form(days, start, end)
+        window = window_from_form(
+            form.texts("days", "Days"), form.text("start", "Start"), form.text("end", "End")
+        )
         added = ExclusionWindow.parse(window)
         ctx.caught_up(ctx.service.add_exclusion_window(group_id, added, user.actor))
-    except (WindowFormError, DomainError) as error:
+    except (FormError, DomainError) as error:
+        values = {**form.typed("start", "end"), "days": form.typed_all("days")}
         return refused(request, ctx, user, group_id, "exclusion", error, values)
     notice = f"Exclusion time added: {window_text(window)}."
     return redirect(f"{user.portal.group_url(group_id)}#exclusions", notice)
 
 
 def remove_window(
-    request: Request,
-    ctx: ApiContext,
-    user: PageUser,
-    group_id: UUID,
-    weekdays: str,
-    start: str,
-    end: str,
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, form: FormFields
 ) -> Response:
-    target = window_from_key(weekdays, start, end)
     find_group(ctx, user, group_id)
     try:
+        target = window_from_key(
+            form.text("weekdays", "Days"), form.text("start", "Start"), form.text("end", "End")
+        )
         removed = ExclusionWindow.parse(target)
         ctx.caught_up(ctx.service.remove_exclusion_window(group_id, removed, user.actor))
-    except DomainError as error:
+    except (FormError, DomainError) as error:
         return refused(request, ctx, user, group_id, "exclusions", error)
     notice = f"Exclusion time removed: {window_text(target)}."
     return redirect(f"{user.portal.group_url(group_id)}#exclusions", notice)
 
 
+def priority_minutes(text: str) -> int | None:
+    """One of the durations the form offers; empty is the service's default."""
+    if not text.strip():
+        return None
+    if text.strip() not in {str(minutes) for minutes in PRIORITY_MINUTES}:
+        raise FormError("Choose how long the priority charge lasts.")
+    return int(text)
+
+
 def start_priority(
-    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, minutes: str, back: str
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, form: FormFields
 ) -> Response:
     try:
-        duration = int(minutes) if minutes.strip() else None
-    except ValueError:
-        duration = 0  # refused below, in words
-    if duration is not None and duration not in PRIORITY_MINUTES:
-        return refused(
-            request,
-            ctx,
-            user,
-            group_id,
-            "priority",
-            FormError("Choose how long the priority charge lasts."),
-        )
-    try:
+        duration = priority_minutes(form.text("minutes", "Duration"))
+        back = form.text("back", "Back", optional=True)
         body = PriorityChargeIn(duration_minutes=duration)
         view = group_actions.start_priority_charge(ctx, group_id, body, user.actor)
-    except DomainError as error:
+    except (FormError, DomainError) as error:
         return refused(request, ctx, user, group_id, "priority", error)
     ends = view.priority_charge.ends_at if view.priority_charge else None
     notice = f"Priority charge started: full power until {clock(ends, view.time_zone, ctx.now())}."
@@ -120,11 +108,12 @@ def start_priority(
 
 
 def stop_priority(
-    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, back: str
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, form: FormFields
 ) -> Response:
     try:
+        back = form.text("back", "Back", optional=True)
         group_actions.stop_priority_charge(ctx, group_id, user.actor)
-    except DomainError as error:
+    except (FormError, DomainError) as error:
         return refused(request, ctx, user, group_id, "priority", error)
     return redirect(safe_next(back, user.portal), "Priority charge stopped.")
 
@@ -134,44 +123,27 @@ def live(group_id: UUID, ctx: Context, user: PortalPage, since: str = "") -> Res
 
 
 def add_exclusion(
-    group_id: UUID,
-    request: Request,
-    ctx: Context,
-    user: PortalForm,
-    days: Days = None,
-    start: Text = "",
-    end: Text = "",
+    group_id: UUID, request: Request, ctx: Context, user: PortalForm, form: Posted
 ) -> Response:
-    return add_window(request, ctx, user, group_id, days or [], start, end)
+    return add_window(request, ctx, user, group_id, form)
 
 
 def remove_exclusion(
-    group_id: UUID,
-    request: Request,
-    ctx: Context,
-    user: PortalForm,
-    weekdays: Text = "",
-    start: Text = "",
-    end: Text = "",
+    group_id: UUID, request: Request, ctx: Context, user: PortalForm, form: Posted
 ) -> Response:
-    return remove_window(request, ctx, user, group_id, weekdays, start, end)
+    return remove_window(request, ctx, user, group_id, form)
 
 
 def priority_start(
-    group_id: UUID,
-    request: Request,
-    ctx: Context,
-    user: PortalForm,
-    minutes: Text = "",
-    back: Text = "",
+    group_id: UUID, request: Request, ctx: Context, user: PortalForm, form: Posted
 ) -> Response:
-    return start_priority(request, ctx, user, group_id, minutes, back)
+    return start_priority(request, ctx, user, group_id, form)
 
 
 def priority_stop(
-    group_id: UUID, request: Request, ctx: Context, user: PortalForm, back: Text = ""
+    group_id: UUID, request: Request, ctx: Context, user: PortalForm, form: Posted
 ) -> Response:
-    return stop_priority(request, ctx, user, group_id, back)
+    return stop_priority(request, ctx, user, group_id, form)
 
 
 ROUTES: list[tuple[str, Callable[..., Response], str]] = [

@@ -22,7 +22,17 @@ LABELS = {
     "max_current_a": "Maximum current",
     "max_power_w": "Maximum power",
     "ends_at": "End",
+    "duration_minutes": "Duration",
+    "current_password": "Current password",
 }
+# Field names inside a domain message ("give either max_current_a ... or max_power_w"), in words.
+WORDS = {
+    "max_current_a": "the maximum current",
+    "max_power_w": "the maximum power",
+    "duration_minutes": "the duration",
+    "ends_at": "the end time",
+}
+WORD = re.compile(r"\b(" + "|".join(WORDS) + r")\b")
 
 
 class FormError(Exception):
@@ -48,7 +58,9 @@ def in_words(error: DomainError, queries: ReadModelQueries | None = None) -> str
     match = FIELD_PREFIX.match(text)
     if match:
         field = match["sub"] if match["field"] == "windows" and match["sub"] else match["field"]
-        text = f"{label(field)}: {text[match.end() :]}"
+        text = f"{label(field)}: {WORD.sub(lambda m: WORDS[m[1]], text[match.end() :])}"
+    else:
+        text = WORD.sub(lambda m: WORDS[m[1]], text)
     return sentence(text)
 
 

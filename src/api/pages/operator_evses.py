@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from api.chargers import charger_views
 from api.context import ApiContext
@@ -14,12 +15,12 @@ from api.deps import Context
 from domain.errors import DomainError
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
+from .form_input import FormFields, Posted, quoted
 from .group_state import evse_status
 from .messages import FormError, explain, status_of
 from .rendering import page_context, redirect, render
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
-Text = Annotated[str, Form(max_length=2000)]
 
 
 def evses_page(
@@ -55,15 +56,42 @@ def refused(
     return evses_page(request, ctx, user, {form: explain(error)}, values, status_of(error))
 
 
+# What a person types as a number: digits, one decimal point or comma. Not "nan", "inf",
+# "1e400" or "1_000", which Python's float() and int() would take.
+NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
+INTEGER = re.compile(r"[+-]?\d+")
+MAX_NUMBER_LENGTH = 30
+EVSE_FIELDS = ("charge_point_id", "connector_id", "max_current_a", "phases", "max_power_w")
+
+
 def number(text: str, what: str, kind: type[float] | type[int] = float) -> Any:
-    """An optional number from a form field: empty is None."""
-    text = text.strip().replace(",", ".")
+    """An optional number from a form field: empty is None; the domain checks its range."""
+    text = text.strip()
     if not text:
         return None
-    try:
-        return kind(text)
-    except ValueError:
-        raise FormError(f"{what}: “{text}” is not a number.") from None
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise FormError(f"{what}: {quoted(text)} is far too long for a number.")
+    if not (INTEGER if kind is int else NUMBER).fullmatch(text):
+        whole = " whole" if kind is int else ""
+        raise FormError(f"{what}: {quoted(text)} is not a{whole} number.")
+    return kind(text.replace(",", "."))
+
+
+def register(ctx: ApiContext, user: PageUser, form: FormFields) -> tuple[str, int | None]:
+    """Register the form's connector; returns its name and the position to wait for."""
+    charge_point_id = form.text("charge_point_id", "Charger id").strip()
+    connector = number(form.text("connector_id", "Connector"), "Connector", int)
+    if connector is None:
+        raise FormError("Connector: give the connector's number, 1 for the first.")
+    _, position = ctx.service.register_evse(
+        charge_point_id,
+        connector,
+        user.actor,
+        max_current_a=number(form.text("max_current_a", "Maximum current"), "Maximum current"),
+        phases=number(form.text("phases", "Phases"), "Phases", int),
+        max_power_w=number(form.text("max_power_w", "Maximum power"), "Maximum power"),
+    )
+    return f"{charge_point_id} connector {connector}", position
 
 
 @router.get("/evses")
@@ -72,39 +100,12 @@ def evses(request: Request, ctx: Context, user: OperatorPage) -> Response:
 
 
 @router.post("/evses")
-def register_evse(
-    request: Request,
-    ctx: Context,
-    user: OperatorForm,
-    charge_point_id: Text = "",
-    connector_id: Text = "1",
-    max_current_a: Text = "",
-    phases: Text = "",
-    max_power_w: Text = "",
-) -> Response:
-    values = {
-        "charge_point_id": charge_point_id,
-        "connector_id": connector_id,
-        "max_current_a": max_current_a,
-        "phases": phases,
-        "max_power_w": max_power_w,
-    }
+def register_evse(request: Request, ctx: Context, user: OperatorForm, form: Posted) -> Response:
     try:
-        connector = number(connector_id, "Connector", int)
-        if connector is None:
-            raise FormError("Connector: give the connector's number, 1 for the first.")
-        _, position = ctx.service.register_evse(
-            charge_point_id.strip(),
-            connector,
-            user.actor,
-            max_current_a=number(max_current_a, "Maximum current"),
-            phases=number(phases, "Phases", int),
-            max_power_w=number(max_power_w, "Maximum power"),
-        )
+        name, position = register(ctx, user, form)
     except (DomainError, FormError) as error:
-        return refused(request, ctx, user, "register", error, values)
+        return refused(request, ctx, user, "register", error, form.typed(*EVSE_FIELDS))
     ctx.caught_up(position)
-    name = f"{charge_point_id.strip()} connector {connector}"
     return redirect("/operator/evses", f"{name} is registered.")
 
 
@@ -119,17 +120,15 @@ def deregister_evse(evse_id: UUID, request: Request, ctx: Context, user: Operato
 
 @router.post("/chargers/password")
 def set_charger_password(
-    request: Request,
-    ctx: Context,
-    user: OperatorForm,
-    charge_point_id: Text = "",
-    password: Text = "",
+    request: Request, ctx: Context, user: OperatorForm, form: Posted
 ) -> Response:
-    values = {"charge_point_id": charge_point_id}
     try:
-        position = ctx.service.set_charger_password(charge_point_id.strip(), password, user.actor)
-    except DomainError as error:
+        charge_point_id = form.text("charge_point_id", "Charger id").strip()
+        password = form.text("password", "Password")
+        position = ctx.service.set_charger_password(charge_point_id, password, user.actor)
+    except (DomainError, FormError) as error:
+        values = form.typed("charge_point_id")
         return refused(request, ctx, user, "password", error, values)
     ctx.caught_up(position)
-    notice = f"The OCPP password of charger {charge_point_id.strip()} is set."
+    notice = f"The OCPP password of charger {charge_point_id} is set."
     return redirect("/operator/evses", notice)

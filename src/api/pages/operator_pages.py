@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from api.context import ApiContext
 from api.deps import Context
@@ -15,6 +15,7 @@ from domain.errors import DomainError, InvalidInput
 from domain.users import user_id_for
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
+from .form_input import MAX_SEARCH_LENGTH, FormFields, Posted, echo, search_text
 from .group_forms import refused
 from .group_panels import find_group, render_group_page, signature
 from .group_state import charging_state
@@ -22,34 +23,36 @@ from .messages import FormError, explain
 from .rendering import fragment, live_answer, page_context, redirect, render
 
 router = APIRouter(prefix="/operator/groups", include_in_schema=False)
-Text = Annotated[str, Form(max_length=2000)]
 PAGE_SIZE = 100
 
 
-def groups_context(ctx: ApiContext, user: PageUser, q: str) -> dict[str, Any]:
+def groups_context(ctx: ApiContext, user: PageUser, request: Request) -> dict[str, Any]:
     now = ctx.now()
-    rows = ctx.queries.groups(q.strip(), PAGE_SIZE, 0)
+    q, refusal = search_text(request.query_params)
+    rows = ctx.queries.groups(q, PAGE_SIZE, 0)
     listed = [{**row, "state": charging_state(row, now)} for row in rows]
     return page_context(
         OPERATOR,
         user,
         groups=listed,
-        q=q,
+        q=echo(request.query_params.get("q", ""), MAX_SEARCH_LENGTH),
         now=now,
+        errors={"search": refusal} if refusal else {},
         signature=signature(rows, now.replace(second=0, microsecond=0)),
         live_url=f"/operator/groups/live?{urlencode({'q': q})}",
     )
 
 
 @router.get("")
-def groups(request: Request, ctx: Context, user: OperatorPage, q: str = "") -> Response:
-    return render(request, "operator_groups.html", groups_context(ctx, user, q[:100]))
+def groups(request: Request, ctx: Context, user: OperatorPage) -> Response:
+    context = groups_context(ctx, user, request)
+    return render(request, "operator_groups.html", context, 422 if context["errors"] else 200)
 
 
 @router.get("/live")
-def groups_live(ctx: Context, user: OperatorPage, q: str = "", since: str = "") -> Response:
+def groups_live(request: Request, ctx: Context, user: OperatorPage, since: str = "") -> Response:
     """The list again while the page is open (registered before /{group_id})."""
-    context = groups_context(ctx, user, q[:100])
+    context = groups_context(ctx, user, request)
     return live_answer(
         context["signature"], since, lambda: {"groups": fragment("_group_rows.html", context)}
     )
@@ -62,26 +65,20 @@ def group(group_id: UUID, request: Request, ctx: Context, user: OperatorPage) ->
 
 @router.post("/{group_id}/details")
 def edit_details(
-    group_id: UUID,
-    request: Request,
-    ctx: Context,
-    user: OperatorForm,
-    name: Text = "",
-    description: Text = "",
-    time_zone: Text = "",
+    group_id: UUID, request: Request, ctx: Context, user: OperatorForm, form: Posted
 ) -> Response:
-    values = {"name": name, "description": description, "time_zone": time_zone}
     try:
         ctx.caught_up(
             ctx.service.edit_group(
                 group_id,
                 user.actor,
-                name=name,
-                description=description,
-                time_zone=time_zone.strip(),
+                name=form.text("name", "Name"),
+                description=form.text("description", "Description"),
+                time_zone=form.text("time_zone", "Time zone").strip(),
             )
         )
-    except DomainError as error:
+    except (DomainError, FormError) as error:
+        values = form.typed("name", "description", "time_zone")
         return refused(request, ctx, user, group_id, "details", error, values)
     return redirect(OPERATOR.group_url(group_id), "Name, description and time zone saved.")
 
@@ -106,14 +103,15 @@ def set_home_user(
     ctx: Context,
     user: OperatorForm,
     tasks: BackgroundTasks,
-    email: Text = "",
+    form: Posted,
 ) -> Response:
     row = find_group(ctx, user, group_id)
     try:
+        email = form.text("email", "E-mail")
         added = home_user_id(ctx, email)
         ctx.caught_up(ctx.service.add_home_user(group_id, added, user.actor))
     except (DomainError, FormError) as error:
-        return refused(request, ctx, user, group_id, "home_user", error, {"email": email})
+        return refused(request, ctx, user, group_id, "home_user", error, form.typed("email"))
     if row["home_user_id"] != added:
         _mail_added_to_group(ctx, tasks, added, row["name"])
     notice = f"{email.strip().lower()} is the home user now and is told by e-mail."
@@ -122,30 +120,32 @@ def set_home_user(
 
 @router.post("/{group_id}/home-user/remove")
 def remove_home_user(
-    group_id: UUID, request: Request, ctx: Context, user: OperatorForm, user_id: Text = ""
+    group_id: UUID, request: Request, ctx: Context, user: OperatorForm, form: Posted
 ) -> Response:
     try:
-        removed = UUID(user_id)
-    except ValueError:
-        return refused(request, ctx, user, group_id, "home_user", FormError("No user named."))
-    try:
+        removed = chosen_id(form, "user_id", "Home user", "No user named.")
         ctx.caught_up(ctx.service.remove_home_user(group_id, removed, user.actor))
-    except DomainError as error:
+    except (DomainError, FormError) as error:
         return refused(request, ctx, user, group_id, "home_user", error)
     return redirect(OPERATOR.group_url(group_id), "The home user was removed from the group.")
 
 
+def chosen_id(form: FormFields, name: str, label: str, missing: str) -> UUID:
+    """The id a hidden field or a select sends (its page wrote it)."""
+    try:
+        return UUID(form.text(name, label))
+    except ValueError:
+        raise FormError(missing) from None
+
+
 @router.post("/{group_id}/evses")
 def add_evse(
-    group_id: UUID, request: Request, ctx: Context, user: OperatorForm, evse_id: Text = ""
+    group_id: UUID, request: Request, ctx: Context, user: OperatorForm, form: Posted
 ) -> Response:
     try:
-        chosen = UUID(evse_id)
-    except ValueError:
-        return refused(request, ctx, user, group_id, "evses", FormError("Choose an EVSE to add."))
-    try:
+        chosen = chosen_id(form, "evse_id", "EVSE", "Choose an EVSE to add.")
         ctx.caught_up(ctx.service.add_evse(group_id, chosen, user.actor))
-    except DomainError as error:
+    except (DomainError, FormError) as error:
         return refused(request, ctx, user, group_id, "evses", error)
     return redirect(f"{OPERATOR.group_url(group_id)}#evses", "EVSE added to the group.")
 

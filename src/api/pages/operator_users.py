@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from api.context import ApiContext
 from api.deps import Context
@@ -13,11 +12,11 @@ from api.operator import _send_invitation
 from domain.errors import DomainError
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
-from .messages import in_words, status_of
+from .form_input import MAX_SEARCH_LENGTH, Posted, echo, search_text
+from .messages import FormError, explain, status_of
 from .rendering import page_context, redirect, render
 
 router = APIRouter(prefix="/operator/users", include_in_schema=False)
-Text = Annotated[str, Form(max_length=2000)]
 STATUSES = ("invited", "active", "revoked")
 PAGE_SIZE = 200
 
@@ -26,29 +25,30 @@ def users_page(
     request: Request,
     ctx: ApiContext,
     user: PageUser,
-    q: str = "",
-    status: str = "",
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    rows = ctx.queries.users("home_user", q.strip().lower(), PAGE_SIZE, 0)
+    q, refusal = search_text(request.query_params)
+    status = request.query_params.get("status", "")
+    rows = ctx.queries.users("home_user", q.lower(), PAGE_SIZE, 0)
     if status in STATUSES:
         rows = [row for row in rows if row["status"] == status]
     counts = {name: sum(1 for row in rows if row["status"] == name) for name in STATUSES}
+    errors = {**(errors or {}), **({"search": refusal} if refusal else {})}
     context = page_context(
         OPERATOR,
         user,
         users=rows,
-        q=q,
-        status=status,
+        q=echo(request.query_params.get("q", ""), MAX_SEARCH_LENGTH),
+        status=status if status in STATUSES else "",
         counts=counts,
         now=ctx.now(),
-        errors=errors or {},
+        errors=errors,
         values=values or {},
         statuses=STATUSES,
     )
-    return render(request, "operator_users.html", context, status_code)
+    return render(request, "operator_users.html", context, 422 if refusal else status_code)
 
 
 def refused(
@@ -56,34 +56,33 @@ def refused(
     ctx: ApiContext,
     user: PageUser,
     form: str,
-    error: DomainError,
+    error: DomainError | FormError,
     values: dict[str, str] | None = None,
 ) -> Response:
     return users_page(
         request,
         ctx,
         user,
-        errors={form: in_words(error)},
+        errors={form: explain(error)},
         values=values,
         status_code=status_of(error),
     )
 
 
 @router.get("")
-def users(
-    request: Request, ctx: Context, user: OperatorPage, q: str = "", status: str = ""
-) -> Response:
-    return users_page(request, ctx, user, q[:100], status)
+def users(request: Request, ctx: Context, user: OperatorPage) -> Response:
+    return users_page(request, ctx, user)
 
 
 @router.post("")
 def invite(
-    request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks, email: Text = ""
+    request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks, form: Posted
 ) -> Response:
     try:
+        email = form.text("email", "E-mail")
         user_id, token = ctx.service.invite_home_user(email, user.actor)
-    except DomainError as error:
-        return refused(request, ctx, user, "invite", error, {"email": email})
+    except (DomainError, FormError) as error:
+        return refused(request, ctx, user, "invite", error, form.typed("email"))
     _send_invitation(ctx, tasks, user_id, token)
     return redirect("/operator/users", f"Invitation sent to {email.strip().lower()}.")
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Annotated
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from api.context import ApiContext
 from api.deps import Context
@@ -23,14 +23,13 @@ from domain.groups import Algorithm, validate_description, validate_name, valida
 from domain.users import user_id_for
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
+from .form_input import FormFields, Posted, QueryForm
 from .formatting import time_zone_names
-from .messages import in_words, status_of
+from .messages import FormError, in_words, status_of
 from .rendering import page_context, redirect, render
 
 router = APIRouter(prefix="/operator/groups/new", include_in_schema=False)
 STEPS = ("Name and time zone", "Home user", "EVSEs", "Review and save")
-Text = Annotated[str, Form(max_length=2000)]
-QText = Annotated[str, Query(max_length=2000)]
 
 
 @dataclass
@@ -120,11 +119,18 @@ def step_page(
         back=f"/operator/groups/new?{draft.query(step - 1)}" if step > 1 else "",
         time_zones=time_zone_names() if step == 1 else [],
         free_evses=ctx.queries.evses(free_only=True) if step >= 3 else [],
-        home_user=ctx.queries.user(user_id_for(draft.home_user_email))
-        if step == 4 and draft.home_user_email.strip()
-        else None,
+        home_user=chosen_home_user(ctx, draft) if step == 4 else None,
     )
     return render(request, "operator_wizard.html", context, status_code)
+
+
+def chosen_home_user(ctx: ApiContext, draft: Draft) -> dict[str, Any] | None:
+    """The home user the review shows, if the e-mail names one."""
+    try:
+        email = draft.home_user_email.strip()
+        return ctx.queries.user(user_id_for(email)) if email else None
+    except InvalidInput:
+        return None
 
 
 def wizard(request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step: int) -> Response:
@@ -153,37 +159,55 @@ def create(ctx: ApiContext, user: PageUser, draft: Draft, tasks: BackgroundTasks
     return group_id
 
 
+def draft_from(form: FormFields) -> Draft:
+    """The answers so far; the GET steps carry them along, so any may still be missing."""
+    return Draft(
+        name=form.text("name", "Name", optional=True),
+        description=form.text("description", "Description", optional=True),
+        time_zone=form.text("time_zone", "Time zone", optional=True),
+        algorithm=form.text("algorithm", "Algorithm", optional=True)
+        or Algorithm.CONSUMER_TOU.value,
+        home_user_email=form.text("home_user_email", "Home user", optional=True),
+        evse=form.texts("evse", "EVSEs"),
+    )
+
+
+def shown_draft(form: FormFields) -> Draft:
+    """The answers as the refused form shows them again."""
+    typed = form.typed("name", "description", "time_zone", "algorithm", "home_user_email")
+    return Draft(
+        name=typed["name"],
+        description=typed["description"],
+        time_zone=typed["time_zone"],
+        algorithm=typed["algorithm"] or Algorithm.CONSUMER_TOU.value,
+        home_user_email=typed["home_user_email"],
+    )
+
+
+def step_of(text: str) -> int:
+    """The step a link or button asks for; anything else starts at the first."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 2 else 1
+
+
 @router.get("")
-def new_group(
-    request: Request,
-    ctx: Context,
-    user: OperatorPage,
-    step: int = 1,
-    name: QText = "",
-    description: QText = "",
-    time_zone: QText = "",
-    algorithm: QText = Algorithm.CONSUMER_TOU.value,
-    home_user_email: QText = "",
-    evse: Annotated[list[str] | None, Query()] = None,
-) -> Response:
-    draft = Draft(name, description, time_zone, algorithm, home_user_email, evse or [])
+def new_group(request: Request, ctx: Context, user: OperatorPage, form: QueryForm) -> Response:
+    try:
+        draft = draft_from(form)
+        step = step_of(form.text("step", "Step", optional=True))
+    except FormError as error:
+        return step_page(request, ctx, user, shown_draft(form), 1, {"form": error.message}, 422)
     return wizard(request, ctx, user, draft, step)
 
 
 @router.post("")
 def save_group(
-    request: Request,
-    ctx: Context,
-    user: OperatorForm,
-    tasks: BackgroundTasks,
-    name: Text = "",
-    description: Text = "",
-    time_zone: Text = "",
-    algorithm: Text = Algorithm.CONSUMER_TOU.value,
-    home_user_email: Text = "",
-    evse: Annotated[list[str] | None, Form()] = None,
+    request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks, form: Posted
 ) -> Response:
-    draft = Draft(name, description, time_zone, algorithm, home_user_email, evse or [])
+    try:
+        draft = draft_from(form)
+    except FormError as error:
+        return step_page(request, ctx, user, shown_draft(form), 1, {"form": error.message}, 422)
     problem = first_problem(ctx, draft, len(STEPS))
     if problem is not None:
         return step_page(request, ctx, user, draft, problem[0], problem[1], 422)
