@@ -6,11 +6,26 @@ import argparse
 import getpass
 import logging
 import secrets
+import signal
 import sys
+from types import FrameType
 
 from domain.actors import Actor
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
+from domain.users import check_password_strength, normalize_email
 from smartcharge.settings import Settings
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (systemd, docker, a test) stops the service as Ctrl+C does: the shutdown code
+    runs and an embedded PostgreSQL is stopped. Without this, Python ends at once and leaves
+    the database server running; uvicorn, too, raises the signal again once it has stopped."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the shutdown
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -18,6 +33,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from smartcharge.runtime import Runtime
 
+    stop_on_sigterm()
     runtime = Runtime(settings)
     runtime.start_scheduler()
     host, port = args.host or settings.http_host, args.port or settings.http_port
@@ -39,19 +55,28 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     from smartcharge.demo_chargers import DemoChargers
     from smartcharge.runtime import Runtime
 
+    stop_on_sigterm()
     settings = demo_settings(settings)
     runtime = Runtime(settings)
-    host, port = args.host or settings.http_host, args.port or settings.http_port
+    host = args.host or settings.http_host
+    port = settings.http_port if args.port is None else args.port
     chargers: DemoChargers | None = None
     try:
         world = seed(runtime.service)
         runtime.read_models.wait(runtime.service.recorder.max_notification_id(), timeout=30)
         runtime.start_scheduler()
         runtime.gateway.start()
+        config = uvicorn.Config(runtime.api, host=host, port=port, log_level="warning")
+        http = uvicorn.Server(config)
+        # Listening before the banner says so: a login sent at once waits in the backlog
+        # until uvicorn accepts it, instead of being refused. Port 0 picks a free one.
+        listening = config.bind_socket()
+        listening.listen(config.backlog)
         chargers = DemoChargers(runtime.gateway.url, world.chargers)
         chargers.start()
-        print(banner(world, f"http://{host}:{port}", runtime.gateway.url), flush=True)
-        uvicorn.run(runtime.api, host=host, port=port, log_level="warning")
+        url = f"http://{host}:{listening.getsockname()[1]}"
+        print(banner(world, url, runtime.gateway.url), flush=True)
+        http.run(sockets=[listening])
     finally:
         if chargers is not None:
             chargers.stop()
@@ -82,27 +107,47 @@ def gateway(settings: Settings, args: argparse.Namespace) -> int:
 def add_operator(settings: Settings, args: argparse.Namespace) -> int:
     from smartcharge.runtime import Runtime
 
-    if args.generate_password:
-        password = secrets.token_urlsafe(12)
-    elif sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            print("the passwords differ", file=sys.stderr)
+    try:
+        email = normalize_email(args.email)  # before asking for a password or a database
+        password = operator_password(args.generate_password)
+        if password is None:
             return 2
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+        check_password_strength(password)
+    except InvalidInput as error:
+        return refused(error, 2)
     runtime = Runtime(settings)
     try:
-        user_id = runtime.service.add_operator(args.email, password, Actor.system())
+        user_id = runtime.service.add_operator(email, password, Actor.system())
+    except InvalidInput as error:
+        return refused(error, 2)
     except DomainError as error:
-        print(f"refused: {error}", file=sys.stderr)
-        return 1
+        return refused(error, 1)
     finally:
         runtime.close()
-    print(f"operator {args.email} added (id {user_id})")
+    print(f"operator {email} added (id {user_id})")
     if args.generate_password:
         print(f"one-time password: {password}  (shown once; change it after logging in)")
     return 0
+
+
+def operator_password(generate: bool) -> str | None:
+    """A new operator's password: generated, typed twice at a terminal, or one line of stdin.
+    None when the two typed differ (said on stderr)."""
+    if generate:
+        return secrets.token_urlsafe(12)
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        print("the passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def refused(error: DomainError, code: int) -> int:
+    """One line on stderr that says what was wrong; the exit code says which kind."""
+    print(f"smartcharge: refused: {error}", file=sys.stderr)
+    return code
 
 
 def parser() -> argparse.ArgumentParser:
