@@ -49,6 +49,26 @@ def _local_server_answers() -> bool:
         return False
 
 
+@contextmanager
+def embedded_postgres_folder() -> Iterator[Path]:
+    """A folder for an embedded PostgreSQL, removed afterwards.
+
+    Not under pytest's tmp_path: run as root, the server runs as a user of its own that must
+    reach its folder, and every pytest run that starts on the machine makes
+    /tmp/pytest-of-<user> private again (0700), which stops an initdb or a restart midway.
+    """
+    with tempfile.TemporaryDirectory(prefix="smartcharge-test-pg-") as folder:
+        os.chmod(folder, 0o755)
+        yield Path(folder)
+
+
+@pytest.fixture
+def embedded_folder() -> Iterator[Path]:
+    """A folder of the test's own for an embedded PostgreSQL (see embedded_postgres_folder)."""
+    with embedded_postgres_folder() as folder:
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Database]:
     url = _configured_url()
@@ -58,9 +78,8 @@ def postgres_server() -> Iterator[Database]:
     elif not force_embedded and _local_server_answers():
         yield Database.from_url(LOCAL_SERVER)
     else:
-        with tempfile.TemporaryDirectory(prefix="smartcharge-test-pg-") as folder:
-            os.chmod(folder, 0o755)
-            yield start_embedded(Path(folder) / "pgdata")
+        with embedded_postgres_folder() as folder:
+            yield start_embedded(folder / "pgdata")
 
 
 @contextmanager

@@ -9,12 +9,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import free_port
 from smartcharge.demo import HOME_USER, OPERATOR
 
 pytestmark = pytest.mark.slow
@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 class Console:
     """The demo's standard output, line by line, for a test to wait on."""
 
-    def __init__(self, process: subprocess.Popen[str]):
-        self.lines: queue.Queue[str] = queue.Queue()
+    def __init__(self, process: subprocess.Popen[str], errors: Path):
+        self.errors = errors
+        self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, args=(process,), daemon=True).start()
 
@@ -32,6 +33,7 @@ class Console:
         assert process.stdout is not None
         for line in process.stdout:
             self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)  # the demo has ended
 
     def wait_for(self, text: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
@@ -40,43 +42,57 @@ class Console:
                 line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
+            if line is None:
+                raise AssertionError(f"the demo ended before printing {text!r}:\n{self.log()}")
             self.seen.append(line)
             if text in line:
                 return line
         raise AssertionError(f"{text!r} not printed; the demo printed: {self.seen[-20:]}")
 
+    def log(self) -> str:
+        return "\n".join(self.errors.read_text(errors="replace").splitlines()[-40:])
+
+
+@dataclass
+class Demo:
+    process: subprocess.Popen[str]
+    console: Console
+    data_dir: Path
+
+    def base_url(self) -> str:
+        """The portal's address, from the banner (the demo chose free ports)."""
+        self.console.wait_for("Smart charging demo is running")
+        return self.console.wait_for("Consumer portal").split()[2].rstrip("/")
+
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[str, Console]]:
-    http_port, ocpp_port = free_port(), free_port()
+def demo(embedded_folder: Path, tmp_path: Path) -> Iterator[Demo]:
     env = {
         **os.environ,
-        "SMARTCHARGE_DATA_DIR": str(tmp_path),
-        "SMARTCHARGE_HTTP_PORT": str(http_port),
-        "SMARTCHARGE_OCPP_PORT": str(ocpp_port),
+        "SMARTCHARGE_DATA_DIR": str(embedded_folder),
+        "SMARTCHARGE_HTTP_PORT": "0",
+        "SMARTCHARGE_OCPP_PORT": "0",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("SMARTCHARGE_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "smartcharge.cli", "demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    console = Console(process)
+    errors = tmp_path / "demo.log"
+    with errors.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "smartcharge.cli", "demo"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
     try:
-        yield f"http://127.0.0.1:{http_port}", console
+        yield Demo(process, Console(process, errors), embedded_folder)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def test_a_charger_reacts_to_start_priority_charge_within_a_minute(
-    demo: tuple[str, Console],
-) -> None:
-    base, console = demo
-    console.wait_for("Smart charging demo is running")
+def test_a_charger_reacts_to_start_priority_charge_within_a_minute(demo: Demo) -> None:
+    base, console = demo.base_url(), demo.console
     console.wait_for("(A)")  # a charger got its exclusion profile and reports its limit
 
     driver = {"email": HOME_USER[0], "password": HOME_USER[1]}
@@ -92,3 +108,15 @@ def test_a_charger_reacts_to_start_priority_charge_within_a_minute(
     operator_login = {"email": OPERATOR[0], "password": OPERATOR[1]}
     operator = httpx.post(f"{base}/api/auth/login", json=operator_login)
     assert operator.status_code == 200
+
+
+def test_stopping_the_demo_stops_its_embedded_database(demo: Demo) -> None:
+    """SIGTERM, as a service manager (or a test) sends it: the demo's PostgreSQL stops too."""
+    demo.base_url()
+    server_pid = demo.data_dir / "demo" / "postgres" / "postmaster.pid"
+    assert server_pid.exists()
+
+    demo.process.terminate()
+
+    assert demo.process.wait(timeout=30) == 0, demo.console.log()
+    assert not server_pid.exists(), "the demo's PostgreSQL is still running"

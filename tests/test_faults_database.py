@@ -45,8 +45,8 @@ HOMES = 3  # the first one probes; the others keep editing throughout
 
 
 @pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    server = EmbeddedServer(tmp_path / "pgdata")
+def embedded(embedded_folder: Path) -> Iterator[EmbeddedServer]:
+    server = EmbeddedServer(embedded_folder / "pgdata")
     yield server
     server.close()
 
