@@ -129,11 +129,12 @@ def test_concurrent_edits_of_one_group_are_all_kept(app: SmartCharging, operator
 def test_windows_added_at_once_by_two_portals_are_all_kept(
     app: SmartCharging, operator: Actor
 ) -> None:
-    """Adding a window reads the group's windows inside the command, so none is lost."""
+    """Adding a window reads the group's windows inside the command, so none is lost; and
+    more changes at once than a command has retries do not make one of them give up."""
     from domain.exclusion_times import ExclusionWindow
 
     group_id, _ = app.create_group(name="Tabs", time_zone="UTC", actor=operator)
-    windows = [ExclusionWindow(("mon",), hour * 60, hour * 60 + 30) for hour in range(10)]
+    windows = [ExclusionWindow(("mon",), hour * 60, hour * 60 + 30) for hour in range(THREADS)]
 
     results = race([lambda w=w: app.add_exclusion_window(group_id, w, operator) for w in windows])
 

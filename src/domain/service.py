@@ -10,6 +10,7 @@ the domain rule (e.g. the one-user rule) and is refused in its words.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ Clock = Callable[[], datetime]
 DEFAULT_PRIORITY_MINUTES = 120
 DEFAULT_INVITATION_DAYS = 7
 CONFLICT_RETRIES = 8
+GROUP_LOCK_STRIPES = 64
 
 
 def utc_now() -> datetime:
@@ -88,6 +90,11 @@ class SmartCharging(AccountCommands, ChargerCommands, Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock | None = None):
         super().__init__(env)
         self.clock: Clock = clock or utc_now
+        # Changes to one group made in this process take turns. Left to race, the losers of
+        # a race on a group race each other again: with N at once the last one needs N
+        # attempts, more than the retries allow. Other processes' changes are still settled
+        # by optimistic concurrency and retries. Striped: a bounded set of locks.
+        self._group_locks = [threading.Lock() for _ in range(GROUP_LOCK_STRIPES)]
         self.priority_default = timedelta(
             minutes=int(self.env.get("PRIORITY_CHARGE_DEFAULT_MINUTES") or DEFAULT_PRIORITY_MINUTES)
         )
@@ -240,7 +247,8 @@ class SmartCharging(AccountCommands, ChargerCommands, Application[UUID]):
             change(group)
             return self._commit(group)
 
-        return self._retrying(command)
+        with self._group_locks[hash(group_id) % GROUP_LOCK_STRIPES]:
+            return self._retrying(command)
 
     def set_exclusion_times(
         self, group_id: UUID, windows: Iterable[ExclusionWindow], actor: Actor
