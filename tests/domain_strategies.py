@@ -79,3 +79,39 @@ home_user_emails = st.sampled_from(
 )
 priority_minutes = st.integers(min_value=1, max_value=24 * 60)
 clock_steps = st.integers(min_value=1, max_value=6 * 60).map(lambda m: timedelta(minutes=m))
+
+
+# What a person (or a script posing as one) may type into any field: ordinary text, text
+# with control characters, numbers of every shape, the empty and the enormous. Lone UTF-16
+# halves are left out here, as no HTTP client can encode them; forms turn their bytes into
+# U+FFFD, which `typed_text` covers.
+HOSTILE_SAMPLES = (
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\ufffd\ufffd\ufffd",
+    "\x1b[31m",
+    "\u0085",
+    "nan",
+    "inf",
+    "-inf",
+    "1e400",
+    "-1",
+    "0",
+    "1000000000000",
+    "9" * 40,
+    "1_000",
+    "16,5",
+    "17:00",
+    "24:00",
+    "Europe/Amsterdam",
+    "../../etc/passwd",
+    "anna@example.com",
+    "<script>alert(1)</script>",
+    "x" * 16_000,
+)
+typed_text = st.one_of(
+    st.sampled_from(HOSTILE_SAMPLES),
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=120),
+)
