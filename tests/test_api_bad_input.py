@@ -157,6 +157,11 @@ BAD_GROUPS = [
         ["algorithm", "consumer_tou", "'cheapest_hours'"],
         id="unknown algorithm",
     ),
+    pytest.param(
+        {"name": "Anna\x85s home", "time_zone": "UTC"},
+        ["name", "control characters"],
+        id="C1 control in name, refused by the domain itself",
+    ),
     pytest.param({"time_zone": "UTC"}, ["name", "Field required"], id="missing name"),
     pytest.param(
         {"name": "x", "time_zone": "UTC", "colour": "red"}, ["colour", "not permitted"], id="extra"
@@ -184,6 +189,9 @@ BAD_GROUP_EDITS = [
     pytest.param({"name": "a\x00b"}, ["name", "control characters"], id="NUL in name"),
     pytest.param({"time_zone": "Mars/Olympus"}, ["time_zone", "'Mars/Olympus'"], id="time zone"),
     pytest.param({"description": "x" * 2001}, ["description", "at most 2000"], id="long text"),
+    pytest.param(
+        {"description": "gate \x9b1234"}, ["description", "control characters"], id="C1 control"
+    ),
 ]
 
 

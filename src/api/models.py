@@ -8,8 +8,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from domain.evses import MAX_CONNECTOR_ID, MAX_CURRENT_A, MAX_POWER_W
 from domain.exclusion_times import MAX_WINDOWS
-from domain.groups import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
+from domain.groups import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PRIORITY_MINUTES,
+    MAX_TIME_ZONE_LENGTH,
+)
+from domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -24,15 +31,22 @@ PATTERN_PROBLEMS = {
 Text = Annotated[str, StringConstraints(pattern=NO_CONTROL)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 TimeOfDay = Annotated[str, StringConstraints(pattern=TIME_OF_DAY)]
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NO_CONTROL)]
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL)]
+Email = Annotated[
+    str, StringConstraints(min_length=3, max_length=MAX_EMAIL_LENGTH, pattern=NO_CONTROL)
+]
+TimeZoneName = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TIME_ZONE_LENGTH, pattern=NO_CONTROL)
+]
 Name = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_CONTROL)
 ]
 Description = Annotated[
     str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_CONTROL)
 ]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+NewPassword = Annotated[
+    str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+]
 
 
 class Strict(BaseModel):
@@ -155,7 +169,10 @@ class GroupView(BaseModel):
 
 class PriorityChargeIn(Strict):
     duration_minutes: int | None = Field(
-        default=None, ge=1, le=24 * 60, description="default: the service's setting (120)"
+        default=None,
+        ge=1,
+        le=MAX_PRIORITY_MINUTES,
+        description="default: the service's setting (120)",
     )
     ends_at: datetime | None = Field(default=None, description="alternative to duration_minutes")
 
@@ -170,16 +187,16 @@ class EvseIn(Strict):
     charge_point_id: Annotated[
         str, StringConstraints(min_length=1, max_length=48, pattern=CHARGE_POINT_ID)
     ]
-    connector_id: int = Field(ge=1, le=1000)
-    max_current_a: float | None = Field(default=None, gt=0, le=1000)
+    connector_id: int = Field(ge=1, le=MAX_CONNECTOR_ID)
+    max_current_a: float | None = Field(default=None, gt=0, le=MAX_CURRENT_A)
     phases: Literal[1, 3] | None = None
-    max_power_w: float | None = Field(default=None, gt=0, le=1_000_000)
+    max_power_w: float | None = Field(default=None, gt=0, le=MAX_POWER_W)
 
 
 class EvseLimitsIn(Strict):
-    max_current_a: float | None = Field(default=None, gt=0, le=1000)
+    max_current_a: float | None = Field(default=None, gt=0, le=MAX_CURRENT_A)
     phases: Literal[1, 3] | None = None
-    max_power_w: float | None = Field(default=None, gt=0, le=1_000_000)
+    max_power_w: float | None = Field(default=None, gt=0, le=MAX_POWER_W)
 
 
 class EvseView(BaseModel):
@@ -234,11 +251,11 @@ class InvitationView(BaseModel):
 
 class PasswordChangeIn(Strict):
     current_password: Password
-    new_password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+    new_password: NewPassword
 
 
 class AcceptInvitationIn(Strict):
-    password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+    password: NewPassword
 
 
 class AuditEntryView(BaseModel):

@@ -80,7 +80,7 @@ async def malformed_request(request: Request, error: Exception) -> Response:
     context = page_context(
         portal,
         None,
-        title="This page could not be shown",
+        title="This form could not be used" if request.method == "POST" else "Not a page here",
         message=" ".join(sentence(f"{label(p['field'])}: {p['message']}") for p in problems),
         link=(portal.home, "Back"),
     )

@@ -74,14 +74,14 @@ def _text(value: object, label: str) -> str:
 
 def echo(text: str, length: int = ECHO_LENGTH) -> str:
     """Typed text as a page may show it again: at most `length` characters, a control
-    character or a lone UTF-16 half shown as � (so the person sees where it was)."""
+    character or a lone UTF-16 half shown as U+FFFD (so the person sees where it was)."""
     return "".join(
         "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text[:length]
     )
 
 
 def quoted(text: str, length: int = 30) -> str:
-    """Typed text quoted inside a message: short, and without control characters."""
+    """Typed text quoted inside a message: short, control characters shown as U+FFFD."""
     shown = echo(text, length + 1)
     return f"“{shown[:length]}…”" if len(shown) > length else f"“{shown}”"
 
