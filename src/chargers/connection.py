@@ -40,6 +40,7 @@ from domain.charge_points import reported_connector
 from domain.delivery import transaction_key
 from domain.errors import DomainError, InvalidInput
 from domain.service import SmartCharging
+from domain.values import clean_text
 from projections.queries import ReadModelQueries
 from scheduler.profiles import ChargingProfile
 
@@ -49,6 +50,7 @@ frames_log = logging.getLogger("chargers.frames")
 T = TypeVar("T")
 
 POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
+MAX_REASON = 500  # of a failed call's reason, as logged and shown
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,14 @@ frames_log.addFilter(_RefusalsLoggedOnce())
 
 
 class CallFailed(Exception):
-    """An outbound call got no proper answer; `status` is how delivery records it."""
+    """An outbound call got no proper answer; `status` is how delivery records it.
+
+    The reason quotes the charger (its CALLERROR's code and description), so it is
+    cleaned: it reaches logs and the API's answers, which cannot carry a lone UTF-16
+    half."""
 
     def __init__(self, status: str, reason: str):
-        super().__init__(reason)
+        super().__init__(clean_text(reason, MAX_REASON))
         self.status = status
 
 
@@ -252,7 +258,7 @@ class ChargerConnection:
         ) as error:
             # a CALLERROR, or an answer that fails the schema or does not make the
             # library's answer class: nothing we can rely on
-            raise CallFailed("Error", str(error)[:500]) from None
+            raise CallFailed("Error", str(error)) from None
         finally:
             self._pending_id = None
 

@@ -83,8 +83,8 @@ class ChargerCapabilities:
 
 
 def _shown(value: object) -> str:
-    text = clean_text(value if isinstance(value, str) else repr(value), NOTE_VALUE_LENGTH)
-    return repr(text)
+    text = clean_text(value, NOTE_VALUE_LENGTH)
+    return repr(text) if isinstance(value, str) else text
 
 
 def _note(notes: list[str], reported: Reported, using: str) -> None:

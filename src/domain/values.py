@@ -38,14 +38,22 @@ def clean_text(value: object, max_length: int) -> str:
     replaced, spaces trimmed, at most `max_length` characters. Never refuses."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else _as_text(value)
     text = text[: max_length * 4]  # bound the work on a 16 KB value before looking at it
     kept = (
         REPLACEMENT if _is_surrogate(ch) else ch
         for ch in text
         if not (_is_control(ch) and not _is_surrogate(ch))
     )
-    return "".join(kept).strip()[:max_length]
+    # trimmed again after the cut, so cleaning what was cleaned changes nothing
+    return "".join(kept).strip()[:max_length].rstrip()
+
+
+def _as_text(value: object) -> str:
+    try:
+        return str(value)
+    except ValueError:  # Python refuses str() of an integer of over 4300 digits
+        return "(a number too long to show)"
 
 
 def checked_text(
