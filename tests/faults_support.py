@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 from websockets.typing import Subprotocol
 
-from conftest import free_port
+from conftest import free_ports
 from domain.actors import SYSTEM, Actor
 from domain.delivery import ProfileDelivery
 from domain.service import SmartCharging
@@ -78,7 +78,7 @@ class ServeProcess:
     """`smartcharge serve` on `database`, on ports chosen once, so a restart keeps its URLs."""
 
     def __init__(self, database: Database, data_dir: Path, **settings: str):
-        self.http_port, self.ocpp_port = free_port(), free_port()
+        self.http_port, self.ocpp_port = free_ports(2)
         self.http = f"http://127.0.0.1:{self.http_port}"
         self.ocpp = f"ws://127.0.0.1:{self.ocpp_port}/ocpp"
         self.log_path = data_dir / "serve.log"
