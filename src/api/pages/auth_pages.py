@@ -17,7 +17,6 @@ from domain.users import could_be_password, normalize_email
 from .access import (
     CONSUMER,
     CSRF_FIELD,
-    MAX_NEXT_LENGTH,
     OPERATOR,
     FormRefused,
     PageUser,
@@ -97,14 +96,20 @@ def log_in(
     return login_page(request, ctx, portal, next_path, status_code, message, email)
 
 
-def logged_in_form(request: Request, ctx: ApiContext, portal: Portal, form: FormFields) -> Response:
+def login_form(request: Request, ctx: ApiContext, portal: Portal, form: FormFields) -> Response:
     """A login form as posted: any field sent twice or missing is said, not guessed at."""
-    next_path = echo(form.typed("next")["next"], MAX_NEXT_LENGTH)
     try:
-        return log_in(request, ctx, portal, form, form.text("next", "Next", optional=True))
+        next_path = own_page(form.text("next", "Next", optional=True))
+        return log_in(request, ctx, portal, form, next_path)
     except FormError as error:
         email = form.typed("email")["email"][:254]
-        return login_page(request, ctx, portal, next_path, 422, error.message, email)
+        return login_page(request, ctx, portal, "", 422, error.message, email)
+
+
+def own_page(path: str) -> str:
+    """A page of ours to go to after logging in; "" for anything else (another site, a path
+    with control characters or of 5 KB), which the login page then does not carry along."""
+    return path if safe_next(path, portal_at(path)) == path else ""
 
 
 def log_out(request: Request, ctx: ApiContext, portal: Portal, sent: str) -> Response:
@@ -123,20 +128,14 @@ def operator_home() -> Response:
     return redirect(OPERATOR.home)
 
 
-def next_of(request: Request) -> str:
-    """Where to go after logging in, as the login link says; nothing when it cannot be ours."""
-    path = request.query_params.get("next", "")
-    return path if safe_next(path, portal_at(path)) == path else ""
-
-
 @router.get("/operator/login")
 def operator_login_page(request: Request, ctx: Context) -> Response:
-    return login_page(request, ctx, OPERATOR, next_of(request))
+    return login_page(request, ctx, OPERATOR, own_page(request.query_params.get("next", "")))
 
 
 @router.post("/operator/login")
 def operator_login(request: Request, ctx: Context, form: Posted) -> Response:
-    return logged_in_form(request, ctx, OPERATOR, form)
+    return login_form(request, ctx, OPERATOR, form)
 
 
 @router.post("/operator/logout")
@@ -146,12 +145,12 @@ def operator_logout(request: Request, ctx: Context, form: Posted) -> Response:
 
 @router.get("/login")
 def consumer_login_page(request: Request, ctx: Context) -> Response:
-    return login_page(request, ctx, CONSUMER, next_of(request))
+    return login_page(request, ctx, CONSUMER, own_page(request.query_params.get("next", "")))
 
 
 @router.post("/login")
 def consumer_login(request: Request, ctx: Context, form: Posted) -> Response:
-    return logged_in_form(request, ctx, CONSUMER, form)
+    return login_form(request, ctx, CONSUMER, form)
 
 
 @router.post("/logout")
