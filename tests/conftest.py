@@ -159,7 +159,7 @@ def settings(tmp_path: Path, smtp_server: MailCatcher) -> Settings:
 
 @pytest.fixture
 def runtime(settings: Settings, database: Database) -> Iterator[Runtime]:
-    running = Runtime(settings, database)
+    running = Runtime(settings, database).start()
     yield running
     running.close()
 

@@ -66,7 +66,7 @@ def service(
 ) -> Iterator[Service]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("bad-input"), database_pool_size=4)
     with temporary_schema(postgres_server) as database:
-        runtime = Runtime(settings, database)
+        runtime = Runtime(settings, database).start()
         try:
             operator_id = runtime.service.add_operator(
                 "operator@example.com", PASSWORD, Actor.system()

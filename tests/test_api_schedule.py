@@ -35,7 +35,7 @@ def now() -> datetime:
 @pytest.fixture
 def runtime(settings: Settings, database: Database, now: datetime) -> Iterator[Runtime]:
     """The service on a stopped clock: the preview starts at `now`, whatever the time of day."""
-    running = Runtime(settings, database, clock=lambda: now)
+    running = Runtime(settings, database, clock=lambda: now).start()
     yield running
     running.close()
 

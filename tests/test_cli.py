@@ -11,9 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+import psycopg
 import pytest
 
+from conftest import serving
 from smartcharge.cli import main
+from smartcharge.database import Database
+from smartcharge.runtime import Runtime
+from smartcharge.settings import Settings
 
 
 def run(
@@ -72,3 +78,46 @@ def test_a_nul_in_the_email_is_refused_before_anything_starts(
     err = capsys.readouterr().err
     assert code == 2
     assert err == "smartcharge: refused: email: must not contain control characters such as NUL\n"
+
+
+@pytest.mark.postgres
+def test_operator_add_records_the_operator_and_starts_nothing_else(
+    settings: Settings, database: Database
+) -> None:
+    """Only the command service: no read-model tables, no followers. The service that starts
+    later builds its read models from the store, and the new operator logs in."""
+    env = {
+        **os.environ,
+        "SMARTCHARGE_DATABASE_URL": database.conninfo(),
+        "SMARTCHARGE_DATABASE_SCHEMA": str(database.schema),
+    }
+    added = subprocess.run(
+        [sys.executable, "-m", "smartcharge.cli", "operator", "add", "first@example.com"],
+        input=b"first-operator-pw\n",
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr.decode()
+    with psycopg.connect(database.conninfo()) as conn:
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (database.schema,),
+            )
+        }
+    assert any(t.endswith("_events") for t in tables), tables  # the event store
+    assert not any(t.startswith("rm_") for t in tables), tables
+
+    runtime = Runtime(settings, database).start()
+    try:
+        with serving(runtime.api) as url:
+            answer = httpx.post(
+                f"{url}/api/auth/login",
+                json={"email": "first@example.com", "password": "first-operator-pw"},
+            )
+        assert answer.status_code == 200, answer.text
+    finally:
+        runtime.close()

@@ -59,7 +59,7 @@ def service(embedded: EmbeddedServer, tmp_path: Path) -> Iterator[Runtime]:
         ocpp_call_timeout=2.0,
         login_attempts_per_address=100_000,
     )
-    runtime = Runtime(settings, embedded.database)
+    runtime = Runtime(settings, embedded.database).start()
     runtime.gateway.start()
     runtime.start_scheduler()
     yield runtime

@@ -139,14 +139,14 @@ def test_an_event_that_cannot_be_read_is_passed_by_every_follower(
 def test_a_store_holding_a_bad_event_starts_and_serves(
     settings: Settings, database: Database
 ) -> None:
-    first = Runtime(settings, database)
+    first = Runtime(settings, database).start()
     try:
         position = registered_by_the_old_form(first)
         assert first.context.view.wait_for(position, timeout=10)
     finally:
         first.close()
 
-    again = Runtime(settings, database)
+    again = Runtime(settings, database).start()
     try:
         new_user_is_listed(again, "after-the-restart@example.com")
         assert [r["position"] for r in stuck(again)] == [position]  # not tried again

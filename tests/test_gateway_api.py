@@ -123,7 +123,7 @@ def test_with_a_certificate_chargers_connect_over_wss(
     cert, key = self_signed(tmp_path)
     runtime = Runtime(
         settings.model_copy(update={"ocpp_tls_cert": cert, "ocpp_tls_key": key}), database
-    )
+    ).start()
     try:
         register(runtime, "CP-TLS")
         runtime.gateway.start()

@@ -63,7 +63,7 @@ def portals(
     Anna's group with one exclusion window, and Bob's open invitation."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("bad-forms"), database_pool_size=4)
     with temporary_schema(postgres_server) as database:
-        runtime = Runtime(settings, database)
+        runtime = Runtime(settings, database).start()
         runtime.context.limiter = LoginRateLimiter(10_000, 10_000)
         try:
             runtime.service.add_operator("operator@example.com", PASSWORD, Actor.system())

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
 from fastapi import FastAPI
 
 from api import accounts, chargers, consumer, errors, health, operator, pages
 from api.context import ApiContext
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
-def create_app(context: ApiContext) -> FastAPI:
+
+def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
+    """The API on `context`; `lifespan` starts and stops what it needs while it serves."""
     app = FastAPI(
+        lifespan=lifespan,
         title="Smart charging for home users",
         version="0.1.0",
         description=(

@@ -1,14 +1,14 @@
 """The operator's view of chargers: their passwords, connections, and what they will do.
 
-The gateway is reached through `ctx.extras["gateway"]` (the composition root
-puts it there) and only as the `ChargerGateway` protocol, so the API does not
-depend on the OCPP code.
+The gateway is reached through `ctx.gateway` (the composition root puts it
+there) and only as the `ChargerGateway` protocol, so the API does not depend on
+the OCPP code.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field, StringConstraints
@@ -31,16 +31,6 @@ ChargerPassword = Annotated[
     StringConstraints(min_length=MIN_CHARGER_PASSWORD, max_length=MAX_CHARGER_PASSWORD),
 ]
 DAY_SECONDS = 86_400
-
-
-class ChargerGateway(Protocol):
-    """What the API asks of this process's OCPP gateway (chargers.gateway.Gateway)."""
-
-    def connections(self) -> dict[str, str]: ...
-
-    def composite_schedule(
-        self, charge_point_id: str, connector_id: int, duration: int
-    ) -> dict[str, Any]: ...
 
 
 class ChargerPasswordIn(Strict):
@@ -73,12 +63,8 @@ class ChargerView(BaseModel):
     disconnected_at: datetime | None = None
 
 
-def _gateway(ctx: ApiContext) -> ChargerGateway | None:
-    return ctx.extras.get("gateway")
-
-
 def _here(ctx: ApiContext) -> dict[str, str]:
-    gateway = _gateway(ctx)
+    gateway = ctx.gateway
     return gateway.connections() if gateway is not None else {}
 
 
@@ -139,7 +125,7 @@ def composite_schedule(
     connector_id: Annotated[int, Query(ge=0, le=1000)] = 1,
     duration: Annotated[int, Query(ge=1, le=7 * DAY_SECONDS)] = DAY_SECONDS,
 ) -> dict[str, Any]:
-    gateway = _gateway(ctx)
+    gateway = ctx.gateway
     if gateway is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "this process runs no OCPP gateway")
     try:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from api.mail import Mailer, MailTexts
@@ -15,6 +15,17 @@ from domain.service import SmartCharging
 from projections.health import Health, HealthReport
 from projections.queries import ReadModelQueries
 from projections.view import ReadModelsView
+
+
+class ChargerGateway(Protocol):
+    """What the API asks of this process's OCPP gateway (chargers.gateway.Gateway), which
+    the composition root provides: the API does not depend on the OCPP code."""
+
+    def connections(self) -> dict[str, str]: ...
+
+    def composite_schedule(
+        self, charge_point_id: str, connector_id: int, duration: int
+    ) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -30,7 +41,7 @@ class ApiContext:
     secure_cookies: bool = False
     # The schedule preview (group id, days) -> dict, computed by the scheduler's functions.
     schedule: Callable[[UUID, int], dict[str, Any]] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    gateway: ChargerGateway | None = None
     health_of: Health | None = None
 
     def health(self) -> HealthReport:

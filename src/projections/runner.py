@@ -14,13 +14,22 @@ from projections.view import ReadModels, ReadModelsView
 
 class ReadModelsRunner:
     """Projects every new event into the read models, exactly once; resumes after a restart
-    (or a lost database) from the position committed with the rows."""
+    (or a lost database) from the position committed with the rows.
+
+    Constructing it makes the tables; `start()` begins following the event store.
+    """
 
     def __init__(self, env: dict[str, str]):
         self.app = SmartCharging(env=env)
         self.view: ReadModelsView = InfrastructureFactory.construct(
             env=Environment(ReadModels.name, env)
         ).tracking_recorder(ReadModelsView)  # type: ignore[assignment]
+        self.follower: EventFollower | None = None
+
+    def start(self) -> bool:
+        """Follow the event store; False when already following."""
+        if self.follower is not None and self.follower.running:
+            return False
         self.follower = EventFollower(
             self.app,
             self.view.process_batch,
@@ -28,12 +37,17 @@ class ReadModelsRunner:
             on_stuck=self.view.record_stuck,
             name="read-models",
         ).start()
+        return True
+
+    def stop_following(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
 
     def wait(self, position: int | None, timeout: float = 2.0) -> bool:
         return self.view.wait_for(position, timeout)
 
     def stop(self) -> None:
-        self.follower.stop()
+        self.stop_following()
         self.app.close()
         self.view.datastore.close()
 
@@ -51,4 +65,6 @@ class ReadModelsRunner:
 
 def start_read_models(env: dict[str, str]) -> ReadModelsRunner:
     """Subscribe to the event store and keep the read models; stop with `.stop()` or `with`."""
-    return ReadModelsRunner(env)
+    runner = ReadModelsRunner(env)
+    runner.start()
+    return runner

@@ -34,7 +34,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from smartcharge.runtime import Runtime
 
     stop_on_sigterm()
-    runtime = Runtime(settings)
+    runtime = Runtime(settings).start()
     runtime.start_scheduler()
     host, port = args.host or settings.http_host, args.port or settings.http_port
     try:
@@ -62,6 +62,7 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     port = settings.http_port if args.port is None else args.port
     chargers: DemoChargers | None = None
     try:
+        runtime.start()
         world = seed(runtime.service)
         runtime.read_models.wait(runtime.service.recorder.max_notification_id(), timeout=30)
         runtime.start_scheduler()
@@ -96,6 +97,7 @@ def gateway(settings: Settings, args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
+        runtime.start()
         runtime.gateway.start()
         print(f"smartcharge: gateway {runtime.gateway.gateway_id} on {runtime.gateway.url}/{{id}}")
         stop.wait()
@@ -105,7 +107,7 @@ def gateway(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_operator(settings: Settings, args: argparse.Namespace) -> int:
-    from smartcharge.runtime import Runtime
+    from smartcharge.runtime import open_service
 
     try:
         email = normalize_email(args.email)  # before asking for a password or a database
@@ -115,15 +117,15 @@ def add_operator(settings: Settings, args: argparse.Namespace) -> int:
         check_password_strength(password)
     except InvalidInput as error:
         return refused(error, 2)
-    runtime = Runtime(settings)
+    service = open_service(settings)
     try:
-        user_id = runtime.service.add_operator(email, password, Actor.system())
+        user_id = service.add_operator(email, password, Actor.system())
     except InvalidInput as error:
         return refused(error, 2)
     except DomainError as error:
         return refused(error, 1)
     finally:
-        runtime.close()
+        service.close()
     print(f"operator {email} added (id {user_id})")
     if args.generate_password:
         print(f"one-time password: {password}  (shown once; change it after logging in)")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import ssl
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.context import ApiContext
@@ -19,7 +24,7 @@ from chargers.gateway import Gateway
 from domain.service import Clock, SmartCharging
 from projections.health import FollowerProbe, Health
 from projections.queries import ReadModelQueries
-from projections.runner import start_read_models
+from projections.runner import ReadModelsRunner
 from scheduler.group_preview import group_schedule
 from scheduler.leader import LeaderLock, lock_key_for
 from scheduler.service import ProfileScheduler
@@ -80,6 +85,21 @@ def make_gateway(settings: Settings, service: SmartCharging, queries: ReadModelQ
     return Gateway(context, settings.ocpp_host, settings.ocpp_port, tls_context(settings))
 
 
+def service_env(settings: Settings, database: Database) -> dict[str, str]:
+    """The command service's settings: its database and the domain's own."""
+    return {
+        **database.eventsourcing_env(settings.database_pool_size),
+        "PRIORITY_CHARGE_DEFAULT_MINUTES": str(settings.priority_charge_default_minutes),
+        "INVITATION_VALID_DAYS": str(settings.invitation_valid_days),
+    }
+
+
+def open_service(settings: Settings) -> SmartCharging:
+    """Only the command service, for a command that records and leaves (`operator add`):
+    no read models, no threads."""
+    return SmartCharging(env=service_env(settings, resolve_database(settings)))
+
+
 class Runtime:
     """Everything one `smartcharge serve` process runs, started and stopped together."""
 
@@ -93,13 +113,9 @@ class Runtime:
     ):
         self.settings = settings
         self.database = database or resolve_database(settings)
-        self.env = {
-            **self.database.eventsourcing_env(settings.database_pool_size),
-            "PRIORITY_CHARGE_DEFAULT_MINUTES": str(settings.priority_charge_default_minutes),
-            "INVITATION_VALID_DAYS": str(settings.invitation_valid_days),
-        }
+        self.env = service_env(settings, self.database)
         self.service = SmartCharging(env=self.env, clock=clock)
-        self.read_models = start_read_models(self.env)
+        self.read_models = ReadModelsRunner(self.env)
         view = self.read_models.view
         self.sessions = SessionStore(
             view.datastore, view.tables, timedelta(days=settings.session_days)
@@ -122,8 +138,8 @@ class Runtime:
             self.service, group_id, self.service.clock(), days
         )
         self.gateway = make_gateway(settings, self.service, self.context.queries)
-        self.context.extras["gateway"] = self.gateway
-        self.api = create_app(self.context)
+        self.context.gateway = self.gateway
+        self.api = create_app(self.context, lifespan=self._lifespan)
         lock = LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))
         self.scheduler = ProfileScheduler(self.service, self.context.queries, lock)
         self.context.health_of = self._health()
@@ -148,6 +164,22 @@ class Runtime:
             )
         )
         return health
+
+    def start(self) -> Runtime:
+        """Keep the read models (every command of this process reads from them)."""
+        self.read_models.start()
+        return self
+
+    @asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        """The API serves from the read models: they follow while it serves, unless the
+        process started them already (then they follow as long as it says)."""
+        started = await asyncio.to_thread(self.read_models.start)
+        try:
+            yield
+        finally:
+            if started:
+                await asyncio.to_thread(self.read_models.stop_following)
 
     def start_scheduler(self) -> ProfileScheduler:
         """Start competing for the scheduler's leadership (one leader per database)."""
