@@ -124,11 +124,13 @@ HOSTILE: list[Any] = [
 ]
 # Mostly answers; silence only now and then, as each costs the gateway its call timeout
 # (and never to GetCompositeSchedule, whose API request the example waits for).
-ANSWER_KINDS = ["result"] * 8 + ["capabilities"] * 4 + ["error", "malformed"] * 3 + ["silence"]
+ANSWER_KINDS = (
+    ["result"] * 8 + ["capabilities"] * 4 + ["error", "malformed", "overflow"] * 2 + ["silence"]
+)
 # Values of the type the schema asks for, so the call passes the schema and reaches us.
 SAME_TYPE: dict[type, list[Any]] = {
     str: ["\x00", "Acme\x00Power", "\ud800", "x\udfffy", "\x1b[31m", "", " \u200b "],
-    int: [10**30, -(2**63), 2**31, 2**31 - 1, -1, 0, 1001, 1000],
+    int: [10**30, -(10**400), -(2**63), 2**31, 2**31 - 1, -1, 0, 1001, 1000],
     float: [1e308, -1e308, 0.0, -0.1],
 }
 CAPABILITY_VALUES = ["-1", "0", "abc", "", "1e12", "2147483648", "\x00", "\ud800", "24", "x" * 400]
@@ -201,6 +203,8 @@ RAW_FRAMES = [
     ('[2, "fz-raw-7", 7, {}]', "fz-raw-7"),
     ('[5, "fz-raw-8"]', "fz-raw-8"),
     ('"just text"', "-1"),
+    ('[2, "fz-raw-9", "Heartbeat", {"x": 1e400}]', "fz-raw-9"),
+    ('[2, "fz-raw-10", "StatusNotification", {"connectorId": 1' + "0" * 400 + "}]", "fz-raw-10"),
     ("[2, " + json.dumps("i" * 40) + ', "Heartbeat", {}]', "-1"),
 ]
 
@@ -261,6 +265,8 @@ def one_answer(protocol: str, action: str, data: st.DataObject) -> Callable[[str
     if kind == "malformed":
         rest: list[Any] = data.draw(st.sampled_from([[], ["x"], [[1]]]), label="malformed")
         return lambda message_id: json.dumps([3, message_id, *rest])
+    if kind == "overflow":  # a number JSON writes and a float cannot hold
+        return lambda message_id: f'[3, "{message_id}", {{"status": "Accepted", "x": 1e400}}]'
     if kind == "capabilities" and action in ("GetConfiguration", "GetVariables"):
         payload = data.draw(capability_answers(protocol), label="capabilities")
     else:

@@ -45,6 +45,13 @@ def test_a_call_result_and_error_are_read():
         ('[3,"m"]', "FormatViolation", "m"),
         ('[5,"m",{}]', "MessageTypeNotSupported", "m"),
         ('["2","m","Heartbeat",{}]', "MessageTypeNotSupported", "m"),
+        # Python's reader takes these; JSON and the `ocpp` library do not
+        ('[2,"m","Heartbeat",{"x":NaN}]', "RpcFrameworkError", "-1"),
+        ('[2,"m","Heartbeat",{"x":1' + "0" * 5000 + "}]", "RpcFrameworkError", "-1"),
+        ("[" * 100_000 + "]" * 100_000, "RpcFrameworkError", "-1"),
+        ('[2,"m","Heartbeat",{"x":1e400}]', "FormatViolation", "m"),
+        ('[2,"m","Heartbeat",{"x":' + "[" * 40 + "]" * 40 + "}]", "FormatViolation", "m"),
+        ('[3,"m",{"x":' + "[" * 40 + "]" * 40 + "}]", "FormatViolation", "m"),
     ],
 )
 def test_a_bad_frame_is_refused_with_its_id_when_readable(raw, code, message_id):

@@ -22,6 +22,7 @@ UNREADABLE_ID = "-1"  # OCPP-J 2.0.1 §4.2.3: the id to answer with when the fra
 # charging profile's sales tariff is the deepest); the `ocpp` library walks
 # payloads recursively, so a deeper frame is refused before it gets there.
 MAX_DEPTH = 32
+MAX_NUMBER = 1e300  # no OCPP field means more; a float ends at about 1.8e308
 ANSWERS = (MessageType.CallResult, MessageType.CallError)
 
 # The same faults have other names in the two versions: 1.6 keeps its historic
@@ -99,17 +100,23 @@ def _decode(raw: str | bytes) -> list[Any]:
     return frame
 
 
-def _depth(value: Any) -> int:
-    """How deeply arrays and objects nest in `value`, counted without recursion."""
-    deepest, level = 0, [(value, 1)]
+def _unusable(value: Any) -> str | None:
+    """Why a decoded frame cannot be handed on, if it cannot: nested deeper than any
+    message, or a number beyond what a float holds (1e400 reads as infinity, a
+    400-digit integer overflows the schema's multipleOf check: the `ocpp` library
+    fails on both with errors of its own). Walked without recursion."""
+    level = [(value, 1)]
     while level:
         item, depth = level.pop()
+        if isinstance(item, int | float) and not abs(item) <= MAX_NUMBER:
+            return "a number is too large"
         if isinstance(item, dict):
             item = list(item.values())
         if isinstance(item, list):
-            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return f"nested deeper than {MAX_DEPTH} levels"
             level.extend((child, depth + 1) for child in item)
-    return deepest
+    return None
 
 
 def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
@@ -117,10 +124,8 @@ def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
     frame = _decode(raw)
     message_id = _message_id(frame)
     kind, rest = frame[0], frame[2:]
-    if _depth(frame) > MAX_DEPTH:
-        raise FrameError(
-            "FormatViolation", f"nested deeper than {MAX_DEPTH} levels", message_id, kind in ANSWERS
-        )
+    if (why := _unusable(frame)) is not None:
+        raise FrameError("FormatViolation", why, message_id, kind in ANSWERS)
     if kind == MessageType.Call:
         if len(rest) != 2 or not isinstance(rest[0], str) or not isinstance(rest[1], dict):
             raise FrameError("FormatViolation", "a CALL is [2, id, action, {payload}]", message_id)
