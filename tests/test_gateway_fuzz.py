@@ -438,7 +438,7 @@ def property_of(
         if data.draw(st.booleans(), label="desire a profile"):
             desire(runtime, fuzz_evses[protocol], exclusion(limit=6.0 + number % 100))
         composite = None
-        if data.draw(st.integers(0, 5), label="ask the schedule") == 0:
+        if data.draw(st.integers(0, 9), label="ask the schedule") == 0:
             # the gateway gives the charger 3 call timeouts, after its earlier calls
             composite = api.submit(
                 operator_client.post,

@@ -135,6 +135,7 @@ def test_the_charger_id_is_the_decoded_last_segment_of_the_endpoint():
     assert charge_point_id_from("/ocpp/a/b") is None
     assert charge_point_id_from("/other/CP001") is None
     assert charge_point_id_from("/ocpp/%ff") is None
+    assert charge_point_id_from("/ocpp/CP%00X") is None  # no text column holds a NUL
 
 
 def test_the_basic_username_must_be_the_charger_id_which_may_hold_a_colon():

@@ -25,9 +25,12 @@ def charge_point_id_from(path: str) -> str | None:
     if not encoded or "/" in encoded:
         return None
     try:
-        return unquote(encoded, errors="strict")
+        decoded = unquote(encoded, errors="strict")
     except UnicodeDecodeError:
         return None
+    # A NUL or another control cannot be in a registered id, nor be looked up in a
+    # text column: such a charger is as unknown as any other (§3.2: 404).
+    return decoded if decoded.isprintable() else None
 
 
 def basic_password(header: str | None, charge_point_id: str) -> str | None:

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.actors import Actor
 from domain.capabilities import ChargerCapabilities
 from domain.errors import InvalidInput
-from domain.evses import validate_charge_point_id
+from domain.evses import MAX_CONNECTOR_ID, validate_charge_point_id
 from domain.values import checked_int, clean_text
 
 MIN_CHARGER_PASSWORD = 16  # OCPP 1.6 security whitepaper: AuthorizationKey is 16-40 characters
@@ -26,8 +26,7 @@ MAX_CHARGER_TEXT = 50
 MAX_STATUS_WORD = 30
 
 # Connector numbers a charger reports: 0 is the charger itself (OCPP 1.6 §4.9, §6.47:
-# connectorId >= 0), our EVSEs are connectors 1 to 1000.
-MAX_CONNECTOR = 1000
+# connectorId >= 0), our EVSEs are connectors 1 to MAX_CONNECTOR_ID (1000).
 
 
 def reported_connector(value: object, *, whole_charger: bool = True) -> int:
@@ -35,7 +34,7 @@ def reported_connector(value: object, *, whole_charger: bool = True) -> int:
 
     `whole_charger=False` where the spec wants a real connector (OCPP 1.6 §6.45
     StartTransaction: connectorId > 0)."""
-    return checked_int("connectorId", value, 0 if whole_charger else 1, MAX_CONNECTOR)
+    return checked_int("connectorId", value, 0 if whole_charger else 1, MAX_CONNECTOR_ID)
 
 
 def charge_point_aggregate_id(charge_point_id: str) -> UUID:
