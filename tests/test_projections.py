@@ -23,7 +23,7 @@ from domain.actors import Actor
 from domain.exclusion_times import parse_windows
 from projections.queries import ReadModelQueries
 from projections.runner import start_read_models
-from projections.view import ReadModels, ReadModelsView
+from projections.view import READ_MODELS_NAME, ReadModelsView
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
@@ -192,7 +192,7 @@ def test_projection_that_crashed_mid_stream_resumes_without_duplicates(
     make_history(runtime, "crash")
     events = events_with_tracking(runtime)
     crashing = InfrastructureFactory.construct(
-        env=Environment(ReadModels.name, runtime.env)
+        env=Environment(READ_MODELS_NAME, runtime.env)
     ).tracking_recorder(CrashingView)
     crashing.crash_at = events[len(events) // 2][1].notification_id
 

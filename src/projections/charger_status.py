@@ -7,7 +7,6 @@ pass charger values through the same cleaning (a no-op for newer events).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from psycopg import Cursor
@@ -19,68 +18,23 @@ from domain.charge_points import ChargePoint as CP
 from domain.delivery import MAX_TRANSACTION_ID
 from domain.delivery import ProfileDelivery as D
 from domain.values import clean_text
+from projections.handlers import Handlers
 from projections.tables import Tables
 
-Handler = Callable[[Cursor[Any], Tables, Any], None]
+HANDLERS = Handlers("charger status")
 
 
-def ddl(t: Tables) -> list[str]:
-    return [
-        f"""CREATE TABLE IF NOT EXISTS {t.chargers} (
-            id uuid PRIMARY KEY,
-            charge_point_id text NOT NULL UNIQUE,
-            connected boolean NOT NULL DEFAULT false,
-            gateway_id text,
-            protocol text,
-            vendor text,
-            model text,
-            firmware text,
-            max_periods integer,
-            max_stack_level integer,
-            rate_units text[] NOT NULL DEFAULT '{{}}',
-            connector_status jsonb NOT NULL DEFAULT '{{}}',
-            connected_at timestamptz,
-            disconnected_at timestamptz
-        )""",
-        f"""CREATE TABLE IF NOT EXISTS {t.evse_status} (
-            id uuid PRIMARY KEY,
-            evse_id uuid NOT NULL UNIQUE,
-            charge_point_id text NOT NULL,
-            connector_id integer NOT NULL,
-            transaction_id text,
-            session_started_at timestamptz,
-            desired_profiles jsonb NOT NULL DEFAULT '[]',
-            desired_version integer NOT NULL DEFAULT 0,
-            desired_at timestamptz,
-            answers jsonb NOT NULL DEFAULT '{{}}'
-        )""",
-        f"CREATE INDEX IF NOT EXISTS rm_evse_status_cp ON {t.evse_status} (charge_point_id)",
-        # Added later: databases made before it get the column too.
-        f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS"
-        " capability_notes text[] NOT NULL DEFAULT '{}'",
-    ]
+def _set_charger(curs: Cursor[Any], t: Tables, e: Any, assignments: str, *values: Any) -> None:
+    curs.execute(f"UPDATE {t.chargers} SET {assignments} WHERE id = %s", (*values, e.originator_id))
 
 
-def _update(
-    table: Callable[[Tables], str], assignments: str, *values: Callable[[Any], Any]
-) -> Handler:
-    def handle(curs: Cursor[Any], t: Tables, e: Any) -> None:
-        curs.execute(
-            f"UPDATE {table(t)} SET {assignments} WHERE id = %s",
-            (*(value(e) for value in values), e.originator_id),
-        )
-
-    return handle
+def _set_evse(curs: Cursor[Any], t: Tables, e: Any, assignments: str, *values: Any) -> None:
+    curs.execute(
+        f"UPDATE {t.evse_status} SET {assignments} WHERE id = %s", (*values, e.originator_id)
+    )
 
 
-def _charger(assignments: str, *values: Callable[[Any], Any]) -> Handler:
-    return _update(lambda t: t.chargers, assignments, *values)
-
-
-def _evse(assignments: str, *values: Callable[[Any], Any]) -> Handler:
-    return _update(lambda t: t.evse_status, assignments, *values)
-
-
+@HANDLERS.on(CP.Registered)
 def _charger_registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.chargers} (id, charge_point_id) VALUES (%s, %s)",
@@ -88,6 +42,43 @@ def _charger_registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     )
 
 
+@HANDLERS.on(CP.Connected)
+def _connected(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set_charger(
+        curs,
+        t,
+        e,
+        "connected = true, gateway_id = %s, protocol = %s, connected_at = %s",
+        e.gateway_id,
+        e.protocol,
+        e.at,
+    )
+
+
+@HANDLERS.on(CP.Disconnected)
+def _disconnected(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set_charger(curs, t, e, "connected = false, disconnected_at = %s", e.at)
+
+
+@HANDLERS.on(CP.Booted)
+def _booted(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set_charger(
+        curs,
+        t,
+        e,
+        "vendor = %s, model = %s, firmware = %s",
+        _charger_text(e.vendor),
+        _charger_text(e.model),
+        _charger_text(e.firmware),
+    )
+
+
+@HANDLERS.on(CP.StatusReported)
+def _status_reported(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set_charger(curs, t, e, "connector_status = connector_status || %s", _connector_status(e))
+
+
+@HANDLERS.on(D.Started)
 def _delivery_started(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.evse_status} (id, evse_id, charge_point_id, connector_id)"
@@ -96,10 +87,46 @@ def _delivery_started(curs: Cursor[Any], t: Tables, e: Any) -> None:
     )
 
 
+@HANDLERS.on(D.ProfilesDesired)
+def _profiles_desired(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set_evse(
+        curs,
+        t,
+        e,
+        "desired_profiles = %s, desired_version = desired_version + 1, desired_at = %s,"
+        " answers = '{}'",
+        Jsonb(e.profiles),
+        e.timestamp,
+    )
+
+
+@HANDLERS.on(D.ProfileAnswered)
+def _profile_answered(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set_evse(curs, t, e, "answers = answers || %s", _answer(e))
+
+
+@HANDLERS.on(D.SessionStarted)
+def _session_started(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set_evse(
+        curs,
+        t,
+        e,
+        "transaction_id = %s, session_started_at = %s",
+        clean_text(str(e.transaction_id), MAX_TRANSACTION_ID),
+        e.at,
+    )
+
+
+@HANDLERS.on(D.SessionStopped)
+def _session_stopped(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set_evse(curs, t, e, "transaction_id = NULL, session_started_at = NULL")
+
+
 def _charger_text(value: object) -> str:
     return clean_text(value, MAX_CHARGER_TEXT)
 
 
+@HANDLERS.on(CP.CapabilitiesReported)
 def _capabilities(curs: Cursor[Any], t: Tables, e: Any) -> None:
     found = ChargerCapabilities.recorded(
         e.max_periods, e.rate_units, getattr(e, "max_stack_level", None)
@@ -131,37 +158,3 @@ def _connector_status(e: Any) -> Jsonb:
 
 def _answer(e: Any) -> Jsonb:
     return Jsonb({str(e.profile_id): {"status": e.status, "at": e.at.isoformat()}})
-
-
-HANDLERS: dict[type, Handler] = {
-    CP.Registered: _charger_registered,
-    CP.Connected: _charger(
-        "connected = true, gateway_id = %s, protocol = %s, connected_at = %s",
-        lambda e: e.gateway_id,
-        lambda e: e.protocol,
-        lambda e: e.at,
-    ),
-    CP.Disconnected: _charger("connected = false, disconnected_at = %s", lambda e: e.at),
-    CP.Booted: _charger(
-        "vendor = %s, model = %s, firmware = %s",
-        lambda e: _charger_text(e.vendor),
-        lambda e: _charger_text(e.model),
-        lambda e: _charger_text(e.firmware),
-    ),
-    CP.CapabilitiesReported: _capabilities,
-    CP.StatusReported: _charger("connector_status = connector_status || %s", _connector_status),
-    D.Started: _delivery_started,
-    D.ProfilesDesired: _evse(
-        "desired_profiles = %s, desired_version = desired_version + 1, desired_at = %s,"
-        " answers = '{}'",
-        lambda e: Jsonb(e.profiles),
-        lambda e: e.timestamp,
-    ),
-    D.ProfileAnswered: _evse("answers = answers || %s", _answer),
-    D.SessionStarted: _evse(
-        "transaction_id = %s, session_started_at = %s",
-        lambda e: clean_text(str(e.transaction_id), MAX_TRANSACTION_ID),
-        lambda e: e.at,
-    ),
-    D.SessionStopped: _evse("transaction_id = NULL, session_started_at = NULL"),
-}

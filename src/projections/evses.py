@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from psycopg import Cursor
 
 from domain.evses import Evse
+from projections.handlers import Handlers
 from projections.tables import Tables
 
-Handler = Callable[[Cursor[Any], Tables, Any], None]
+HANDLERS = Handlers("evses")
 
 
+@HANDLERS.on(Evse.Registered, Evse.Reregistered)
 def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.evses} (id, charge_point_id, connector_id, max_current_a, phases,"
@@ -29,6 +30,7 @@ def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     )
 
 
+@HANDLERS.on(Evse.LimitsChanged)
 def _limits(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"UPDATE {t.evses} SET max_current_a = %s, phases = %s, max_power_w = %s WHERE id = %s",
@@ -36,20 +38,13 @@ def _limits(curs: Cursor[Any], t: Tables, e: Any) -> None:
     )
 
 
+@HANDLERS.on(Evse.Assigned, Evse.Released)
 def _group(curs: Cursor[Any], t: Tables, e: Any) -> None:
     group_id = e.group_id if isinstance(e, Evse.Assigned) else None
     curs.execute(f"UPDATE {t.evses} SET group_id = %s WHERE id = %s", (group_id, e.originator_id))
 
 
+@HANDLERS.on(Evse.Deregistered)
 def _deregistered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(f"DELETE FROM {t.evses} WHERE id = %s", (e.originator_id,))
 
-
-HANDLERS: dict[type, Handler] = {
-    Evse.Registered: _registered,
-    Evse.Reregistered: _registered,
-    Evse.LimitsChanged: _limits,
-    Evse.Assigned: _group,
-    Evse.Released: _group,
-    Evse.Deregistered: _deregistered,
-}

@@ -35,32 +35,6 @@ def describe(error: BaseException) -> str:
     return clean_text(f"{type(error).__name__}: {error}", MAX_ERROR_LENGTH)
 
 
-def ddl(t: Tables) -> list[str]:
-    return [
-        f"""CREATE TABLE IF NOT EXISTS {t.stuck_events} (
-            follower text NOT NULL,
-            position bigint NOT NULL,
-            topic text NOT NULL,
-            originator_id uuid,
-            error text NOT NULL,
-            recorded_at timestamptz NOT NULL DEFAULT now(),
-            handled_at timestamptz,
-            handled_by uuid,
-            PRIMARY KEY (follower, position)
-        )""",
-        f"CREATE INDEX IF NOT EXISTS stuck_events_open ON {t.stuck_events} (recorded_at)"
-        " WHERE handled_at IS NULL",
-        f"""CREATE TABLE IF NOT EXISTS {t.group_faults} (
-            group_id uuid PRIMARY KEY,
-            error text NOT NULL,
-            reason text NOT NULL,
-            first_at timestamptz NOT NULL DEFAULT now(),
-            last_at timestamptz NOT NULL DEFAULT now(),
-            attempts integer NOT NULL DEFAULT 1
-        )""",
-    ]
-
-
 class FaultLog:
     """Records and reads stuck events and group faults; every method is one short transaction."""
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from domain.groups import SmartChargingGroup as G
+from projections.handlers import Handlers
 from projections.tables import Tables
 
-Handler = Callable[[Cursor[Any], Tables, Any], None]
+HANDLERS = Handlers("groups")
 
 
 def windows_json(windows: Any) -> list[dict[str, Any]]:
@@ -25,6 +25,7 @@ def _set(curs: Cursor[Any], t: Tables, event: Any, assignments: str, *values: An
     )
 
 
+@HANDLERS.on(G.Created)
 def _created(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.groups} (id, name, description, algorithm, time_zone, created_at,"
@@ -42,41 +43,76 @@ def _created(curs: Cursor[Any], t: Tables, e: Any) -> None:
     )
 
 
-def _deleted(curs: Cursor[Any], t: Tables, e: Any) -> None:
-    curs.execute(f"DELETE FROM {t.groups} WHERE id = %s", (e.originator_id,))
+@HANDLERS.on(G.Renamed)
+def _renamed(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(curs, t, e, "name = %s", e.name)
 
 
-HANDLERS: dict[type, Handler] = {
-    G.Created: _created,
-    G.Renamed: lambda c, t, e: _set(c, t, e, "name = %s", e.name),
-    G.Described: lambda c, t, e: _set(c, t, e, "description = %s", e.description),
-    G.TimeZoneChanged: lambda c, t, e: _set(c, t, e, "time_zone = %s", e.time_zone),
-    G.ExclusionTimesSet: lambda c, t, e: _set(
-        c, t, e, "exclusion_windows = %s", Jsonb(windows_json(e.windows))
-    ),
-    G.RandomDelaySet: lambda c, t, e: _set(c, t, e, "random_delay = %s", e.enabled),
-    G.HomeUserAdded: lambda c, t, e: _set(c, t, e, "home_user_id = %s", e.user_id),
-    G.HomeUserRemoved: lambda c, t, e: _set(c, t, e, "home_user_id = NULL"),
-    G.EvseAdded: lambda c, t, e: _set(
-        c, t, e, "evse_ids = array_append(array_remove(evse_ids, %s), %s)", e.evse_id, e.evse_id
-    ),
-    G.EvseRemoved: lambda c, t, e: _set(
-        c, t, e, "evse_ids = array_remove(evse_ids, %s)", e.evse_id
-    ),
-    G.PriorityChargeStarted: lambda c, t, e: _set(
-        c,
+@HANDLERS.on(G.Described)
+def _described(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(curs, t, e, "description = %s", e.description)
+
+
+@HANDLERS.on(G.TimeZoneChanged)
+def _time_zone_changed(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(curs, t, e, "time_zone = %s", e.time_zone)
+
+
+@HANDLERS.on(G.ExclusionTimesSet)
+def _exclusion_times_set(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(curs, t, e, "exclusion_windows = %s", Jsonb(windows_json(e.windows)))
+
+
+@HANDLERS.on(G.RandomDelaySet)
+def _random_delay_set(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(curs, t, e, "random_delay = %s", e.enabled)
+
+
+@HANDLERS.on(G.HomeUserAdded)
+def _home_user_added(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(curs, t, e, "home_user_id = %s", e.user_id)
+
+
+@HANDLERS.on(G.HomeUserRemoved)
+def _home_user_removed(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(curs, t, e, "home_user_id = NULL")
+
+
+@HANDLERS.on(G.EvseAdded)
+def _evse_added(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(
+        curs, t, e, "evse_ids = array_append(array_remove(evse_ids, %s), %s)", e.evse_id, e.evse_id
+    )
+
+
+@HANDLERS.on(G.EvseRemoved)
+def _evse_removed(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(curs, t, e, "evse_ids = array_remove(evse_ids, %s)", e.evse_id)
+
+
+@HANDLERS.on(G.PriorityChargeStarted)
+def _priority_started(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(
+        curs,
         t,
         e,
         "priority_started_at = %s, priority_ends_at = %s, priority_started_by_role = %s",
         e.started_at,
         e.ends_at,
         e.actor.role.value,
-    ),
-    G.PriorityChargeEnded: lambda c, t, e: _set(
-        c,
+    )
+
+
+@HANDLERS.on(G.PriorityChargeEnded)
+def _priority_ended(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    _set(
+        curs,
         t,
         e,
         "priority_started_at = NULL, priority_ends_at = NULL, priority_started_by_role = NULL",
-    ),
-    G.Deleted: _deleted,
-}
+    )
+
+
+@HANDLERS.on(G.Deleted)
+def _deleted(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    curs.execute(f"DELETE FROM {t.groups} WHERE id = %s", (e.originator_id,))

@@ -9,7 +9,7 @@ from eventsourcing.utils import Environment
 
 from domain.service import SmartCharging
 from projections.follower import EventFollower
-from projections.view import ReadModels, ReadModelsView
+from projections.view import READ_MODELS_NAME, ReadModelsView
 
 
 class ReadModelsRunner:
@@ -22,7 +22,7 @@ class ReadModelsRunner:
     def __init__(self, env: dict[str, str]):
         self.app = SmartCharging(env=env)
         self.view: ReadModelsView = InfrastructureFactory.construct(
-            env=Environment(ReadModels.name, env)
+            env=Environment(READ_MODELS_NAME, env)
         ).tracking_recorder(ReadModelsView)  # type: ignore[assignment]
         self.follower: EventFollower | None = None
 

@@ -116,4 +116,70 @@ class Tables:
             f"CREATE INDEX IF NOT EXISTS rm_audit_group ON {self.audit} (group_id, position)",
             f"CREATE INDEX IF NOT EXISTS rm_audit_user ON {self.audit} (user_id, position)",
             f"CREATE INDEX IF NOT EXISTS rm_audit_actor ON {self.audit} (actor_id, position)",
+            *self._charger_ddl(),
+            *self._fault_ddl(),
+        ]
+
+    def _charger_ddl(self) -> list[str]:
+        t = self
+        return [
+            f"""CREATE TABLE IF NOT EXISTS {t.chargers} (
+            id uuid PRIMARY KEY,
+            charge_point_id text NOT NULL UNIQUE,
+            connected boolean NOT NULL DEFAULT false,
+            gateway_id text,
+            protocol text,
+            vendor text,
+            model text,
+            firmware text,
+            max_periods integer,
+            max_stack_level integer,
+            rate_units text[] NOT NULL DEFAULT '{{}}',
+            connector_status jsonb NOT NULL DEFAULT '{{}}',
+            connected_at timestamptz,
+            disconnected_at timestamptz
+        )""",
+            f"""CREATE TABLE IF NOT EXISTS {t.evse_status} (
+            id uuid PRIMARY KEY,
+            evse_id uuid NOT NULL UNIQUE,
+            charge_point_id text NOT NULL,
+            connector_id integer NOT NULL,
+            transaction_id text,
+            session_started_at timestamptz,
+            desired_profiles jsonb NOT NULL DEFAULT '[]',
+            desired_version integer NOT NULL DEFAULT 0,
+            desired_at timestamptz,
+            answers jsonb NOT NULL DEFAULT '{{}}'
+        )""",
+            f"CREATE INDEX IF NOT EXISTS rm_evse_status_cp ON {t.evse_status} (charge_point_id)",
+            # Added later: databases made before it get the column too.
+            f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS"
+            " capability_notes text[] NOT NULL DEFAULT '{}'",
+        ]
+
+    def _fault_ddl(self) -> list[str]:
+        """What the followers could not do (projections/faults.py)."""
+        t = self
+        return [
+            f"""CREATE TABLE IF NOT EXISTS {t.stuck_events} (
+            follower text NOT NULL,
+            position bigint NOT NULL,
+            topic text NOT NULL,
+            originator_id uuid,
+            error text NOT NULL,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            handled_at timestamptz,
+            handled_by uuid,
+            PRIMARY KEY (follower, position)
+        )""",
+            f"CREATE INDEX IF NOT EXISTS stuck_events_open ON {t.stuck_events} (recorded_at)"
+            " WHERE handled_at IS NULL",
+            f"""CREATE TABLE IF NOT EXISTS {t.group_faults} (
+            group_id uuid PRIMARY KEY,
+            error text NOT NULL,
+            reason text NOT NULL,
+            first_at timestamptz NOT NULL DEFAULT now(),
+            last_at timestamptz NOT NULL DEFAULT now(),
+            attempts integer NOT NULL DEFAULT 1
+        )""",
         ]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from psycopg import Cursor
 
 from domain.users import Invitation, User
+from projections.handlers import Handlers
 from projections.tables import Tables
 
-Handler = Callable[[Cursor[Any], Tables, Any], None]
+HANDLERS = Handlers("users")
 
 
+@HANDLERS.on(User.Registered)
 def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"INSERT INTO {t.users} (id, email, role, status, created_at)"
@@ -21,28 +22,27 @@ def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     )
 
 
-def _status(status: str, stamp_column: str | None = None) -> Handler:
-    def handle(curs: Cursor[Any], t: Tables, e: Any) -> None:
-        stamp = f", {stamp_column} = %s" if stamp_column else ""
-        params = (
-            (status, e.timestamp, e.originator_id) if stamp_column else (status, e.originator_id)
-        )
-        curs.execute(f"UPDATE {t.users} SET status = %s{stamp} WHERE id = %s", params)
-
-    return handle
+@HANDLERS.on(User.PasswordSet)
+def _activated(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    curs.execute(
+        f"UPDATE {t.users} SET status = 'active', activated_at = %s WHERE id = %s",
+        (e.timestamp, e.originator_id),
+    )
 
 
+@HANDLERS.on(User.Invited)
+def _invited(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    curs.execute(f"UPDATE {t.users} SET status = 'invited' WHERE id = %s", (e.originator_id,))
+
+
+@HANDLERS.on(User.Revoked)
+def _revoked(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    curs.execute(f"UPDATE {t.users} SET status = 'revoked' WHERE id = %s", (e.originator_id,))
+
+
+@HANDLERS.on(Invitation.Issued)
 def _issued(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(
         f"UPDATE {t.users} SET invited_at = %s, invitation_expires_at = %s WHERE id = %s",
         (e.timestamp, e.expires_at, e.user_id),
     )
-
-
-HANDLERS: dict[type, Handler] = {
-    User.Registered: _registered,
-    User.PasswordSet: _status("active", "activated_at"),
-    User.Invited: _status("invited"),
-    User.Revoked: _status("revoked"),
-    Invitation.Issued: _issued,
-}

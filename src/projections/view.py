@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.projection import Projection
 from psycopg.sql import SQL
 
 from projections import audit_log, charger_status, evses, faults, groups, users
@@ -26,6 +25,8 @@ log = logging.getLogger(__name__)
 
 HANDLER_TABLES = (users.HANDLERS, evses.HANDLERS, groups.HANDLERS, charger_status.HANDLERS)
 APPLICATION_NAME = "SmartCharging"
+# Names the read models' settings (READMODELS_POSTGRES_SCHEMA, ...) and tracking.
+READ_MODELS_NAME = "ReadModels"
 
 
 class ReadModelsView(PostgresTrackingRecorder):
@@ -33,7 +34,7 @@ class ReadModelsView(PostgresTrackingRecorder):
         super().__init__(datastore, **kwargs)
         self.tables = Tables(datastore.schema)
         self.faults = faults.FaultLog(datastore, self.tables)
-        ddl = [*self.tables.ddl(), *charger_status.ddl(self.tables), *faults.ddl(self.tables)]
+        ddl = self.tables.ddl()
         self.sql_create_statements.extend(SQL(statement) for statement in ddl)  # type: ignore[misc]
         self._position: int | None = None
         self._advanced = threading.Condition()
@@ -141,10 +142,3 @@ class ReadModelsView(PostgresTrackingRecorder):
                     return True
             pause = min(pause * 2, 0.1)
         return self.has_tracking_id(APPLICATION_NAME, position)
-
-
-class ReadModels(Projection[ReadModelsView]):
-    name = "ReadModels"
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
-        self.view.process(domain_event, tracking)
