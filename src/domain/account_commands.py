@@ -47,7 +47,7 @@ class AccountCommands:
     if TYPE_CHECKING:
 
         def _retrying(self, command: Callable[[], T]) -> T: ...
-        def _commit(self, *aggregates: Aggregate) -> int | None: ...
+        def _commit(self, *aggregates: Aggregate, **beside: Any) -> int | None: ...
         def _require_operator(self, actor: Actor) -> None: ...
         def _load(self, kind: type[A], aggregate_id: UUID, what: str) -> A: ...
         def user(self, user_id: UUID) -> User: ...
@@ -66,9 +66,9 @@ class AccountCommands:
             raise EmailAlreadyRegistered(f"email: {user.email} already has an account")
         return user
 
-    def _save_new_user(self, user: User, *others: Aggregate) -> int | None:
+    def _save_new_user(self, user: User, *others: Aggregate, **beside: Any) -> int | None:
         try:
-            return self._commit(user, *others)
+            return self._commit(user, *others, **beside)
         except IntegrityError:
             raise EmailAlreadyRegistered(f"email: {user.email} already has an account") from None
 
@@ -90,10 +90,12 @@ class AccountCommands:
             return user_id, self._reissue(user, actor)
         user = self._new_user(email, Role.HOME_USER, actor)
         token, invitation = self._issue(user, actor)
-        self._save_new_user(user, invitation)
+        self._save_new_user(user, invitation, invitation_tokens={invitation.id: token})
         return user.id, token
 
     def _issue(self, user: User, actor: Actor) -> tuple[str, Invitation]:
+        """A new invitation and its one-time token. The event keeps only the token's hash;
+        the token is saved beside the events (`invitation_tokens`) for the invitation mail."""
         token = new_invitation_token()
         expires_at = self.clock() + self.invitation_validity
         invitation = Invitation.issue(token, user.id, user.email, expires_at, actor)
@@ -107,7 +109,7 @@ class AccountCommands:
             previous.withdraw(actor)
             changed.append(previous)
         token, invitation = self._issue(user, actor)
-        self._commit(*changed, invitation)
+        self._commit(*changed, invitation, invitation_tokens={invitation.id: token})
         return token
 
     def resend_invitation(self, user_id: UUID, actor: Actor) -> str:

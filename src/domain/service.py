@@ -142,9 +142,13 @@ class SmartCharging(AccountCommands, ChargerCommands, Application[UUID]):
                 log.debug("concurrent change, retry %d", attempt + 1)
         raise ConcurrentChange("too many concurrent changes to the same thing; try again")
 
-    def _commit(self, *aggregates: Aggregate) -> int | None:
-        """Save atomically; return the notification position to wait for (read-your-writes)."""
-        recordings: list[Recording[UUID]] = self.save(*aggregates)
+    def _commit(self, *aggregates: Aggregate, **beside: Any) -> int | None:
+        """Save atomically; return the notification position to wait for (read-your-writes).
+
+        `beside` goes to the recorder with the events, in their transaction, never into an
+        event (an invitation's one-time token, which only its mail may carry).
+        """
+        recordings: list[Recording[UUID]] = self.save(*aggregates, **beside)
         return recordings[-1].notification.id if recordings else None
 
     # --- access rules shared by both portals -----------------------------------------
