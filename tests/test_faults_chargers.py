@@ -1,9 +1,10 @@
 """Chargers that misbehave while others wait for their profiles: one cuts the connection
 in the middle of our call, one answers after the call timeout, one answers with garbage.
 
-The well-behaved chargers' latency, from the recorded desire to the SetChargingProfile
-frame at the charger, is measured without and then with the misbehaving ones, and
-must stay far below the call timeout: every charger has its own outbox.
+The well-behaved chargers get their profiles while the late charger's call is still
+unanswered: every charger has its own outbox. Their latency, from the recorded desire
+to the SetChargingProfile frame at the charger, is printed without and with the
+misbehaving ones (a figure, not an assertion).
 """
 
 from __future__ import annotations
@@ -160,6 +161,8 @@ async def misbehaving_rounds(
         await asyncio.to_thread(desire_each, runtime, bad_evses, limit)
         await arrival(late, limit)
         latencies += await round_trip(runtime, good, evses, limit)
+        # Served while the late charger's call is still unanswered: nobody waited for it.
+        assert late.sessions[-1].charger.late_answers, "the others waited for the late charger"
     return latencies
 
 
@@ -194,7 +197,6 @@ def test_misbehaving_chargers_do_not_slow_the_others(runtime: Runtime, gateway: 
             f"{len(bad['CP-DROP'][1].sessions)} times, the garbage one "
             f"{len(bad['CP-GARBAGE'][1].sessions)} times"
         )
-        assert max(during) < OCPP_CALL_TIMEOUT * 1000 / 4
 
     asyncio.run(scenario())
 

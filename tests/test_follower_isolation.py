@@ -289,6 +289,19 @@ def test_an_operator_sees_the_stuck_event_and_marks_it_handled(
             )
 
             assert f"Event {position} marked handled." in text(done)
+            for follower, bad in (
+                ("read-models", "1e400"),
+                ("read-models", "12\x00"),
+                ("read-models", "9" * 40),
+                ("no-such\x00follower", str(position)),
+            ):
+                refused = ops.follow(
+                    ops.post(
+                        "/operator/health/stuck/handled", {"follower": follower, "position": bad}
+                    )
+                )
+                assert refused.status_code == 200
+                assert "marked handled" not in text(refused)
             assert "could not process" not in text(ops.get("/operator/groups"))
         finally:
             ops.close()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from api.deps import Context
 
 from .access import OPERATOR, OperatorForm, OperatorPage
+from .form_input import Posted, quoted
+from .messages import FormError
 from .rendering import page_context, redirect, render
 
 router = APIRouter(prefix="/operator/health", include_in_schema=False)
@@ -30,15 +30,17 @@ def health(request: Request, ctx: Context, user: OperatorPage) -> Response:
 
 
 @router.post("/stuck/handled")
-def mark_handled(
-    ctx: Context,
-    user: OperatorForm,
-    follower: Annotated[str, Form(max_length=40)],
-    position: Annotated[int, Form(ge=1, le=2**63 - 1)],
-) -> Response:
+def mark_handled(ctx: Context, user: OperatorForm, form: Posted) -> Response:
     """The operator has looked into a stuck event: it no longer counts in the banner."""
+    try:
+        follower = form.text("follower", "Follower")
+        position = form.text("position", "Event")
+    except FormError as refusal:
+        return redirect("/operator/health", str(refusal))
     if follower not in FOLLOWER_NAMES:
-        return redirect("/operator/health", f"No follower is called {follower[:40]!r}.")
-    done = ctx.view.faults.mark_handled(follower, position, user.session.user_id, ctx.now())
+        return redirect("/operator/health", f"No follower is called {quoted(follower)}.")
+    if not position.isascii() or not position.isdigit() or len(position) > 18:
+        return redirect("/operator/health", f"{quoted(position)} is no event position.")
+    done = ctx.view.faults.mark_handled(follower, int(position), user.session.user_id, ctx.now())
     notice = f"Event {position} marked handled." if done else f"Event {position} was not open."
     return redirect("/operator/health", notice)
