@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from api.mail import Mailer, MailTexts
 from api.ratelimit import LoginRateLimiter
 from api.sessions import SessionStore
 from domain.service import SmartCharging
@@ -34,8 +33,6 @@ class ApiContext:
     view: ReadModelsView
     queries: ReadModelQueries
     sessions: SessionStore
-    mailer: Mailer
-    mail_texts: MailTexts
     limiter: LoginRateLimiter
     read_your_writes_timeout: float = 2.0
     secure_cookies: bool = False

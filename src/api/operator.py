@@ -7,7 +7,6 @@ from uuid import UUID
 
 from fastapi import (
     APIRouter,
-    BackgroundTasks,
     Depends,
     HTTPException,
     Query,
@@ -19,6 +18,7 @@ from api import deps, group_actions
 from api.context import ApiContext
 from api.deps import Context, OperatorActor, json_bodies_only
 from api.group_routes import add_group_routes
+from api.home_users import home_user_by_email
 from api.models import (
     ERROR_RESPONSES,
     NO_CONTROL,
@@ -35,8 +35,6 @@ from api.models import (
     UserRef,
     UserView,
 )
-from domain.errors import NotFound
-from domain.users import user_id_for
 
 router = APIRouter(
     prefix="/api/operator",
@@ -58,13 +56,6 @@ def _user_view(ctx: ApiContext, user_id: UUID) -> UserView:
     return UserView(**row)
 
 
-def _mail_added_to_group(
-    ctx: ApiContext, tasks: BackgroundTasks, user_id: UUID, group_name: str
-) -> None:
-    user = ctx.service.user(user_id)
-    tasks.add_task(ctx.mailer.send, ctx.mail_texts.added_to_group(user.email, group_name))
-
-
 # --- consumer-portal users ----------------------------------------------------------------
 
 
@@ -81,19 +72,11 @@ def autocomplete(ctx: Context, actor: OperatorActor, q: Search = "") -> list[Use
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, summary="Invite a home user by e-mail")
-def invite_user(
-    body: InviteIn, ctx: Context, actor: OperatorActor, tasks: BackgroundTasks
-) -> UserView:
-    user_id, token = ctx.service.invite_home_user(body.email, actor)
-    _send_invitation(ctx, tasks, user_id, token)
-    return _user_view(ctx, user_id)
-
-
-def _send_invitation(ctx: ApiContext, tasks: BackgroundTasks, user_id: UUID, token: str) -> None:
-    user = ctx.service.user(user_id)
-    valid_days = ctx.service.invitation_validity.total_seconds() / 86400
-    tasks.add_task(ctx.mailer.send, ctx.mail_texts.invitation(user.email, token, valid_days))
+def invite_user(body: InviteIn, ctx: Context, actor: OperatorActor) -> UserView:
+    # The invitation mail is a reaction to the recorded invitation (projections.mails).
+    user_id, _token = ctx.service.invite_home_user(body.email, actor)
     ctx.caught_up(ctx.service.recorder.max_notification_id())
+    return _user_view(ctx, user_id)
 
 
 @router.get("/users/{user_id}")
@@ -102,11 +85,9 @@ def get_user(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
 
 
 @router.post("/users/{user_id}/resend", summary="Send a new invitation; the old link stops working")
-def resend_invitation(
-    user_id: UUID, ctx: Context, actor: OperatorActor, tasks: BackgroundTasks
-) -> UserView:
-    token = ctx.service.resend_invitation(user_id, actor)
-    _send_invitation(ctx, tasks, user_id, token)
+def resend_invitation(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
+    ctx.service.resend_invitation(user_id, actor)
+    ctx.caught_up(ctx.service.recorder.max_notification_id())
     return _user_view(ctx, user_id)
 
 
@@ -202,23 +183,11 @@ def _home_user_id(ctx: ApiContext, user_id: UUID | None, email: str | None) -> U
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "give the home user's id or e-mail, not both"
         )
-    if email is None:
-        return user_id
-    found = user_id_for(email)
-    try:
-        ctx.service.user(found)
-    except NotFound:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"home_user_email: no user {email!r}; invite the user first",
-        ) from None
-    return found
+    return user_id if email is None else home_user_by_email(ctx.queries, email)
 
 
 @router.post("/groups", status_code=status.HTTP_201_CREATED, summary="Create a group")
-def create_group(
-    body: GroupIn, ctx: Context, actor: OperatorActor, tasks: BackgroundTasks
-) -> GroupView:
+def create_group(body: GroupIn, ctx: Context, actor: OperatorActor) -> GroupView:
     home_user_id = _home_user_id(ctx, body.home_user_id, body.home_user_email)
     group_id, position = ctx.service.create_group(
         name=body.name,
@@ -232,8 +201,6 @@ def create_group(
         random_delay=body.random_delay,
     )
     ctx.caught_up(position)
-    if home_user_id is not None:
-        _mail_added_to_group(ctx, tasks, home_user_id, body.name)
     return group_actions.group_view(ctx, group_id, actor)
 
 
@@ -259,17 +226,13 @@ def delete_group(group_id: UUID, ctx: Context, actor: OperatorActor) -> Response
     summary="Set the home user (refused with 409 when the group already has another)",
 )
 def set_home_user(
-    group_id: UUID, body: HomeUserIn, ctx: Context, actor: OperatorActor, tasks: BackgroundTasks
+    group_id: UUID, body: HomeUserIn, ctx: Context, actor: OperatorActor
 ) -> GroupView:
     user_id = _home_user_id(ctx, body.user_id, body.email)
     if user_id is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give user_id or email")
-    before = ctx.service.group(group_id).home_user_id
     ctx.caught_up(ctx.service.add_home_user(group_id, user_id, actor))
-    view = group_actions.group_view(ctx, group_id, actor)
-    if before != user_id:
-        _mail_added_to_group(ctx, tasks, user_id, view.name)
-    return view
+    return group_actions.group_view(ctx, group_id, actor)
 
 
 @router.delete("/groups/{group_id}/home-user/{user_id}", summary="Remove the home user")

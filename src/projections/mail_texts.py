@@ -1,36 +1,30 @@
-"""The mails the portals send, and the interface of whatever delivers them."""
+"""What the service's mails say: subject and body, from the event that calls for them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
-from typing import Protocol
 
 
-class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+@dataclass(frozen=True)
+class Mail:
+    """One mail to send, without its From: (the sender adds that)."""
+
+    to: str
+    subject: str
+    body: str
 
 
 @dataclass(frozen=True)
 class MailTexts:
-    """Builds the messages; `base_url` is where users reach the portals."""
+    """Builds the mails; `base_url` is where users reach the portals."""
 
-    sender: str
     base_url: str
-
-    def _message(self, to: str, subject: str, body: str) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = subject
-        message.set_content(body)
-        return message
 
     def invitation_link(self, token: str) -> str:
         return f"{self.base_url}/invitation/{token}"
 
-    def invitation(self, to: str, token: str, valid_days: float) -> EmailMessage:
-        return self._message(
+    def invitation(self, to: str, token: str, valid_days: float) -> Mail:
+        return Mail(
             to,
             "You are invited to smart charging",
             "Hello,\n\n"
@@ -41,8 +35,8 @@ class MailTexts:
             "If you did not expect this mail, you can ignore it.\n",
         )
 
-    def added_to_group(self, to: str, group_name: str) -> EmailMessage:
-        return self._message(
+    def added_to_group(self, to: str, group_name: str) -> Mail:
+        return Mail(
             to,
             f"Your charger is now in the smart charging group {group_name!r}",
             "Hello,\n\n"

@@ -53,6 +53,14 @@ class Tables:
     def group_faults(self) -> str:
         return self._name("group_faults")
 
+    @property
+    def mail_outbox(self) -> str:
+        return self._name("mail_outbox")
+
+    @property
+    def invitation_tokens(self) -> str:
+        return self._name("invitation_tokens")
+
     def ddl(self) -> list[str]:
         return [
             f"""CREATE TABLE IF NOT EXISTS {self.users} (
@@ -182,4 +190,32 @@ class Tables:
             last_at timestamptz NOT NULL DEFAULT now(),
             attempts integer NOT NULL DEFAULT 1
         )""",
+        ]
+
+    def invitation_tokens_ddl(self) -> str:
+        """Invitations' one-time tokens until their mail is made (projections/mail_outbox.py)."""
+        return f"""CREATE TABLE IF NOT EXISTS {self.invitation_tokens} (
+            invitation_id uuid PRIMARY KEY,
+            token text NOT NULL,
+            recorded_at timestamptz NOT NULL DEFAULT now()
+        )"""
+
+    def mail_ddl(self) -> list[str]:
+        """The mail outbox: one row per mail, keyed by its event's position."""
+        t = self
+        return [
+            t.invitation_tokens_ddl(),
+            f"""CREATE TABLE IF NOT EXISTS {t.mail_outbox} (
+            position bigint PRIMARY KEY,
+            recipient text NOT NULL,
+            subject text NOT NULL,
+            body text,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            attempts integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz NOT NULL DEFAULT now(),
+            last_error text,
+            sent_at timestamptz
+        )""",
+            f"CREATE INDEX IF NOT EXISTS mail_outbox_due ON {t.mail_outbox} (next_attempt_at)"
+            " WHERE sent_at IS NULL",
         ]

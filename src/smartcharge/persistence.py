@@ -23,6 +23,8 @@ import psycopg
 from eventsourcing import postgres
 from eventsourcing.utils import Environment, EnvType
 
+from projections.mail_outbox import InvitationTokenRecorder
+
 UNREACHABLE_WAIT_SECONDS = 0.25  # how long a caller waits for a database that is down
 RECONNECT_SECONDS = 1.0  # how long the pool keeps retrying one failed connection attempt
 
@@ -65,6 +67,9 @@ def resilient_pool(datastore: postgres.PostgresDatastore) -> ResilientPool:
 
 
 class PostgresFactory(postgres.PostgresFactory):
+    # Keeps an invitation's one-time token beside its events, for the invitation mail.
+    application_recorder_class = InvitationTokenRecorder
+
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
         self.datastore.pool = resilient_pool(self.datastore)

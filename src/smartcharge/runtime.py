@@ -12,24 +12,28 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from eventsourcing.postgres import PostgresDatastore
 from fastapi import FastAPI
 
 from api.app import create_app
 from api.context import ApiContext
-from api.mail import Mailer, MailTexts
 from api.ratelimit import LoginRateLimiter
 from api.sessions import SessionStore
 from chargers.connection import GatewayContext
 from chargers.gateway import Gateway
 from domain.service import Clock, SmartCharging
 from projections.health import FollowerProbe, Health
+from projections.mail_outbox import MailOutbox
+from projections.mail_texts import MailTexts
+from projections.mails import MailReactions
 from projections.queries import ReadModelQueries
 from projections.runner import ReadModelsRunner
+from projections.tables import Tables
 from scheduler.group_preview import group_schedule
 from scheduler.leader import LeaderLock, lock_key_for
 from scheduler.service import ProfileScheduler
 from smartcharge.database import Database, start_embedded
-from smartcharge.mail import OutboxMailer, SmtpMailer
+from smartcharge.mail import Mailer, Mailing, MailSender, OutboxMailer, SmtpMailer
 from smartcharge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,22 @@ def make_mailer(settings: Settings) -> Mailer:
             settings.smtp_password,
         )
     return OutboxMailer(settings.outbox_dir)
+
+
+def make_mailing(
+    settings: Settings, service: SmartCharging, datastore: PostgresDatastore, mailer: Mailer | None
+) -> Mailing:
+    """The mail follower and sender, not yet started; makes the outbox's tables."""
+    reactions = MailReactions(
+        MailTexts(settings.public_base_url()),
+        Tables(datastore.schema),
+        lambda aggregate_id, version: service.repository.get(aggregate_id, version=version),
+        service.invitation_validity.total_seconds() / 86400,
+    )
+    outbox = MailOutbox(datastore, reactions, service.recorder.max_notification_id)
+    outbox.create_table()
+    sender = MailSender(outbox, mailer or make_mailer(settings), settings.mail_sender)
+    return Mailing(service, outbox, sender)
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -126,8 +146,6 @@ class Runtime:
             view=view,
             queries=ReadModelQueries(view),
             sessions=self.sessions,
-            mailer=mailer or make_mailer(settings),
-            mail_texts=MailTexts(settings.mail_sender, settings.public_base_url()),
             limiter=LoginRateLimiter(
                 settings.login_attempts_per_email, settings.login_attempts_per_address
             ),
@@ -137,6 +155,7 @@ class Runtime:
         self.context.schedule = lambda group_id, days: group_schedule(
             self.service, group_id, self.service.clock(), days
         )
+        self.mail = make_mailing(settings, self.service, view.datastore, mailer)
         self.gateway = make_gateway(settings, self.service, self.context.queries)
         self.context.gateway = self.gateway
         self.api = create_app(self.context, lifespan=self._lifespan)
@@ -148,6 +167,7 @@ class Runtime:
         """The followers this process runs, as /healthz reports them."""
         health = Health(self.read_models.view.faults)
         health.watch(FollowerProbe("read-models", lambda: self.read_models.follower))
+        health.watch(FollowerProbe("mail", lambda: self.mail.follower))
         scheduler = self.scheduler
         health.watch(
             FollowerProbe(
@@ -173,11 +193,15 @@ class Runtime:
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         """The API serves from the read models: they follow while it serves, unless the
-        process started them already (then they follow as long as it says)."""
+        process started them already (then they follow as long as it says). The process
+        that serves the API sends the mails its events call for, in the same way."""
         started = await asyncio.to_thread(self.read_models.start)
+        mailing = await asyncio.to_thread(self.mail.start)
         try:
             yield
         finally:
+            if mailing:
+                await asyncio.to_thread(self.mail.stop)
             if started:
                 await asyncio.to_thread(self.read_models.stop_following)
 
@@ -186,7 +210,13 @@ class Runtime:
         self.scheduler.start()
         return self.scheduler
 
+    def start_mail(self) -> Mailing:
+        """Turn new events into mails and send them (the API's lifespan does this too)."""
+        self.mail.start()
+        return self.mail
+
     def close(self) -> None:
+        self.mail.stop()
         self.gateway.stop()
         self.scheduler.stop()
         self.read_models.stop()

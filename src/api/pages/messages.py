@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from api.errors import status_for
+from api.home_users import NoSuchHomeUser, RevokedHomeUser
 from domain.errors import DomainError, EvseInAnotherGroup, GroupAlreadyHasHomeUser
 from projections.queries import ReadModelQueries
 
@@ -49,6 +50,8 @@ def label(field: str) -> str:
 
 
 def in_words(error: DomainError, queries: ReadModelQueries | None = None) -> str:
+    if isinstance(error, NoSuchHomeUser | RevokedHomeUser):
+        return error.in_words
     if isinstance(error, GroupAlreadyHasHomeUser):
         who = error.current_email or "the current home user"
         return f"A consumer-configured ToU group has exactly one home user: remove {who} first."

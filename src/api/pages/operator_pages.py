@@ -6,20 +6,19 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from api.context import ApiContext
 from api.deps import Context
-from api.operator import _mail_added_to_group
-from domain.errors import DomainError, InvalidInput
-from domain.users import user_id_for
+from api.home_users import home_user_by_email
+from domain.errors import DomainError
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import MAX_SEARCH_LENGTH, FormFields, Posted, echo, search_text
 from .group_forms import refused
 from .group_panels import find_group, render_group_page, signature
 from .group_state import charging_state
-from .messages import FormError, explain
+from .messages import FormError
 from .rendering import fragment, live_answer, page_context, redirect, render
 
 router = APIRouter(prefix="/operator/groups", include_in_schema=False)
@@ -83,37 +82,19 @@ def edit_details(
     return redirect(OPERATOR.group_url(group_id), "Name, description and time zone saved.")
 
 
-def home_user_id(ctx: ApiContext, email: str) -> UUID:
-    """The invited or active home user with this e-mail, from the user directory."""
-    if not email.strip():
-        raise FormError("Type the home user's e-mail.")
-    try:
-        row = ctx.queries.user(user_id_for(email))
-    except InvalidInput as error:
-        raise FormError(explain(error)) from None
-    if row is None:
-        raise FormError(f"No user has the e-mail {email.strip()}: invite the user first.")
-    return UUID(str(row["id"]))
-
-
 @router.post("/{group_id}/home-user")
 def set_home_user(
-    group_id: UUID,
-    request: Request,
-    ctx: Context,
-    user: OperatorForm,
-    tasks: BackgroundTasks,
-    form: Posted,
+    group_id: UUID, request: Request, ctx: Context, user: OperatorForm, form: Posted
 ) -> Response:
-    row = find_group(ctx, user, group_id)
+    find_group(ctx, user, group_id)
     try:
         email = form.text("email", "E-mail")
-        added = home_user_id(ctx, email)
+        if not email.strip():
+            raise FormError("Type the home user's e-mail.")
+        added = home_user_by_email(ctx.queries, email)
         ctx.caught_up(ctx.service.add_home_user(group_id, added, user.actor))
     except (DomainError, FormError) as error:
         return refused(request, ctx, user, group_id, "home_user", error, form.typed("email"))
-    if row["home_user_id"] != added:
-        _mail_added_to_group(ctx, tasks, added, row["name"])
     notice = f"{email.strip().lower()} is the home user now and is told by e-mail."
     return redirect(OPERATOR.group_url(group_id), notice)
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from api.context import ApiContext
 from api.deps import Context
-from api.operator import _send_invitation
 from domain.errors import DomainError
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
@@ -75,27 +74,23 @@ def users(request: Request, ctx: Context, user: OperatorPage) -> Response:
 
 
 @router.post("")
-def invite(
-    request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks, form: Posted
-) -> Response:
+def invite(request: Request, ctx: Context, user: OperatorForm, form: Posted) -> Response:
     try:
         email = form.text("email", "E-mail")
-        user_id, token = ctx.service.invite_home_user(email, user.actor)
+        ctx.service.invite_home_user(email, user.actor)  # the mail follows from the event
     except (DomainError, FormError) as error:
         return refused(request, ctx, user, "invite", error, form.typed("email"))
-    _send_invitation(ctx, tasks, user_id, token)
+    ctx.caught_up(ctx.service.recorder.max_notification_id())
     return redirect("/operator/users", f"Invitation sent to {email.strip().lower()}.")
 
 
 @router.post("/{user_id}/resend")
-def resend(
-    user_id: UUID, request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks
-) -> Response:
+def resend(user_id: UUID, request: Request, ctx: Context, user: OperatorForm) -> Response:
     try:
-        token = ctx.service.resend_invitation(user_id, user.actor)
+        ctx.service.resend_invitation(user_id, user.actor)
     except DomainError as error:
         return refused(request, ctx, user, "users", error)
-    _send_invitation(ctx, tasks, user_id, token)
+    ctx.caught_up(ctx.service.recorder.max_notification_id())
     email = ctx.service.user(user_id).email
     notice = f"A new invitation was sent to {email}; the old link no longer works."
     return redirect("/operator/users", notice)

@@ -13,14 +13,13 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from api.context import ApiContext
 from api.deps import Context
-from api.operator import _mail_added_to_group
+from api.home_users import home_user_by_email
 from domain.errors import DomainError, InvalidInput
 from domain.groups import Algorithm, validate_description, validate_name, validate_time_zone
-from domain.users import user_id_for
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import FormFields, Posted, QueryForm
@@ -46,10 +45,15 @@ class Draft:
 
 
 def _refusal(check: Callable[[], object], errors: dict[str, str], name: str) -> None:
+    errors.update(_refused(check, name))
+
+
+def _refused(check: Callable[[], object], name: str) -> dict[str, str]:
     try:
         check()
     except InvalidInput as error:
-        errors[name] = in_words(error)
+        return {name: in_words(error)}
+    return {}
 
 
 def check_details(ctx: ApiContext, draft: Draft) -> dict[str, str]:
@@ -66,18 +70,12 @@ def check_details(ctx: ApiContext, draft: Draft) -> dict[str, str]:
 
 
 def check_home_user(ctx: ApiContext, draft: Draft) -> dict[str, str]:
+    return _refused(lambda: home_user_of(ctx, draft), "home_user_email")
+
+
+def home_user_of(ctx: ApiContext, draft: Draft) -> UUID | None:
     email = draft.home_user_email.strip()
-    if not email:
-        return {}
-    try:
-        row = ctx.queries.user(user_id_for(email))
-    except InvalidInput as error:
-        return {"home_user_email": in_words(error)}
-    if row is None or row["role"] != "home_user":
-        return {"home_user_email": f"No home user has the e-mail {email}: invite the user first."}
-    if row["status"] == "revoked":
-        return {"home_user_email": f"{row['email']} was revoked and cannot join a group."}
-    return {}
+    return home_user_by_email(ctx.queries, email) if email else None
 
 
 def check_evses(ctx: ApiContext, draft: Draft) -> dict[str, str]:
@@ -127,10 +125,10 @@ def step_page(
 def chosen_home_user(ctx: ApiContext, draft: Draft) -> dict[str, Any] | None:
     """The home user the review shows, if the e-mail names one."""
     try:
-        email = draft.home_user_email.strip()
-        return ctx.queries.user(user_id_for(email)) if email else None
+        user_id = home_user_of(ctx, draft)
     except InvalidInput:
         return None
+    return ctx.queries.user(user_id) if user_id else None
 
 
 def wizard(request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step: int) -> Response:
@@ -141,21 +139,18 @@ def wizard(request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step
     return step_page(request, ctx, user, draft, step)
 
 
-def create(ctx: ApiContext, user: PageUser, draft: Draft, tasks: BackgroundTasks) -> UUID:
-    """As the JSON API's create_group: one save, then the home user's mail."""
-    home_user_id = user_id_for(draft.home_user_email) if draft.home_user_email.strip() else None
+def create(ctx: ApiContext, user: PageUser, draft: Draft) -> UUID:
+    """As the JSON API's create_group: one save (the home user's mail follows from it)."""
     group_id, position = ctx.service.create_group(
         name=draft.name,
         description=draft.description,
         time_zone=draft.time_zone.strip(),
         algorithm=draft.algorithm,
         actor=user.actor,
-        home_user_id=home_user_id,
+        home_user_id=home_user_of(ctx, draft),
         evse_ids=[UUID(evse) for evse in draft.evse],
     )
     ctx.caught_up(position)
-    if home_user_id is not None:
-        _mail_added_to_group(ctx, tasks, home_user_id, draft.name)
     return group_id
 
 
@@ -201,9 +196,7 @@ def new_group(request: Request, ctx: Context, user: OperatorPage, form: QueryFor
 
 
 @router.post("")
-def save_group(
-    request: Request, ctx: Context, user: OperatorForm, tasks: BackgroundTasks, form: Posted
-) -> Response:
+def save_group(request: Request, ctx: Context, user: OperatorForm, form: Posted) -> Response:
     try:
         draft = draft_from(form)
     except FormError as error:
@@ -212,7 +205,7 @@ def save_group(
     if problem is not None:
         return step_page(request, ctx, user, draft, problem[0], problem[1], 422)
     try:
-        group_id = create(ctx, user, draft, tasks)
+        group_id = create(ctx, user, draft)
     except DomainError as error:
         errors = {"save": in_words(error, ctx.queries)}
         return step_page(request, ctx, user, draft, len(STEPS), errors, status_of(error))

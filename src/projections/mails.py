@@ -1,0 +1,75 @@
+"""Which recorded events call for a mail, and what it says: the one place that decides mails.
+
+Every path that changes the domain (the JSON API, the portals' pages, the CLI, the
+next one) records events; the mail follower turns these events into rows of the
+mail outbox, so each path sends the same mail, once:
+
+- an invitation issued, first or again (`Invitation.Issued`): the invitation with its
+  link. The event holds only the token's hash; the command service saved the plain
+  token beside the event, in the same transaction, and it is taken from there;
+- a home user added to a group (`SmartChargingGroup.HomeUserAdded`), when the group
+  is created with him or later: "your charger is now in the group", with the group's
+  name as it was then. The event is recorded only when the home user changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+
+from domain.groups import SmartChargingGroup
+from domain.users import Invitation, User
+from projections.mail_texts import Mail, MailTexts
+from projections.tables import Tables
+
+INVITATION_ISSUED: Any = Invitation.Issued
+HOME_USER_ADDED: Any = SmartChargingGroup.HomeUserAdded
+TOPICS = (get_topic(INVITATION_ISSUED), get_topic(HOME_USER_ADDED))
+
+# (aggregate id, version or None for the latest) -> the aggregate as it was then
+Load = Callable[[UUID, int | None], Any]
+
+
+class InvitationTokenMissing(Exception):
+    """An invitation recorded without its token beside it (by a version before the mail
+    outbox, or by a process whose recorder does not keep tokens): its link cannot be
+    made. The event is stuck; the operator resends the invitation."""
+
+
+class MailReactions:
+    def __init__(self, texts: MailTexts, tables: Tables, load: Load, invitation_days: float):
+        self.texts = texts
+        self.tables = tables
+        self.load = load
+        self.invitation_days = invitation_days
+
+    def mail_for(self, curs: Cursor[Any], event: Any) -> Mail | None:
+        """The mail `event` calls for, if any; runs in the outbox's transaction."""
+        if isinstance(event, INVITATION_ISSUED):
+            return self._invitation(curs, event)
+        if isinstance(event, HOME_USER_ADDED):
+            return self._added_to_group(event)
+        return None
+
+    def _invitation(self, curs: Cursor[Any], event: Any) -> Mail:
+        curs.execute(
+            f"DELETE FROM {self.tables.invitation_tokens} WHERE invitation_id = %s"
+            " RETURNING token",
+            (event.originator_id,),
+        )
+        row = curs.fetchone()
+        if row is None:
+            raise InvitationTokenMissing(
+                f"no token was kept for invitation {event.originator_id}; resend the invitation"
+            )
+        token = row["token"] if isinstance(row, dict) else row[0]
+        return self.texts.invitation(event.email, token, self.invitation_days)
+
+    def _added_to_group(self, event: Any) -> Mail:
+        group: SmartChargingGroup = self.load(event.originator_id, event.originator_version)
+        user: User = self.load(event.user_id, None)
+        return self.texts.added_to_group(user.email, group.name)
