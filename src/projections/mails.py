@@ -57,8 +57,7 @@ class MailReactions:
 
     def _invitation(self, curs: Cursor[Any], event: Any) -> Mail:
         curs.execute(
-            f"DELETE FROM {self.tables.invitation_tokens} WHERE invitation_id = %s"
-            " RETURNING token",
+            f"DELETE FROM {self.tables.invitation_tokens} WHERE invitation_id = %s RETURNING token",
             (event.originator_id,),
         )
         row = curs.fetchone()
