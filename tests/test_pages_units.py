@@ -1,4 +1,4 @@
-"""The pages' pure parts: state in words, the chart model, form parsing, safe redirects."""
+"""The pages' pure parts: the chart model, form parsing, safe redirects."""
 
 # ruff: noqa: RUF001 - the pages write ranges with an en dash, and these tests check them verbatim
 
@@ -14,61 +14,16 @@ import pytest
 from api.pages.access import CONSUMER, OPERATOR, safe_next
 from api.pages.exclusion_form import WindowFormError, window_from_form
 from api.pages.formatting import duration, weekdays_text, window_text
-from api.pages.group_state import charging_state, profile_words
+from api.pages.group_state import profile_words
 from api.pages.messages import in_words
 from api.pages.schedule_svg import LEFT, PLOT, chart_for
 from domain.errors import GroupAlreadyHasHomeUser, InvalidExclusionTimes
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-EVENING = {"weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "21:00"}
-
-
-def row(windows: list[dict[str, Any]], priority_ends_at: datetime | None = None) -> dict[str, Any]:
-    return {
-        "time_zone": "Europe/Amsterdam",
-        "exclusion_windows": windows,
-        "priority_ends_at": priority_ends_at,
-    }
 
 
 def local(*args: int) -> datetime:
     return datetime(*args, tzinfo=AMSTERDAM)  # type: ignore[misc]
-
-
-def test_inside_an_exclusion_window_says_until_when() -> None:
-    state = charging_state(row([EVENING]), local(2025, 3, 3, 18, 30))  # a Monday
-
-    assert state.kind == "excluded"
-    assert state.until == local(2025, 3, 3, 21, 0)
-
-
-def test_outside_says_when_the_next_window_starts_even_across_the_weekend() -> None:
-    state = charging_state(row([EVENING]), local(2025, 3, 7, 22, 0))  # Friday night
-
-    assert state.kind == "free"
-    assert state.until == local(2025, 3, 10, 17, 0)
-
-
-def test_a_window_from_sunday_into_monday_ends_on_monday() -> None:
-    night = {"weekdays": ["sun"], "start": "22:00", "end": "06:00"}
-
-    state = charging_state(row([night]), local(2025, 3, 9, 23, 0))
-
-    assert state.kind == "excluded"
-    assert state.until == local(2025, 3, 10, 6, 0)
-
-
-def test_running_priority_charge_wins_over_exclusions() -> None:
-    now = local(2025, 3, 3, 18, 0)
-
-    state = charging_state(row([EVENING], now + timedelta(hours=1)), now)
-
-    assert state.kind == "priority"
-    assert state.until == now + timedelta(hours=1)
-
-
-def test_no_windows_means_charging_at_any_time() -> None:
-    assert charging_state(row([]), local(2025, 3, 3, 18, 0)).text.startswith("Charging allowed")
 
 
 @pytest.mark.parametrize(

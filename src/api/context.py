@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -27,6 +27,24 @@ class ChargerGateway(Protocol):
     ) -> dict[str, Any]: ...
 
 
+class EvseAllowance(Protocol):
+    """What an EVSE may do at an instant and until when (scheduler.allowance.Allowance):
+    `reason` is "exclusion", "priority" or "free"; `until` None when nothing changes."""
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def until(self) -> datetime | None: ...
+
+
+# (group row, its EVSE rows with their chargers' capabilities, now) -> one answer per EVSE
+# row (one answer for a group without EVSEs): the scheduler's `group_allowances`.
+AllowancesNow = Callable[
+    [dict[str, Any], Sequence[dict[str, Any]], datetime], Sequence[EvseAllowance]
+]
+
+
 @dataclass
 class ApiContext:
     service: SmartCharging
@@ -39,6 +57,8 @@ class ApiContext:
     # The schedule preview (group id, days) -> dict, computed by the scheduler's functions.
     schedule: Callable[[UUID, int], dict[str, Any]] | None = None
     gateway: ChargerGateway | None = None
+    # What each EVSE of a group may do now, from the profiles the algorithm gives it.
+    allowances: AllowancesNow | None = None
     health_of: Health | None = None
 
     def health(self) -> HealthReport:

@@ -15,6 +15,7 @@ from domain.groups import (
     MAX_NAME_LENGTH,
     MAX_PRIORITY_MINUTES,
     MAX_TIME_ZONE_LENGTH,
+    priority_charge_runs,
 )
 from domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -138,7 +139,7 @@ class GroupView(BaseModel):
     @classmethod
     def from_row(cls, row: dict[str, Any], now: datetime) -> GroupView:
         priority = None
-        if row["priority_ends_at"] is not None and row["priority_ends_at"] > now:
+        if priority_charge_runs(row["priority_started_at"], row["priority_ends_at"], now):
             priority = PriorityChargeView(
                 started_at=row["priority_started_at"],
                 ends_at=row["priority_ends_at"],

@@ -40,6 +40,16 @@ class PriorityEndReason(StrEnum):
     SESSION_ENDED = "session_ended"  # the car was unplugged
 
 
+def priority_charge_runs(
+    started_at: datetime | None, ends_at: datetime | None, at: datetime
+) -> bool:
+    """Whether a priority charge runs at `at`: from its start until, not at, its end. The one
+    answer, for the aggregate, the algorithm (which profile to send) and the API's views."""
+    if ends_at is None or at >= ends_at:
+        return False
+    return started_at is None or started_at <= at
+
+
 @dataclass(frozen=True)
 class PriorityCharge:
     started_at: datetime
@@ -47,7 +57,7 @@ class PriorityCharge:
     started_by: Actor
 
     def is_active(self, now: datetime) -> bool:
-        return self.started_at <= now < self.ends_at
+        return priority_charge_runs(self.started_at, self.ends_at, now)
 
 
 def priority_charge_end(

@@ -164,7 +164,9 @@ class ReadModelQueries:
     # --- EVSEs -------------------------------------------------------------------------
 
     EVSE_SELECT = """SELECT e.*, g.name AS group_name, c.connected, c.protocol,
-        c.connector_status -> e.connector_id::text AS connector, s.transaction_id,
+        c.connector_status -> e.connector_id::text AS connector,
+        c.max_periods AS charger_max_periods, c.rate_units AS charger_rate_units,
+        c.max_stack_level AS charger_max_stack_level, s.transaction_id,
         s.session_started_at, s.desired_profiles, s.desired_version, s.desired_at, s.answers
         FROM {evses} e
         LEFT JOIN {groups} g ON g.id = e.group_id
@@ -189,6 +191,22 @@ class ReadModelQueries:
                 (group_id, group_id, free_only),
             )
         ]
+
+    def evse_limits_of_groups(self, group_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+        """Per group, its EVSEs' limits and their chargers' capabilities (what the algorithm
+        needs to say what each may do now), in the order of `evses`; one query for a page."""
+        rows = self._all(
+            "SELECT e.id, e.group_id, e.connector_id, e.max_current_a, e.phases, e.max_power_w,"
+            " c.max_periods AS charger_max_periods, c.rate_units AS charger_rate_units,"
+            f" c.max_stack_level AS charger_max_stack_level FROM {self.t.evses} e"
+            f" LEFT JOIN {self.t.chargers} c ON c.charge_point_id = e.charge_point_id"
+            " WHERE e.group_id = ANY(%s) ORDER BY e.charge_point_id, e.connector_id",
+            (list(group_ids),),
+        )
+        by_group: dict[UUID, list[dict[str, Any]]] = {group_id: [] for group_id in group_ids}
+        for row in rows:
+            by_group[row["group_id"]].append(row)
+        return by_group
 
     def evse(self, evse_id: UUID) -> dict[str, Any] | None:
         row = self._one(f"{self._evse_select()} WHERE e.id = %s", (evse_id,))

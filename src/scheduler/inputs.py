@@ -1,12 +1,16 @@
-"""The algorithm's inputs for a group, read from the write side (aggregates)."""
+"""The algorithm's inputs for a group: from the write side (aggregates) for the scheduler,
+from the read models' rows for the pages. Both read the same values the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from domain.errors import NotFound
 from domain.evses import Evse
+from domain.exclusion_times import parse_windows
 from domain.groups import SmartChargingGroup
 from domain.service import SmartCharging
 from scheduler.profiles import ChargerLimits, EvseSpec
@@ -21,18 +25,24 @@ class GroupInputs:
     limits: dict[UUID, ChargerLimits]
 
 
-def charger_limits(service: SmartCharging, charge_point_id: str) -> ChargerLimits:
+def limits_or_defaults(
+    rate_units: Iterable[str] | None, max_periods: int | None, max_stack_level: int | None
+) -> ChargerLimits:
     """What the charger told us (GetConfiguration), else OCPP's common defaults."""
+    defaults = ChargerLimits()
+    return ChargerLimits(
+        rate_units=tuple(rate_units or ()) or defaults.rate_units,
+        max_periods=max_periods or defaults.max_periods,
+        max_stack_level=max_stack_level or defaults.max_stack_level,
+    )
+
+
+def charger_limits(service: SmartCharging, charge_point_id: str) -> ChargerLimits:
     try:
         charger = service.charge_point(charge_point_id)
     except NotFound:
         return ChargerLimits()
-    defaults = ChargerLimits()
-    return ChargerLimits(
-        rate_units=charger.rate_units or defaults.rate_units,
-        max_periods=charger.max_periods or defaults.max_periods,
-        max_stack_level=charger.max_stack_level or defaults.max_stack_level,
-    )
+    return limits_or_defaults(charger.rate_units, charger.max_periods, charger.max_stack_level)
 
 
 def group_inputs(service: SmartCharging, group: SmartChargingGroup) -> GroupInputs:
@@ -42,4 +52,37 @@ def group_inputs(service: SmartCharging, group: SmartChargingGroup) -> GroupInpu
         evses=evses,
         specs=[EvseSpec.from_evse(evse) for evse in evses],
         limits={evse.id: charger_limits(service, evse.charge_point_id) for evse in evses},
+    )
+
+
+# --- the same inputs from read-model rows (projections.queries) ----------------------------
+
+
+def group_input_from_row(row: dict[str, Any]) -> GroupInput:
+    """A row of the groups read model (queries.GROUP_COLUMNS)."""
+    return GroupInput(
+        time_zone=row["time_zone"],
+        exclusion_windows=parse_windows(row["exclusion_windows"] or []),
+        random_delay=bool(row["random_delay"]),
+        priority_ends_at=row["priority_ends_at"],
+        priority_started_at=row["priority_started_at"],
+    )
+
+
+def evse_spec_from_row(row: dict[str, Any]) -> EvseSpec:
+    """A row of the EVSE read model with its charger's capabilities (queries.evses)."""
+    return EvseSpec(
+        evse_id=row["id"],
+        connector_id=row["connector_id"],
+        max_current_a=row["max_current_a"],
+        phases=row["phases"],
+        max_power_w=row["max_power_w"],
+    )
+
+
+def charger_limits_from_row(row: dict[str, Any]) -> ChargerLimits:
+    return limits_or_defaults(
+        row.get("charger_rate_units"),
+        row.get("charger_max_periods"),
+        row.get("charger_max_stack_level"),
     )

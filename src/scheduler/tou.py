@@ -23,7 +23,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from domain.exclusion_times import ExclusionWindow
-from domain.groups import SmartChargingGroup
+from domain.groups import SmartChargingGroup, priority_charge_runs
 from scheduler.profiles import (
     EXCLUSION_ROLE,
     PRIORITY_ROLE,
@@ -89,9 +89,7 @@ class GroupInput:
         return ZoneInfo(self.time_zone)
 
     def priority_active(self, now: datetime) -> bool:
-        if self.priority_ends_at is None or now >= self.priority_ends_at:
-            return False
-        return self.priority_started_at is None or self.priority_started_at <= now
+        return priority_charge_runs(self.priority_started_at, self.priority_ends_at, now)
 
     def pattern_for(self, evse_id: UUID) -> WeekPattern:
         delay = random_delay_seconds(evse_id) if self.random_delay else 0

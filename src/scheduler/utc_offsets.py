@@ -9,6 +9,7 @@ whole seconds).
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,12 +35,28 @@ def _offset_at_second(zone: ZoneInfo, posix_second: int) -> timedelta:
 def next_offset_change(
     zone: ZoneInfo, after: datetime, within: timedelta = OFFSET_CHANGE_HORIZON
 ) -> datetime | None:
-    """The first instant after `after` whose UTC offset differs from the one at `after`."""
-    # floor(after) has after's offset: a transition is a whole second, so none
-    # lies in (floor(after), after].
-    low = math.floor(after.timestamp())
+    """The first instant after `after` whose UTC offset differs from the one at `after`.
+
+    The search from the start of `after`'s UTC day (a day further) is remembered: the
+    pages ask this for every group they show, and a zone without DST takes 731 steps.
+    """
+    second = math.floor(after.timestamp())
+    horizon = math.ceil(within.total_seconds())
+    day_start = second - second % _STEP
+    change = _change_from(zone, day_start, horizon + _STEP)
+    if change is None or change.timestamp() > second + horizon:
+        return None  # none in (day_start, day_start + horizon + a day], which holds ours
+    if change.timestamp() > second:
+        return change  # the first after day_start, so the first after `after`
+    return _change_from(zone, second, horizon)  # a change on this very day, before `after`
+
+
+@functools.lru_cache(maxsize=4096)
+def _change_from(zone: ZoneInfo, low: int, horizon: int) -> datetime | None:
+    """The first instant after the POSIX second `low` with another offset, within `horizon` s."""
+    # A transition is a whole second: none lies between floor(after) and after.
     current = _offset_at_second(zone, low)
-    limit = low + math.ceil(within.total_seconds())
+    limit = low + horizon
     while low < limit:
         high = min(low + _STEP, limit)
         if _offset_at_second(zone, high) != current:

@@ -29,7 +29,7 @@ from projections.mails import MailReactions
 from projections.queries import ReadModelQueries
 from projections.runner import ReadModelsRunner
 from projections.tables import Tables
-from scheduler.group_preview import group_schedule
+from scheduler.group_preview import RememberedAllowances, group_schedule
 from scheduler.leader import LeaderLock, lock_key_for
 from scheduler.service import ProfileScheduler
 from smartcharge.database import Database, start_embedded
@@ -155,6 +155,7 @@ class Runtime:
         self.context.schedule = lambda group_id, days: group_schedule(
             self.service, group_id, self.service.clock(), days
         )
+        self.context.allowances = RememberedAllowances()
         self.mail = make_mailing(settings, self.service, view.datastore, mailer)
         self.gateway = make_gateway(settings, self.service, self.context.queries)
         self.context.gateway = self.gateway

@@ -13,7 +13,7 @@ from api.deps import Context
 
 from .access import CONSUMER, HomeUserPage, PageUser
 from .group_panels import render_group_page, signature
-from .group_state import PRIORITY_MINUTES, charging_state
+from .group_state import PRIORITY_MINUTES, group_charging_states
 from .rendering import fragment, live_answer, page_context, render
 
 router = APIRouter(include_in_schema=False)
@@ -22,14 +22,15 @@ router = APIRouter(include_in_schema=False)
 def my_groups_context(ctx: ApiContext, user: PageUser) -> dict[str, Any]:
     now = ctx.now()
     rows = ctx.queries.groups_of_user(user.session.user_id)
-    listed = [{**row, "state": charging_state(row, now)} for row in rows]
+    states = group_charging_states(ctx, rows, now)
+    listed = [{**row, "state": state} for row, state in zip(rows, states, strict=True)]
     return page_context(
         CONSUMER,
         user,
         groups=listed,
         now=now,
         priority_minutes=PRIORITY_MINUTES,
-        signature=signature(rows, minute(now)),
+        signature=signature(rows, states, minute(now)),
         live_url="/live",
     )
 

@@ -22,7 +22,7 @@ from domain.errors import ScheduleUnavailable
 from .access import OPERATOR, PageUser
 from .audit_words import audit_lines
 from .formatting import time_zone_names
-from .group_state import PRIORITY_MINUTES, charging_state, evse_status
+from .group_state import PRIORITY_MINUTES, charging_state, evse_allowances, evse_status
 from .rendering import fragment, live_answer, page_context, render
 from .schedule_svg import DAYS, schedule_charts
 
@@ -69,14 +69,19 @@ def group_context(
 ) -> dict[str, Any]:
     now = ctx.now()
     zone = ZoneInfo(row["time_zone"])
+    allowances = evse_allowances(ctx, row, evses, now)
+    per_evse = list(allowances) if len(allowances) == len(evses) else [None] * len(evses)
     return page_context(
         user.portal,
         user,
         group=row,
         now=now,
         zone=zone,
-        state=charging_state(row, now),
-        evses=[evse_status(evse, zone, now) for evse in evses],
+        state=charging_state(allowances),
+        evses=[
+            evse_status(evse, zone, now, allowance)
+            for evse, allowance in zip(evses, per_evse, strict=True)
+        ],
         charts=charts(ctx, row, now),
         audit=audit_lines(ctx.queries.audit_for_group(row["id"], AUDIT_LIMIT), zone),
         signature=signature(row, evses, now.replace(second=0, microsecond=0)),

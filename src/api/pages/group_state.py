@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.exclusion_times import (
-    MINUTES_PER_DAY,
-    MINUTES_PER_WEEK,
-    excluded_week_intervals,
-    parse_windows,
-)
+from api.context import ApiContext, EvseAllowance
+from domain.errors import ScheduleUnavailable
 
 from .formatting import clock
 
@@ -22,45 +19,66 @@ PRIORITY_MINUTES = {30: "30 minutes", 60: "1 hour", 120: "2 hours", 240: "4 hour
 
 @dataclass(frozen=True)
 class ChargingState:
-    kind: str  # "priority", "excluded", "free"
+    """What a group (or one EVSE) may do now, in words; `until` the next change, and
+    `until_last` the last EVSE's change when the EVSEs change one after another."""
+
+    kind: str  # "priority", "excluded", "free"; "mixed" when the EVSEs differ now
     text: str
     until: datetime | None = None
+    until_words: str = " until"
+    until_last: datetime | None = None
 
 
-def priority_ends_at(row: dict[str, Any], now: datetime) -> datetime | None:
-    ends_at = row["priority_ends_at"]
-    return ends_at if ends_at is not None and ends_at > now else None
+UNKNOWN = ChargingState("unknown", "Charging state not known")
 
 
-def charging_state(row: dict[str, Any], now: datetime) -> ChargingState:
-    ends_at = priority_ends_at(row, now)
-    if ends_at is not None:
-        return ChargingState("priority", "Priority charge: charging at full power", ends_at)
-    local = now.astimezone(ZoneInfo(row["time_zone"]))
-    minute = local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute
-    intervals = excluded_week_intervals(parse_windows(row["exclusion_windows"]))
-    if not intervals:
+def charging_state(allowances: Sequence[EvseAllowance]) -> ChargingState:
+    """The words for what the EVSEs of a group may do now (the scheduler's answer per EVSE,
+    `ApiContext.allowances`), never worked out here from the exclusion windows."""
+    if not allowances:
+        return UNKNOWN
+    reasons = {allowance.reason for allowance in allowances}
+    untils = sorted({a.until for a in allowances if a.until is not None})
+    until = untils[0] if untils else None
+    if len(reasons) > 1:
+        free = sum(allowance.reason == "free" for allowance in allowances)
+        text = f"{free} of {len(allowances)} EVSEs may charge now"
+        return ChargingState("mixed", text, until, "; next change at")
+    reason = reasons.pop()
+    last = untils[-1] if len(untils) > 1 else None
+    if reason == "priority":
+        return ChargingState("priority", "Priority charge: charging at full power", until)
+    if reason == "exclusion":
+        if until is None:
+            return ChargingState("excluded", "No charging: the whole week is excluded")
+        text = "No charging now (exclusion time)"
+        return ChargingState("excluded", text, until, "; charging resumes at", last)
+    if until is None:
         return ChargingState("free", "Charging allowed at any time: no exclusion times")
-    if intervals == [(0, MINUTES_PER_WEEK)]:
-        return ChargingState("excluded", "No charging: the whole week is excluded")
-    inside, boundary = next_boundary(intervals, minute)
-    until = (local + timedelta(minutes=boundary - minute)).replace(second=0, microsecond=0)
-    if inside:
-        return ChargingState("excluded", "No charging now (exclusion time)", until)
-    return ChargingState("free", "Charging allowed now", until)
+    return ChargingState("free", "Charging allowed now", until, " until", last)
 
 
-def next_boundary(intervals: list[tuple[int, int]], minute: int) -> tuple[bool, int]:
-    """Whether `minute` lies in an excluded interval, and the minute (of a week that may run
-    past its end) at which that changes. The week is a circle: Sunday runs into Monday."""
-    first_begin, first_end = intervals[0]
-    for begin, end in intervals:
-        if begin <= minute < end:
-            wraps = end == MINUTES_PER_WEEK and first_begin == 0
-            return True, MINUTES_PER_WEEK + first_end if wraps else end
-        if minute < begin:
-            return False, begin
-    return False, MINUTES_PER_WEEK + first_begin
+def group_charging_states(
+    ctx: ApiContext, rows: Sequence[dict[str, Any]], now: datetime
+) -> list[ChargingState]:
+    """Each listed group's state: their EVSEs read in one query, no aggregate loaded."""
+    if ctx.allowances is None:
+        return [UNKNOWN for _ in rows]
+    evses = ctx.queries.evse_limits_of_groups([row["id"] for row in rows])
+    return [charging_state(evse_allowances(ctx, row, evses[row["id"]], now)) for row in rows]
+
+
+def evse_allowances(
+    ctx: ApiContext, row: dict[str, Any], evses: Sequence[dict[str, Any]], now: datetime
+) -> Sequence[EvseAllowance]:
+    """What each EVSE of the group's page may do now (one answer without EVSEs); nothing
+    for a group whose profiles cannot be worked out (its page says why: its fault)."""
+    if ctx.allowances is None:
+        return []
+    try:
+        return ctx.allowances(row, evses, now)
+    except ScheduleUnavailable:
+        return []
 
 
 ANSWER_WORDS = {
@@ -103,6 +121,7 @@ class EvseStatus:
     profile: str
     group_id: Any
     group_name: str | None
+    now: ChargingState | None = None
 
 
 def limits_text(row: dict[str, Any]) -> str:
@@ -116,7 +135,12 @@ def limits_text(row: dict[str, Any]) -> str:
     return ", ".join(parts) or "no limits given"
 
 
-def evse_status(row: dict[str, Any], zone: ZoneInfo, now: datetime) -> EvseStatus:
+def evse_status(
+    row: dict[str, Any],
+    zone: ZoneInfo,
+    now: datetime,
+    allowance: EvseAllowance | None = None,
+) -> EvseStatus:
     status = row["status"]
     connector = (status.get("connector") or {}).get("status")
     version = (status.get("protocol") or "").removeprefix("ocpp")
@@ -139,4 +163,5 @@ def evse_status(row: dict[str, Any], zone: ZoneInfo, now: datetime) -> EvseStatu
         profile=words,
         group_id=row.get("group_id"),
         group_name=row.get("group_name"),
+        now=charging_state([allowance]) if allowance is not None else None,
     )

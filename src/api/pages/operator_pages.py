@@ -17,7 +17,7 @@ from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import MAX_SEARCH_LENGTH, FormFields, Posted, echo, search_text
 from .group_forms import refused
 from .group_panels import find_group, render_group_page, signature
-from .group_state import charging_state
+from .group_state import group_charging_states
 from .messages import FormError
 from .rendering import fragment, live_answer, page_context, redirect, render
 
@@ -29,7 +29,8 @@ def groups_context(ctx: ApiContext, user: PageUser, request: Request) -> dict[st
     now = ctx.now()
     q, refusal = search_text(request.query_params)
     rows = ctx.queries.groups(q, PAGE_SIZE, 0)
-    listed = [{**row, "state": charging_state(row, now)} for row in rows]
+    states = group_charging_states(ctx, rows, now)
+    listed = [{**row, "state": state} for row, state in zip(rows, states, strict=True)]
     return page_context(
         OPERATOR,
         user,
@@ -37,7 +38,7 @@ def groups_context(ctx: ApiContext, user: PageUser, request: Request) -> dict[st
         q=echo(request.query_params.get("q", ""), MAX_SEARCH_LENGTH),
         now=now,
         errors={"search": refusal} if refusal else {},
-        signature=signature(rows, now.replace(second=0, microsecond=0)),
+        signature=signature(rows, states, now.replace(second=0, microsecond=0)),
         live_url=f"/operator/groups/live?{urlencode({'q': q})}",
     )
 

@@ -1,0 +1,111 @@
+"""What an EVSE may do at an instant, why (exclusion, priority or free), and until when.
+
+The one answer to "may this EVSE charge now?", for the group pages' state and the
+schedule preview alike. It comes from the profiles the charger is meant to hold,
+evaluated as the charger evaluates them (`evaluate.py`), never from the exclusion
+windows themselves: the random delay and the Daily/Absolute fallbacks change what a
+charger applies, and only the profiles know it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from scheduler.evaluate import change_instants, limit_at, prevailing_profile
+from scheduler.profiles import (
+    PRIORITY_ROLE,
+    ChargerLimits,
+    ChargingProfile,
+    EvseSpec,
+    Rate,
+    RateUnit,
+    role_of,
+)
+from scheduler.tou import GroupInput, desired_profiles
+
+Reason = Literal["exclusion", "priority", "free"]
+
+# A weekly pattern repeats after 7 days: what has not changed within 8 never changes.
+LOOK_AHEAD = timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """From `start` until `until` the EVSE may charge at most `limit` (`unit`), because of
+    `reason`; `until` None: no change within LOOK_AHEAD (no exclusions, or all excluded)."""
+
+    reason: Reason
+    limit: float
+    unit: RateUnit
+    start: datetime
+    until: datetime | None
+
+    def same_as(self, other: Allowance) -> bool:
+        return (self.reason, self.limit, self.unit) == (other.reason, other.limit, other.unit)
+
+
+def allowance_of(
+    profiles: Sequence[ChargingProfile], at: datetime, rate: Rate
+) -> tuple[Reason, float, RateUnit]:
+    """What `profiles` allow at `at`: the limit the charger applies (`limit_at`), and why.
+
+    The priority profile prevailing means priority; a limit of 0 an exclusion; anything
+    else, or no profile in force (the charger is then not limited), free.
+    """
+    prevailing = prevailing_profile(profiles, at)
+    if prevailing is None:
+        return "free", rate.limit, rate.unit
+    limit = limit_at(profiles, at)
+    assert limit is not None  # a profile prevails
+    if role_of(prevailing.profile_id) == PRIORITY_ROLE:
+        return "priority", limit, prevailing.rate_unit
+    return ("exclusion" if limit == 0 else "free"), limit, prevailing.rate_unit
+
+
+def allowances(
+    group: GroupInput, evse: EvseSpec, charger: ChargerLimits, start: datetime, end: datetime
+) -> Iterator[Allowance]:
+    """[start, end) as the charger will live it: the profiles desired at `start`, evaluated
+    until the scheduler replaces them (`next_change`), then the next ones, and so on.
+    Lazy, and equal neighbours are not merged (see `merged`)."""
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise ValueError(f"start: {start!r} has no UTC offset")
+    cursor, end = start.astimezone(UTC), end.astimezone(UTC)
+    rate = evse.rate(charger)
+    while cursor < end:
+        desired = desired_profiles(group, [evse], charger, cursor)
+        stop = min(desired.next_change or end, end)
+        if stop <= cursor:
+            raise RuntimeError(f"the schedule does not advance at {cursor.isoformat()}")
+        profiles = desired.profiles_for(evse.evse_id)
+        instants = change_instants(profiles, cursor, stop)
+        for begin, finish in zip(instants, [*instants[1:], stop], strict=True):
+            reason, limit, unit = allowance_of(profiles, begin, rate)
+            yield Allowance(reason, limit, unit, begin, finish)
+        cursor = stop
+
+
+def merged(items: Iterable[Allowance]) -> Iterator[Allowance]:
+    """Neighbours that allow the same for the same reason as one; lazy."""
+    current: Allowance | None = None
+    for item in items:
+        if current is not None and current.same_as(item):
+            current = replace(current, until=item.until)
+            continue
+        if current is not None:
+            yield current
+        current = item
+    if current is not None:
+        yield current
+
+
+def allowance_at(
+    group: GroupInput, evse: EvseSpec, charger: ChargerLimits, at: datetime
+) -> Allowance:
+    """What the EVSE may do at `at`, why, and until when it stays so."""
+    end = at.astimezone(UTC) + LOOK_AHEAD
+    first = next(merged(allowances(group, evse, charger, at, end)))
+    return first if first.until is None or first.until < end else replace(first, until=None)
