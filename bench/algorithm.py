@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from common import header, percentiles
 
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import WEEKDAYS, ExclusionWindow
 from scheduler.profiles import ChargerLimits, EvseSpec
 from scheduler.tou import GroupInput, desired_profiles
@@ -44,7 +45,7 @@ def random_group(rng: random.Random) -> tuple[GroupInput, list[EvseSpec]]:
     )
     group = GroupInput(rng.choice(ZONES), windows, random_delay=rng.random() < 0.3)
     evses = [
-        EvseSpec(uuid.UUID(int=rng.getrandbits(128)), connector, 16.0, 3, None)
+        EvseSpec(uuid.UUID(int=rng.getrandbits(128)), connector, EvseLimits(16.0, 3, None))
         for connector in range(1, rng.randint(1, 2) + 1)
     ]
     return group, evses

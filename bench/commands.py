@@ -121,7 +121,9 @@ def main() -> None:
         appended = report(
             "event store append (command service, in-process)",
             threaded(
-                lambda i, n: app.set_exclusion_times(groups[i], parse_windows(windows(n)), actor),
+                lambda i, n: app.groups.set_exclusion_times(
+                    groups[i], parse_windows(windows(n)), actor
+                ),
                 args.clients,
                 args.seconds,
             ),

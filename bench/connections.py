@@ -20,6 +20,7 @@ from fleet import FleetStats, start_fleet
 from harness import fresh_database, running_service, wait_caught_up
 from seed import operator
 
+from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 
 KEY = "bench-charger-key-0123456789"
@@ -30,8 +31,8 @@ def seed(app: SmartCharging, count: int) -> list[str]:
 
     def one(index: int) -> str:
         charger = f"HOLD-{index}"
-        app.register_evse(charger, 1, actor, max_current_a=16, phases=3)
-        app.set_charger_password(charger, KEY, actor)
+        app.evses.register_evse(charger, 1, actor, EvseLimits(max_current_a=16, phases=3))
+        app.chargers.set_charger_password(charger, KEY, actor)
         return charger
 
     with ThreadPoolExecutor(max_workers=8) as pool:

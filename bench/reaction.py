@@ -23,6 +23,7 @@ from harness import fresh_database, running_service, wait_caught_up
 from seed import USER_PASSWORD, operator
 
 from domain.actors import Actor
+from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 
 KEY = "bench-charger-key-0123456789"
@@ -34,12 +35,14 @@ def seed(app: SmartCharging, actor: Actor, chargers: int, users: int) -> list[tu
 
     def one(index: int) -> tuple[str, str, str]:
         charger, email = f"FLEET-{index}", f"driver{index}@bench.example"
-        user_id, token = app.invite_home_user(email, actor)
+        user_id, token = app.accounts.invite_home_user(email, actor)
         if index < users:
-            app.accept_invitation(token, USER_PASSWORD)
-        evse_id, _ = app.register_evse(charger, 1, actor, max_current_a=16, phases=3)
-        app.set_charger_password(charger, KEY, actor)
-        group_id, _ = app.create_group(
+            app.accounts.accept_invitation(token, USER_PASSWORD)
+        evse_id, _ = app.evses.register_evse(
+            charger, 1, actor, EvseLimits(max_current_a=16, phases=3)
+        )
+        app.chargers.set_charger_password(charger, KEY, actor)
+        group_id, _ = app.groups.create_group(
             name=f"Driver {index}",
             time_zone="Europe/Amsterdam",
             actor=actor,

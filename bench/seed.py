@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 from domain.actors import SYSTEM, Actor
+from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 
 OPERATOR = ("operator@bench.example", "operator-password")
@@ -13,7 +14,7 @@ USER_PASSWORD = "home-user-password"
 
 
 def operator(app: SmartCharging) -> Actor:
-    return Actor.operator(app.add_operator(*OPERATOR, SYSTEM))
+    return Actor.operator(app.accounts.add_operator(*OPERATOR, SYSTEM))
 
 
 def home_users_with_groups(
@@ -23,13 +24,13 @@ def home_users_with_groups(
 
     def one(index: int) -> tuple[str, UUID]:
         email = f"{prefix}{index}@bench.example"
-        user_id, token = app.invite_home_user(email, actor)
+        user_id, token = app.accounts.invite_home_user(email, actor)
         if with_password:
-            app.accept_invitation(token, USER_PASSWORD)
-        evse_id, _ = app.register_evse(
-            f"{prefix.upper()}-{index}", 1, actor, max_current_a=16, phases=3
+            app.accounts.accept_invitation(token, USER_PASSWORD)
+        evse_id, _ = app.evses.register_evse(
+            f"{prefix.upper()}-{index}", 1, actor, EvseLimits(max_current_a=16, phases=3)
         )
-        group_id, _ = app.create_group(
+        group_id, _ = app.groups.create_group(
             name=f"Home {prefix} {index}",
             time_zone="Europe/Amsterdam",
             actor=actor,

@@ -199,7 +199,9 @@ def server(runtime: Runtime) -> Iterator[str]:
 def operator_credentials(runtime: Runtime) -> tuple[str, str]:
     from domain.actors import Actor
 
-    runtime.service.add_operator("operator@example.com", "operator-password", Actor.system())
+    runtime.service.accounts.add_operator(
+        "operator@example.com", "operator-password", Actor.system()
+    )
     return "operator@example.com", "operator-password"
 
 

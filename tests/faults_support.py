@@ -27,6 +27,7 @@ from websockets.typing import Subprotocol
 from conftest import free_ports
 from domain.actors import SYSTEM, Actor
 from domain.delivery import ProfileDelivery
+from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 from peer.ocpp_chargers import Charger16, Session, basic_auth
 from scheduler.codec import profile_from_dict
@@ -240,16 +241,20 @@ class Home:
 
 def seed_homes(app: SmartCharging, count: int, prefix: str) -> list[Home]:
     """`count` home users who can log in, each in a group with one EVSE on a charger."""
-    operator_id = app.add_operator(f"operator@{prefix}.example", "operator-password", SYSTEM)
+    operator_id = app.accounts.add_operator(
+        f"operator@{prefix}.example", "operator-password", SYSTEM
+    )
     operator = Actor.operator(operator_id)
     homes = []
     for index in range(count):
         email, charger = f"user{index}@{prefix}.example", f"{prefix.upper()}-{index}"
-        user_id, token = app.invite_home_user(email, operator)
-        app.accept_invitation(token, USER_PASSWORD)
-        evse_id, _ = app.register_evse(charger, 1, operator, max_current_a=16, phases=3)
-        app.set_charger_password(charger, CHARGER_PASSWORD, operator)
-        group_id, _ = app.create_group(
+        user_id, token = app.accounts.invite_home_user(email, operator)
+        app.accounts.accept_invitation(token, USER_PASSWORD)
+        evse_id, _ = app.evses.register_evse(
+            charger, 1, operator, EvseLimits(max_current_a=16, phases=3)
+        )
+        app.chargers.set_charger_password(charger, CHARGER_PASSWORD, operator)
+        group_id, _ = app.groups.create_group(
             name=f"Home {index}",
             time_zone="Europe/Amsterdam",
             actor=operator,

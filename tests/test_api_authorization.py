@@ -22,6 +22,7 @@ import pytest
 
 from conftest import serving, temporary_schema
 from domain.actors import Actor
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import parse_windows
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
@@ -54,8 +55,8 @@ class Service:
 
 
 def home_user(runtime: Runtime, email: str) -> uuid.UUID:
-    _, token = runtime.service.invite_home_user(email, Actor.system())
-    return runtime.service.accept_invitation(token, PASSWORD)
+    _, token = runtime.service.accounts.invite_home_user(email, Actor.system())
+    return runtime.service.accounts.accept_invitation(token, PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def service(
     with temporary_schema(postgres_server) as database:
         runtime = Runtime(settings, database).start()
         try:
-            operator_id = runtime.service.add_operator(
+            operator_id = runtime.service.accounts.add_operator(
                 "operator@example.com", PASSWORD, Actor.system()
             )
             anna_id = home_user(runtime, "anna@example.com")
@@ -123,11 +124,13 @@ def world(service: Service) -> Iterator[World]:
     n = next(_numbers)
 
     def evse(name: str) -> uuid.UUID:
-        evse_id, _ = commands.register_evse(f"CP-{n}-{name}", 1, operator, max_power_w=11000)
+        evse_id, _ = commands.evses.register_evse(
+            f"CP-{n}-{name}", 1, operator, EvseLimits(max_power_w=11000)
+        )
         return evse_id
 
     def group(name: str, user_id: uuid.UUID, evse_id: uuid.UUID) -> uuid.UUID:
-        group_id, _ = commands.create_group(
+        group_id, _ = commands.groups.create_group(
             name=f"{name} {n}",
             time_zone="Europe/Amsterdam",
             actor=operator,
@@ -138,7 +141,7 @@ def world(service: Service) -> Iterator[World]:
         return group_id
 
     group_evse_id = evse("anna")
-    invitee_id, token = commands.invite_home_user(f"invitee-{n}@example.com", operator)
+    invitee_id, token = commands.accounts.invite_home_user(f"invitee-{n}@example.com", operator)
     state = World(
         service=service,
         group_id=str(group("Anna", service.anna_id, group_evse_id)),
@@ -432,10 +435,10 @@ def test_a_logged_out_or_unknown_token_is_anonymous(world: World) -> None:
 
 
 def test_a_revoked_home_user_is_logged_out_everywhere(world: World) -> None:
-    user_id, token = world.runtime.service.invite_home_user(
+    user_id, token = world.runtime.service.accounts.invite_home_user(
         f"leaving-{world.n}@example.com", Actor.operator(world.service.operator_id)
     )
-    world.runtime.service.accept_invitation(token, PASSWORD)
+    world.runtime.service.accounts.accept_invitation(token, PASSWORD)
     with bearer(world.service, user_id) as leaving:
         assert leaving.get("/api/me/groups").status_code == 200
 

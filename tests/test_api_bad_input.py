@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from api.ratelimit import LoginRateLimiter
 from conftest import serving, temporary_schema
 from domain.actors import Actor
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import parse_windows
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
@@ -46,8 +47,8 @@ def bearer(runtime: Runtime, url: str, user_id: uuid.UUID) -> httpx.Client:
 
 
 def add_home_user(runtime: Runtime, email: str) -> uuid.UUID:
-    _, token = runtime.service.invite_home_user(email, Actor.system())
-    return runtime.service.accept_invitation(token, PASSWORD)
+    _, token = runtime.service.accounts.invite_home_user(email, Actor.system())
+    return runtime.service.accounts.accept_invitation(token, PASSWORD)
 
 
 @dataclass
@@ -68,7 +69,7 @@ def service(
     with temporary_schema(postgres_server) as database:
         runtime = Runtime(settings, database).start()
         try:
-            operator_id = runtime.service.add_operator(
+            operator_id = runtime.service.accounts.add_operator(
                 "operator@example.com", PASSWORD, Actor.system()
             )
             anna_id = add_home_user(runtime, "anna@example.com")
@@ -92,7 +93,7 @@ def n() -> int:
 
 
 def new_group(runtime: Runtime, name: str, home_user_id: uuid.UUID | None = None) -> str:
-    group_id, position = runtime.service.create_group(
+    group_id, position = runtime.service.groups.create_group(
         name=name,
         time_zone="Europe/Amsterdam",
         actor=Actor.system(),
@@ -525,10 +526,14 @@ def fuzz_all(server: str, token: str, known: dict[str, str]) -> list[str]:
 def test_generated_operator_requests_get_no_5xx_and_match_the_schema(
     runtime: Runtime, server: str
 ) -> None:
-    operator_id = runtime.service.add_operator("operator@example.com", PASSWORD, Actor.system())
+    operator_id = runtime.service.accounts.add_operator(
+        "operator@example.com", PASSWORD, Actor.system()
+    )
     anna_id = add_home_user(runtime, "anna@example.com")
-    bob_id, token = runtime.service.invite_home_user("bob@example.com", Actor.system())
-    evse_id, _ = runtime.service.register_evse("CP-FUZZ", 1, Actor.system(), max_power_w=7400)
+    bob_id, token = runtime.service.accounts.invite_home_user("bob@example.com", Actor.system())
+    evse_id, _ = runtime.service.evses.register_evse(
+        "CP-FUZZ", 1, Actor.system(), EvseLimits(max_power_w=7400)
+    )
     known = {
         "group_id": new_group(runtime, "Anna's home", anna_id),
         "user_id": str(bob_id),

@@ -190,7 +190,7 @@ def more_groups(runtime: Runtime) -> None:
     """Two more groups, so the list looks like an operator's."""
     evenings = ExclusionWindow(("mon", "tue", "wed", "thu", "fri"), 17 * 60, 20 * 60)
     for name, zone in (("Ben's flat", "Europe/London"), ("Cleo's house", "America/New_York")):
-        _, position = runtime.service.create_group(
+        _, position = runtime.service.groups.create_group(
             name=name, time_zone=zone, actor=Actor.system(), exclusion_windows=[evenings]
         )
         runtime.context.caught_up(position)

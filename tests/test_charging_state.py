@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from api.pages.group_state import ChargingState, charging_state
 from domain.errors import ScheduleUnavailable
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import ExclusionWindow
 from scheduler.evaluate import limit_at, prevailing_profile
 from scheduler.group_preview import RememberedAllowances, group_allowances
@@ -163,7 +164,7 @@ def test_a_charger_with_few_periods_on_the_absolute_fallback() -> None:
     row = group_row(windows, random_delay=True)
     evse = evse_row(SEVEN_MINUTES_LATE, max_periods=2)
     now = local(2025, 3, 7, 18, 0)  # Friday evening: next, Saturday morning, then Monday
-    spec = EvseSpec(SEVEN_MINUTES_LATE, 1, 16.0, 3, None)
+    spec = EvseSpec(SEVEN_MINUTES_LATE, 1, EvseLimits(16.0, 3, None))
     group = GroupInput(
         "Europe/Amsterdam",
         tuple(ExclusionWindow.parse(w) for w in windows),
@@ -193,7 +194,7 @@ def test_the_page_and_the_preview_give_the_same_answer() -> None:
     row = group_row([EVENING], random_delay=True)
     now = local(2025, 3, 3, 18, 30)
     group = GroupInput("Europe/Amsterdam", (ExclusionWindow.parse(EVENING),), random_delay=True)
-    spec = EvseSpec(SEVEN_MINUTES_LATE, 1, 16.0, 3, None)
+    spec = EvseSpec(SEVEN_MINUTES_LATE, 1, EvseLimits(16.0, 3, None))
 
     first = schedule_preview(group, spec, ChargerLimits(), now)[0]
     state = page_state(row, now, [evse_row(SEVEN_MINUTES_LATE)])
@@ -227,9 +228,9 @@ def rows_for(group: GroupInput, evse: EvseSpec, charger: ChargerLimits) -> tuple
     evse_fields = {
         "id": evse.evse_id,
         "connector_id": evse.connector_id,
-        "max_current_a": evse.max_current_a,
-        "phases": evse.phases,
-        "max_power_w": evse.max_power_w,
+        "max_current_a": evse.limits.max_current_a,
+        "phases": evse.limits.phases,
+        "max_power_w": evse.limits.max_power_w,
         "charger_max_periods": charger.max_periods,
         "charger_rate_units": list(charger.rate_units),
         "charger_max_stack_level": charger.max_stack_level,

@@ -10,6 +10,7 @@ import pytest
 
 from domain.actors import Actor
 from domain.errors import ConcurrentChange, EvseInAnotherGroup, GroupAlreadyHasHomeUser
+from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 
 pytestmark = pytest.mark.postgres
@@ -46,16 +47,20 @@ def app(pg_env: dict[str, str]) -> SmartCharging:
 
 @pytest.fixture
 def operator(app: SmartCharging) -> Actor:
-    return Actor.operator(app.add_operator("ops@example.com", "operator-pass", Actor.system()))
+    return Actor.operator(
+        app.accounts.add_operator("ops@example.com", "operator-pass", Actor.system())
+    )
 
 
 def test_twenty_home_users_racing_for_one_group_exactly_one_wins(
     app: SmartCharging, operator: Actor
 ) -> None:
-    group_id, _ = app.create_group(name="Home", time_zone="Europe/Amsterdam", actor=operator)
-    users = [app.invite_home_user(f"user{i}@example.com", operator)[0] for i in range(THREADS)]
+    group_id, _ = app.groups.create_group(name="Home", time_zone="Europe/Amsterdam", actor=operator)
+    users = [
+        app.accounts.invite_home_user(f"user{i}@example.com", operator)[0] for i in range(THREADS)
+    ]
 
-    results = race([lambda u=u: app.add_home_user(group_id, u, operator) for u in users])
+    results = race([lambda u=u: app.groups.add_home_user(group_id, u, operator) for u in users])
 
     winners = [u for u, r in zip(users, results, strict=True) if not isinstance(r, Exception)]
     refusals = [r for r in results if isinstance(r, Exception)]
@@ -69,13 +74,15 @@ def test_twenty_home_users_racing_for_one_group_exactly_one_wins(
 def test_one_evse_assigned_to_twenty_groups_exactly_one_wins(
     app: SmartCharging, operator: Actor
 ) -> None:
-    evse_id, _ = app.register_evse("CP-RACE", 1, operator, max_current_a=16, phases=3)
+    evse_id, _ = app.evses.register_evse(
+        "CP-RACE", 1, operator, EvseLimits(max_current_a=16, phases=3)
+    )
     groups = [
-        app.create_group(name=f"Group {i}", time_zone="UTC", actor=operator)[0]
+        app.groups.create_group(name=f"Group {i}", time_zone="UTC", actor=operator)[0]
         for i in range(THREADS)
     ]
 
-    results = race([lambda g=g: app.add_evse(g, evse_id, operator) for g in groups])
+    results = race([lambda g=g: app.evses.add_evse(g, evse_id, operator) for g in groups])
 
     winners = [g for g, r in zip(groups, results, strict=True) if not isinstance(r, Exception)]
     assert len(winners) == 1
@@ -96,12 +103,14 @@ def test_no_event_is_lost_when_twenty_users_edit_at_once(
     from domain.exclusion_times import parse_windows
 
     groups = [
-        app.create_group(name=f"G{i}", time_zone="Europe/Amsterdam", actor=operator)[0]
+        app.groups.create_group(name=f"G{i}", time_zone="Europe/Amsterdam", actor=operator)[0]
         for i in range(THREADS)
     ]
     windows = parse_windows([{"weekdays": ["mon"], "start": "17:00", "end": "21:00"}])
 
-    results = race([lambda g=g: app.set_exclusion_times(g, windows, operator) for g in groups])
+    results = race(
+        [lambda g=g: app.groups.set_exclusion_times(g, windows, operator) for g in groups]
+    )
 
     assert not [r for r in results if isinstance(r, Exception)]
     assert all(app.group(g).exclusion_windows == windows for g in groups)
@@ -114,10 +123,10 @@ def test_no_event_is_lost_when_twenty_users_edit_at_once(
 
 def test_concurrent_edits_of_one_group_are_all_kept(app: SmartCharging, operator: Actor) -> None:
     """Racing renames of one group: each is retried on fresh state, none is lost."""
-    group_id, _ = app.create_group(name="Start", time_zone="UTC", actor=operator)
+    group_id, _ = app.groups.create_group(name="Start", time_zone="UTC", actor=operator)
     names = [f"Name {i}" for i in range(THREADS)]
 
-    results = race([lambda n=n: app.rename_group(group_id, n, operator) for n in names])
+    results = race([lambda n=n: app.groups.edit_group(group_id, operator, name=n) for n in names])
 
     succeeded = [n for n, r in zip(names, results, strict=True) if not isinstance(r, Exception)]
     assert all(isinstance(r, ConcurrentChange) for r in results if isinstance(r, Exception))
@@ -133,10 +142,12 @@ def test_windows_added_at_once_by_two_portals_are_all_kept(
     more changes at once than a command has retries do not make one of them give up."""
     from domain.exclusion_times import ExclusionWindow
 
-    group_id, _ = app.create_group(name="Tabs", time_zone="UTC", actor=operator)
+    group_id, _ = app.groups.create_group(name="Tabs", time_zone="UTC", actor=operator)
     windows = [ExclusionWindow(("mon",), hour * 60, hour * 60 + 30) for hour in range(THREADS)]
 
-    results = race([lambda w=w: app.add_exclusion_window(group_id, w, operator) for w in windows])
+    results = race(
+        [lambda w=w: app.groups.add_exclusion_window(group_id, w, operator) for w in windows]
+    )
 
     assert not [r for r in results if isinstance(r, Exception)]
     assert sorted(app.group(group_id).exclusion_windows, key=lambda w: w.start) == windows

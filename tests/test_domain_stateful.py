@@ -34,6 +34,7 @@ from domain.errors import (
     InvalidInput,
     NotFound,
 )
+from domain.evse_limits import EvseLimits
 from domain.evses import evse_id_for
 from domain.exclusion_times import ExclusionWindow
 from domain.groups import PriorityEndReason, SmartChargingGroup
@@ -122,7 +123,7 @@ class DomainMachine(RuleBasedStateMachine):
 
     @rule(target=groups, name=group_names, time_zone=time_zones, windows=window_lists(3))
     def create_group(self, name: str, time_zone: str, windows: list[ExclusionWindow]) -> UUID:
-        group_id, _ = self.app.create_group(
+        group_id, _ = self.app.groups.create_group(
             name=name, time_zone=time_zone, actor=OPERATOR, exclusion_windows=windows
         )
         self.model_groups[group_id] = GroupModel(group_id)
@@ -133,18 +134,20 @@ class DomainMachine(RuleBasedStateMachine):
     def register_evse(self, charge_point_id: str, connector_id: int) -> Any:
         if evse_id_for(charge_point_id, connector_id) in self.evse_group:
             with pytest.raises(EvseAlreadyRegistered):
-                self.app.register_evse(charge_point_id, connector_id, OPERATOR, max_power_w=7400)
+                self.app.evses.register_evse(
+                    charge_point_id, connector_id, OPERATOR, EvseLimits(max_power_w=7400)
+                )
             return multiple()
-        evse_id, _ = self.app.register_evse(
-            charge_point_id, connector_id, OPERATOR, max_current_a=16, phases=3
+        evse_id, _ = self.app.evses.register_evse(
+            charge_point_id, connector_id, OPERATOR, EvseLimits(max_current_a=16, phases=3)
         )
         self.evse_group[evse_id] = None
         return evse_id
 
     @rule(target=users, email=home_user_emails)
     def invite_home_user(self, email: str) -> Any:
-        user_id, token = self.app.invite_home_user(email, OPERATOR)
-        assert self.app.invitation(token).user_id == user_id
+        user_id, token = self.app.accounts.invite_home_user(email, OPERATOR)
+        assert self.app.accounts.invitation(token).user_id == user_id
         self.revoked.discard(user_id)  # a new invitation reopens a revoked account
         if user_id in self.emails:
             return multiple()
@@ -153,7 +156,7 @@ class DomainMachine(RuleBasedStateMachine):
 
     @rule(user_id=users)
     def revoke_user(self, user_id: UUID) -> None:
-        self.app.revoke_user(user_id, OPERATOR)
+        self.app.accounts.revoke_user(user_id, OPERATOR)
         self.revoked.add(user_id)
 
     @rule(group_id=groups, user_id=users)
@@ -170,11 +173,11 @@ class DomainMachine(RuleBasedStateMachine):
             expected = None
         event(f"add_home_user: {expected.__name__ if expected else 'added'}")
         if expected is None:
-            self.app.add_home_user(group_id, user_id, OPERATOR)
+            self.app.groups.add_home_user(group_id, user_id, OPERATOR)
             group.home_user_id = user_id
             return
         with pytest.raises(expected) as refusal:
-            self.app.add_home_user(group_id, user_id, OPERATOR)
+            self.app.groups.add_home_user(group_id, user_id, OPERATOR)
         if expected is GroupAlreadyHasHomeUser:
             assert refusal.value.current_user_id == current
             assert self.emails[current] in str(refusal.value)
@@ -184,9 +187,9 @@ class DomainMachine(RuleBasedStateMachine):
         group = self.model_groups[group_id]
         if group.deleted or group.home_user_id != user_id:
             with pytest.raises(NotFound if group.deleted else Conflict):
-                self.app.remove_home_user(group_id, user_id, OPERATOR)
+                self.app.groups.remove_home_user(group_id, user_id, OPERATOR)
             return
-        self.app.remove_home_user(group_id, user_id, OPERATOR)
+        self.app.groups.remove_home_user(group_id, user_id, OPERATOR)
         group.home_user_id = None
 
     @rule(group_id=groups, evse_id=evses)
@@ -194,34 +197,34 @@ class DomainMachine(RuleBasedStateMachine):
         current = self.evse_group[evse_id]
         if self.model_groups[group_id].deleted:
             with pytest.raises(NotFound):
-                self.app.add_evse(group_id, evse_id, OPERATOR)
+                self.app.evses.add_evse(group_id, evse_id, OPERATOR)
         elif current not in (None, group_id):
             event("add_evse: EvseInAnotherGroup")
             with pytest.raises(EvseInAnotherGroup) as refusal:
-                self.app.add_evse(group_id, evse_id, OPERATOR)
+                self.app.evses.add_evse(group_id, evse_id, OPERATOR)
             assert refusal.value.group_id == current
         else:
-            self.app.add_evse(group_id, evse_id, OPERATOR)
+            self.app.evses.add_evse(group_id, evse_id, OPERATOR)
             self.evse_group[evse_id] = group_id
 
     @rule(group_id=groups, evse_id=evses)
     def remove_evse(self, group_id: UUID, evse_id: UUID) -> None:
         if self.model_groups[group_id].deleted or self.evse_group[evse_id] != group_id:
             with pytest.raises(Conflict if not self.model_groups[group_id].deleted else NotFound):
-                self.app.remove_evse(group_id, evse_id, OPERATOR)
+                self.app.evses.remove_evse(group_id, evse_id, OPERATOR)
             return
-        self.app.remove_evse(group_id, evse_id, OPERATOR)
+        self.app.evses.remove_evse(group_id, evse_id, OPERATOR)
         self.evse_group[evse_id] = None
 
     @rule(evse_id=evses, group_id=groups)
     def move_evse(self, evse_id: UUID, group_id: UUID) -> None:
         if self.model_groups[group_id].deleted:
             with pytest.raises(NotFound):
-                self.app.move_evse(evse_id, group_id, OPERATOR)
+                self.app.evses.move_evse(evse_id, group_id, OPERATOR)
             return
         if self.evse_group[evse_id] not in (None, group_id):
             event("move_evse: between groups")
-        self.app.move_evse(evse_id, group_id, OPERATOR)
+        self.app.evses.move_evse(evse_id, group_id, OPERATOR)
         self.evse_group[evse_id] = group_id
 
     @rule(group_id=groups)
@@ -229,9 +232,9 @@ class DomainMachine(RuleBasedStateMachine):
         group = self.model_groups[group_id]
         if group.deleted:
             with pytest.raises(NotFound):
-                self.app.delete_group(group_id, OPERATOR)
+                self.app.groups.delete_group(group_id, OPERATOR)
             return
-        self.app.delete_group(group_id, OPERATOR)
+        self.app.groups.delete_group(group_id, OPERATOR)
         group.deleted, group.home_user_id, group.priority_ends_at = True, None, None
         for evse_id, in_group in self.evse_group.items():
             if in_group == group_id:
@@ -246,9 +249,9 @@ class DomainMachine(RuleBasedStateMachine):
         actor = Actor.home_user(home_user) if as_home_user and home_user else OPERATOR
         if group.deleted:
             with pytest.raises(NotFound):
-                self.app.set_exclusion_times(group_id, windows, actor)
+                self.app.groups.set_exclusion_times(group_id, windows, actor)
             return
-        self.app.set_exclusion_times(group_id, windows, actor)
+        self.app.groups.set_exclusion_times(group_id, windows, actor)
         group.windows = tuple(windows)
 
     @rule(group_id=groups, user_id=users, windows=window_lists(2))
@@ -258,7 +261,7 @@ class DomainMachine(RuleBasedStateMachine):
         if self.model_groups[group_id].home_user_id == user_id:
             return
         with pytest.raises(NotFound):
-            self.app.set_exclusion_times(group_id, windows, Actor.home_user(user_id))
+            self.app.groups.set_exclusion_times(group_id, windows, Actor.home_user(user_id))
 
     @rule(group_id=groups, minutes=priority_minutes)
     def start_priority_charge(self, group_id: UUID, minutes: int) -> None:
@@ -266,9 +269,9 @@ class DomainMachine(RuleBasedStateMachine):
         duration = timedelta(minutes=minutes)
         if group.deleted:
             with pytest.raises(NotFound):
-                self.app.start_priority_charge(group_id, OPERATOR, duration=duration)
+                self.app.groups.start_priority_charge(group_id, OPERATOR, duration=duration)
             return
-        self.app.start_priority_charge(group_id, OPERATOR, duration=duration)
+        self.app.groups.start_priority_charge(group_id, OPERATOR, duration=duration)
         group.priority_ends_at = self.clock.now + duration
 
     @rule(group_id=groups)
@@ -276,10 +279,10 @@ class DomainMachine(RuleBasedStateMachine):
         group = self.model_groups[group_id]
         if group.deleted:
             with pytest.raises(NotFound):
-                self.app.stop_priority_charge(group_id, OPERATOR)
+                self.app.groups.stop_priority_charge(group_id, OPERATOR)
             return
         before = len(list(self.app.events.get(group_id)))
-        self.app.stop_priority_charge(group_id, OPERATOR)
+        self.app.groups.stop_priority_charge(group_id, OPERATOR)
         events = list(self.app.events.get(group_id))
         if group.priority_ends_at is None:
             assert len(events) == before

@@ -24,6 +24,7 @@ from chargers.gateway import Gateway
 from conftest import login, serving
 from domain.actors import SYSTEM, Actor
 from domain.delivery import ProfileDelivery
+from domain.evse_limits import EvseLimits
 from domain.evses import Evse
 from peer.ocpp_chargers import open_charger
 from peer.scenario import PASSWORD, register
@@ -74,7 +75,7 @@ def unreadable_event(runtime: Runtime, kind: type) -> int:
 
 def new_user_is_listed(runtime: Runtime, email: str) -> None:
     """The read models still follow: a user invited now is listed once the answer is given."""
-    user_id, _token = runtime.service.invite_home_user(email, SYSTEM)
+    user_id, _token = runtime.service.accounts.invite_home_user(email, SYSTEM)
     position = runtime.service.recorder.max_notification_id()
     assert runtime.context.view.wait_for(position, timeout=10)
     row = runtime.context.queries.user(user_id)
@@ -91,9 +92,7 @@ def registered_by_the_old_form(runtime: Runtime) -> int:
     evse = Evse(
         charge_point_id="CP-OLD-FORM",
         connector_id=1_000_000_000_000,
-        max_current_a=16.0,
-        phases=3,
-        max_power_w=None,
+        limits=EvseLimits(max_current_a=16.0, phases=3),
         actor=SYSTEM,
     )
     return int(runtime.service.save(evse)[-1].notification.id)
@@ -159,12 +158,14 @@ def test_a_store_holding_a_bad_event_starts_and_serves(
 
 @pytest.fixture
 def operator(runtime: Runtime) -> Actor:
-    return Actor.operator(runtime.service.add_operator("ops@example.com", "ops-password", SYSTEM))
+    return Actor.operator(
+        runtime.service.accounts.add_operator("ops@example.com", "ops-password", SYSTEM)
+    )
 
 
 def customer(runtime: Runtime, operator: Actor, name: str) -> tuple[UUID, UUID]:
     (evse_id,) = register(runtime, f"CP-{name}")
-    group_id, _ = runtime.service.create_group(
+    group_id, _ = runtime.service.groups.create_group(
         name=name, time_zone="Europe/Amsterdam", actor=operator, evse_ids=[evse_id]
     )
     return group_id, evse_id
@@ -191,10 +192,7 @@ def test_a_group_the_scheduler_cannot_compute_does_not_keep_another_from_its_pro
     # meet the lost limits while working out the group for an earlier event.
     wait_until(lambda: runtime.service.delivery(evse_b).desired)
     # An EVSE whose limits were lost: the algorithm cannot give it a maximum.
-    recorded_past_the_checks(
-        runtime, evse_b, Evse.LimitsChanged,
-        max_current_a=None, phases=None, max_power_w=None, actor=SYSTEM,
-    )  # fmt: skip
+    recorded_past_the_checks(runtime, evse_b, Evse.LimitsChanged, limits=None, actor=SYSTEM)
     fault = wait_until(lambda: group_fault(runtime, group_b))
     assert fault["reason"] == "EVSE limits changed"
     assert "neither a current nor a power" in fault["error"]
@@ -202,7 +200,7 @@ def test_a_group_the_scheduler_cannot_compute_does_not_keep_another_from_its_pro
     async def anna_gets_her_priority_charge() -> None:
         session = await open_charger(gateway.url, "CP-ANNA", PASSWORD)
         try:
-            await asyncio.to_thread(runtime.service.start_priority_charge, group_a, operator)
+            await asyncio.to_thread(runtime.service.groups.start_priority_charge, group_a, operator)
             while True:  # her exclusion profile comes first, on connecting
                 payload = await session.charger.expect("SetChargingProfile")
                 if payload["csChargingProfiles"]["stackLevel"] > 1:
@@ -229,7 +227,9 @@ def test_a_group_the_scheduler_cannot_compute_does_not_keep_another_from_its_pro
     finally:
         ops.close()
 
-    runtime.service.change_evse_limits(evse_b, operator, max_current_a=16, phases=3)
+    runtime.service.evses.change_evse_limits(
+        evse_b, operator, EvseLimits(max_current_a=16, phases=3)
+    )
     wait_until(lambda: group_fault(runtime, group_b) is None)
     assert runtime.service.delivery(evse_b).desired
 

@@ -133,7 +133,7 @@ def test_a_retry_sends_only_what_was_not_accepted(runtime: Runtime, gateway: Gat
         session.charger.log.clear()
 
         session.charger.set_profile_answer = "Accepted"
-        await asyncio.to_thread(runtime.service.request_retry, evse_id, 1)
+        await asyncio.to_thread(runtime.service.deliveries.request_retry, evse_id, 1)
         assert await session.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
         accepted = {"1011": "Accepted", "1012": "Accepted"}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
@@ -200,10 +200,10 @@ def test_a_second_connection_replaces_the_first(runtime: Runtime, gateway: Gatew
 
 def test_stopping_the_session_ends_the_priority_charge(runtime: Runtime, gateway: Gateway):
     (evse_id,) = register(runtime, "CP-PRIO")
-    group_id, _ = runtime.service.create_group(
+    group_id, _ = runtime.service.groups.create_group(
         name="Home", time_zone="Europe/Amsterdam", actor=Actor.system(), evse_ids=[evse_id]
     )
-    runtime.service.start_priority_charge(group_id, Actor.system())
+    runtime.service.groups.start_priority_charge(group_id, Actor.system())
 
     async def scenario() -> None:
         session = await open_charger(gateway.url, "CP-PRIO", PASSWORD)

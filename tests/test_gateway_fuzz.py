@@ -37,6 +37,7 @@ from websockets.typing import Subprotocol
 from chargers.frames import _V16_VALID
 from chargers.gateway import Gateway
 from domain.actors import Actor
+from domain.evse_limits import EvseLimits
 from peer.ocpp_chargers import basic_auth
 from peer.scenario import PASSWORD, desire, exclusion, register
 from smartcharge.runtime import Runtime
@@ -401,8 +402,8 @@ def test_hostile_frames_get_answers_and_every_other_customer_stays_served(
         for protocol, charger in chargers.items():
             assert charger.exchange(heartbeat(protocol), "fz-last", None)[0] == 3
         assert operator_client.get("/api/operator/chargers").status_code == 200
-        evse_id, position = runtime.service.register_evse(
-            "AFTER-1", 1, Actor.system(), max_current_a=16, phases=1
+        evse_id, position = runtime.service.evses.register_evse(
+            "AFTER-1", 1, Actor.system(), EvseLimits(max_current_a=16, phases=1)
         )
         assert runtime.context.view.wait_for(position, timeout=10)
         assert runtime.context.queries.evse(evse_id) is not None

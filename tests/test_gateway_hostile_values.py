@@ -57,7 +57,7 @@ def scheduler(runtime: Runtime) -> Iterator[ProfileScheduler]:
 
 
 def group_of(runtime: Runtime, name: str, evse_id: UUID) -> None:
-    runtime.service.create_group(
+    runtime.service.groups.create_group(
         name=name, time_zone="Europe/Amsterdam", actor=Actor.system(), evse_ids=[evse_id]
     )
 

@@ -12,6 +12,7 @@ from chargers.registry import Registry
 from domain.actors import SYSTEM
 from domain.charge_points import ChargePoint
 from domain.delivery import ProfileDelivery
+from domain.evse_limits import EvseLimits
 from domain.evses import Evse, evse_id_for
 
 NOW = datetime(2030, 1, 7, tzinfo=UTC)
@@ -57,7 +58,7 @@ def test_an_evse_registered_while_connected_is_followed():
     registry = Registry("here")
     connection = FakeConnection("CP-2")
     registry.add(connection)  # type: ignore[arg-type]
-    evse = Evse.register("CP-2", 2, SYSTEM, max_current_a=16, phases=3)
+    evse = Evse.register("CP-2", 2, EvseLimits(max_current_a=16, phases=3), SYSTEM)
     registry.on_event(evse.collect_events()[-1], 30)
     assert connection.evses[2] == evse.id
     registry.on_event(desired(evse.id), 31)

@@ -44,7 +44,7 @@ def settled(smtp: MailCatcher, service_invite: httpx.Client | Runtime) -> None:
     """Every mail of the actions so far has arrived: a marker invitation sent after them has."""
     marker = f"marker-{uuid.uuid4().hex[:8]}@example.com"
     if isinstance(service_invite, Runtime):
-        service_invite.service.invite_home_user(marker, SYSTEM)
+        service_invite.service.accounts.invite_home_user(marker, SYSTEM)
     else:
         assert service_invite.post("/api/operator/users", json={"email": marker}).is_success
     smtp.wait_for(marker, INVITED, timeout=20)
@@ -181,9 +181,11 @@ def test_mails_of_commands_recorded_just_before_a_stop_are_sent_once_after_the_r
     # A process that records and stops before its mail follower has run at all.
     first = Runtime(settings, database)
     try:
-        operator = Actor.operator(first.service.add_operator("op@example.com", "op-pw-123", SYSTEM))
-        user_id, _ = first.service.invite_home_user("hal@example.com", operator)
-        first.service.create_group(
+        operator = Actor.operator(
+            first.service.accounts.add_operator("op@example.com", "op-pw-123", SYSTEM)
+        )
+        user_id, _ = first.service.accounts.invite_home_user("hal@example.com", operator)
+        first.service.groups.create_group(
             name="Hal", time_zone="UTC", actor=operator, home_user_id=user_id
         )
     finally:
@@ -194,7 +196,7 @@ def test_mails_of_commands_recorded_just_before_a_stop_are_sent_once_after_the_r
         second.start_mail()
         token = invitation_token(smtp_server.wait_for("hal@example.com", INVITED, timeout=20))
         smtp_server.wait_for("hal@example.com", ADDED, timeout=20)
-        assert second.service.accept_invitation(token, "hal-password") == user_id
+        assert second.service.accounts.accept_invitation(token, "hal-password") == user_id
         sent = second.mail.outbox.mails()
     finally:
         second.close()
@@ -241,7 +243,7 @@ def test_with_smtp_down_the_command_answers_and_the_mail_goes_once_smtp_is_back(
     settings, smtp = smtp_away
     runtime = Runtime(settings, database).start()
     try:
-        runtime.service.add_operator("op@example.com", "op-pw-123", SYSTEM)
+        runtime.service.accounts.add_operator("op@example.com", "op-pw-123", SYSTEM)
         with serving(runtime.api) as url, login(url, "op@example.com", "op-pw-123") as client:
             answer = client.post("/api/operator/users", json={"email": "ida@example.com"})
             assert answer.status_code == 201, answer.text
@@ -266,7 +268,7 @@ def test_a_mail_not_yet_sent_when_the_process_stops_is_sent_by_the_next(
     first = Runtime(settings, database).start()
     try:
         first.start_mail()
-        first.service.invite_home_user("jo@example.com", SYSTEM)
+        first.service.accounts.invite_home_user("jo@example.com", SYSTEM)
         wait_until(lambda: first.mail.outbox.mails(), 20, "the mail in the outbox")
     finally:
         first.close()
@@ -290,7 +292,7 @@ def test_an_invitation_whose_token_was_not_kept_is_stuck_and_the_next_is_mailed(
 ) -> None:
     runtime = Runtime(settings, database).start()
     try:
-        runtime.service.invite_home_user("kim@example.com", SYSTEM)
+        runtime.service.accounts.invite_home_user("kim@example.com", SYSTEM)
         position = runtime.service.recorder.max_notification_id()
         tokens = runtime.mail.outbox.tables.invitation_tokens
         with runtime.mail.outbox.datastore.transaction(commit=True) as curs:

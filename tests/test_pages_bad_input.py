@@ -51,8 +51,8 @@ class Portals:
 
 
 def add_home_user(runtime: Runtime, email: str) -> uuid.UUID:
-    _, token = runtime.service.invite_home_user(email, Actor.system())
-    return runtime.service.accept_invitation(token, PASSWORD)
+    _, token = runtime.service.accounts.invite_home_user(email, Actor.system())
+    return runtime.service.accounts.accept_invitation(token, PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +66,16 @@ def portals(
         runtime = Runtime(settings, database).start()
         runtime.context.limiter = LoginRateLimiter(10_000, 10_000)
         try:
-            runtime.service.add_operator("operator@example.com", PASSWORD, Actor.system())
+            runtime.service.accounts.add_operator("operator@example.com", PASSWORD, Actor.system())
             anna_id = add_home_user(runtime, "anna@example.com")
-            group_id, _ = runtime.service.create_group(
+            group_id, _ = runtime.service.groups.create_group(
                 name="Anna's home",
                 time_zone="Europe/Amsterdam",
                 actor=Actor.system(),
                 home_user_id=anna_id,
                 exclusion_windows=parse_windows([WINDOW]),
             )
-            _, token = runtime.service.invite_home_user("bob@example.com", Actor.system())
+            _, token = runtime.service.accounts.invite_home_user("bob@example.com", Actor.system())
             assert runtime.context.view.wait_for(runtime.service.recorder.max_notification_id(), 10)
             with serving(runtime.api) as url:
                 operator, anna = PageClient(url), PageClient(url)

@@ -361,7 +361,7 @@ def test_charger_password_is_set_through_the_service(
     assert short.status_code == 422
     assert error_text(short).startswith("Password:")
     assert answer.status_code == 303
-    assert runtime.service.verify_charger("CP-PW", "a-good-long-password")
+    assert runtime.service.chargers.verify_charger("CP-PW", "a-good-long-password")
 
 
 def test_group_list_refreshes_while_open(

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import WEEKDAYS, ExclusionWindow
 from scheduler.preview import PreviewInterval, schedule_preview
 from scheduler.profiles import ChargerLimits, EvseSpec
@@ -27,7 +28,7 @@ from tou_strategies import (
 )
 
 EXAMPLES = int(os.environ.get("TOU_EXAMPLES", 500))
-EVSE = EvseSpec(UUID(int=42), 1, 32.0, 1, None)
+EVSE = EvseSpec(UUID(int=42), 1, EvseLimits(32.0, 1, None))
 CHARGER = ChargerLimits()
 AMSTERDAM = "Europe/Amsterdam"
 

@@ -20,10 +20,13 @@ from eventsourcing.utils import Environment
 from psycopg.rows import dict_row
 
 from domain.actors import Actor
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import parse_windows
+from old_evse_events import record_old_evse
 from projections.queries import ReadModelQueries
 from projections.runner import start_read_models
 from projections.view import READ_MODELS_NAME, ReadModelsView
+from scheduler.inputs import evse_spec_from_row
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
@@ -49,21 +52,25 @@ def make_history(runtime: Runtime, tag: str, groups: int = 3) -> None:
     """Users, EVSEs and groups with edits: events of every read model, audited or not."""
     service = runtime.service
     for n in range(groups):
-        user_id, token = service.invite_home_user(f"{tag}-{n}@example.com", OPERATOR)
+        user_id, token = service.accounts.invite_home_user(f"{tag}-{n}@example.com", OPERATOR)
         if n % 2:
-            service.accept_invitation(token, "secret-password-1")
-        evse_id, _ = service.register_evse(f"CP-{tag}-{n}", 1, OPERATOR, max_current_a=16, phases=3)
-        group_id, _ = service.create_group(
+            service.accounts.accept_invitation(token, "secret-password-1")
+        evse_id, _ = service.evses.register_evse(
+            f"CP-{tag}-{n}", 1, OPERATOR, EvseLimits(max_current_a=16, phases=3)
+        )
+        group_id, _ = service.groups.create_group(
             name=f"Group {tag} {n}",
             time_zone="Europe/Amsterdam",
             actor=OPERATOR,
             home_user_id=user_id,
             evse_ids=[evse_id],
         )
-        service.set_exclusion_times(group_id, parse_windows([EVENING]), OPERATOR)
-        service.edit_group(group_id, OPERATOR, name=f"Group {tag} {n} renamed", random_delay=True)
-        service.change_evse_limits(evse_id, OPERATOR, max_power_w=7400)
-        service.start_priority_charge(group_id, Actor.home_user(user_id))
+        service.groups.set_exclusion_times(group_id, parse_windows([EVENING]), OPERATOR)
+        service.groups.edit_group(
+            group_id, OPERATOR, name=f"Group {tag} {n} renamed", random_delay=True
+        )
+        service.evses.change_evse_limits(evse_id, OPERATOR, EvseLimits(max_power_w=7400))
+        service.groups.start_priority_charge(group_id, Actor.home_user(user_id))
 
 
 def last_position(runtime: Runtime) -> int:
@@ -249,11 +256,13 @@ def test_two_runners_over_the_same_events_project_each_once(
 
 
 def test_audit_trail_of_a_group_survives_a_restart_in_order_and_once(runtime: Runtime) -> None:
-    group_id, _ = runtime.service.create_group(name="Restart", time_zone="UTC", actor=OPERATOR)
+    group_id, _ = runtime.service.groups.create_group(
+        name="Restart", time_zone="UTC", actor=OPERATOR
+    )
     assert runtime.context.view.wait_for(last_position(runtime), WAIT)
     runtime.read_models.stop()
-    runtime.service.set_exclusion_times(group_id, parse_windows([EVENING]), OPERATOR)
-    runtime.service.edit_group(group_id, OPERATOR, name="Restarted")
+    runtime.service.groups.set_exclusion_times(group_id, parse_windows([EVENING]), OPERATOR)
+    runtime.service.groups.edit_group(group_id, OPERATOR, name="Restarted")
 
     restarted = start_read_models(runtime.env)
     try:
@@ -271,6 +280,27 @@ def test_audit_trail_of_a_group_survives_a_restart_in_order_and_once(runtime: Ru
         ("Restart", "Restarted"),
         ([], [EVENING]),
     ]
+
+
+# --- events recorded before EvseLimits ----------------------------------------------------------
+
+
+def test_evse_events_with_three_loose_limit_fields_still_reach_the_read_models(
+    runtime: Runtime,
+) -> None:
+    evse_id = record_old_evse(
+        runtime.service,
+        "CP-OLD",
+        OPERATOR,
+        {"max_current_a": 32.0, "phases": 1, "max_power_w": None},
+        {"max_current_a": None, "phases": None, "max_power_w": 11000.0},
+    )
+    assert runtime.context.view.wait_for(last_position(runtime), WAIT)
+
+    row = runtime.context.queries.evse(evse_id)
+    assert row is not None
+    assert (row["max_current_a"], row["phases"], row["max_power_w"]) == (None, None, 11000.0)
+    assert evse_spec_from_row(row).limits == runtime.service.evse(evse_id).limits
 
 
 # --- read your writes ------------------------------------------------------------------------
@@ -295,8 +325,8 @@ def test_the_answer_to_each_command_already_shows_its_change(
 def test_a_change_in_one_portal_is_in_the_other_at_once(
     runtime: Runtime, server: str, operator_client: httpx.Client
 ) -> None:
-    user_id, token = runtime.service.invite_home_user("anna@example.com", OPERATOR)
-    runtime.service.accept_invitation(token, "secret-password-1")
+    user_id, token = runtime.service.accounts.invite_home_user("anna@example.com", OPERATOR)
+    runtime.service.accounts.accept_invitation(token, "secret-password-1")
     group = operator_client.post(
         "/api/operator/groups",
         json={"name": "Anna", "time_zone": "UTC", "home_user_id": str(user_id)},
@@ -337,11 +367,11 @@ def directory(runtime: Runtime) -> list[str]:
         "gone@example.com",
     ]
     for email in emails:
-        runtime.service.invite_home_user(email, OPERATOR)
-    runtime.service.revoke_user(
-        runtime.service.invite_home_user("gone2@example.com", OPERATOR)[0], OPERATOR
+        runtime.service.accounts.invite_home_user(email, OPERATOR)
+    runtime.service.accounts.revoke_user(
+        runtime.service.accounts.invite_home_user("gone2@example.com", OPERATOR)[0], OPERATOR
     )
-    runtime.service.add_operator("annoperator@example.com", "operator-pass-1", OPERATOR)
+    runtime.service.accounts.add_operator("annoperator@example.com", "operator-pass-1", OPERATOR)
     assert runtime.context.view.wait_for(last_position(runtime), WAIT)
     return emails
 
@@ -399,13 +429,17 @@ def test_autocomplete_leaves_out_revoked_users_and_operators(
 def test_a_connector_registered_again_is_back_in_the_registry(runtime: Runtime) -> None:
     service = runtime.service
     operator = Actor.operator(
-        service.add_operator("ops2@example.com", "operator-pass", Actor.system())
+        service.accounts.add_operator("ops2@example.com", "operator-pass", Actor.system())
     )
-    evse_id, _ = service.register_evse("CP-AGAIN", 1, operator, max_current_a=16, phases=3)
-    runtime.read_models.wait(service.deregister_evse(evse_id, operator))
+    evse_id, _ = service.evses.register_evse(
+        "CP-AGAIN", 1, operator, EvseLimits(max_current_a=16, phases=3)
+    )
+    runtime.read_models.wait(service.evses.deregister_evse(evse_id, operator))
     assert runtime.context.queries.evse(evse_id) is None
 
-    _, position = service.register_evse("CP-AGAIN", 1, operator, max_current_a=32, phases=1)
+    _, position = service.evses.register_evse(
+        "CP-AGAIN", 1, operator, EvseLimits(max_current_a=32, phases=1)
+    )
     runtime.read_models.wait(position)
 
     row = runtime.context.queries.evse(evse_id)

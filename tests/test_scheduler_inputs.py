@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.actors import SYSTEM, Actor
 from domain.capabilities import ChargerCapabilities
+from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 from scheduler.inputs import group_inputs
 from scheduler.tou import desired_profiles
@@ -13,14 +14,14 @@ from scheduler.tou import desired_profiles
 
 def test_a_charger_with_two_stack_levels_gets_exclusion_at_0_and_priority_at_1() -> None:
     app = SmartCharging()
-    operator = Actor.operator(app.add_operator("ops@example.com", "operator-pass", SYSTEM))
-    evse_id, _ = app.register_evse("CP-SMALL", 1, operator, max_power_w=7400)
-    app.set_charger_password("CP-SMALL", "0123456789abcdef", operator)
-    app.charger_capabilities("CP-SMALL", ChargerCapabilities(5, ("W",), max_stack_level=1))
-    group_id, _ = app.create_group(
+    operator = Actor.operator(app.accounts.add_operator("ops@example.com", "operator-pass", SYSTEM))
+    evse_id, _ = app.evses.register_evse("CP-SMALL", 1, operator, EvseLimits(max_power_w=7400))
+    app.chargers.set_charger_password("CP-SMALL", "0123456789abcdef", operator)
+    app.chargers.charger_capabilities("CP-SMALL", ChargerCapabilities(5, ("W",), max_stack_level=1))
+    group_id, _ = app.groups.create_group(
         name="Small", time_zone="Europe/Amsterdam", actor=operator, evse_ids=[evse_id]
     )
-    app.start_priority_charge(group_id, operator, duration=timedelta(hours=1))
+    app.groups.start_priority_charge(group_id, operator, duration=timedelta(hours=1))
 
     inputs = group_inputs(app, app.group(group_id))
     limits = inputs.limits[evse_id]
@@ -36,9 +37,13 @@ def test_a_charger_with_two_stack_levels_gets_exclusion_at_0_and_priority_at_1()
 
 def test_an_unknown_charger_gets_the_common_defaults() -> None:
     app = SmartCharging()
-    operator = Actor.operator(app.add_operator("ops@example.com", "operator-pass", SYSTEM))
-    evse_id, _ = app.register_evse("CP-NEW", 1, operator, max_current_a=16, phases=3)
-    group_id, _ = app.create_group(name="New", time_zone="UTC", actor=operator, evse_ids=[evse_id])
+    operator = Actor.operator(app.accounts.add_operator("ops@example.com", "operator-pass", SYSTEM))
+    evse_id, _ = app.evses.register_evse(
+        "CP-NEW", 1, operator, EvseLimits(max_current_a=16, phases=3)
+    )
+    group_id, _ = app.groups.create_group(
+        name="New", time_zone="UTC", actor=operator, evse_ids=[evse_id]
+    )
 
     limits = group_inputs(app, app.group(group_id)).limits[evse_id]
 

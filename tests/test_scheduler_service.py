@@ -14,6 +14,7 @@ import pytest
 
 from domain.actors import SYSTEM, Actor
 from domain.delivery import ProfileDelivery
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import parse_windows
 from domain.service import SmartCharging
 from scheduler.codec import profile_from_dict
@@ -51,12 +52,16 @@ def scheduler(runtime: Runtime) -> Iterator[ProfileScheduler]:
 
 @pytest.fixture
 def operator(runtime: Runtime) -> Actor:
-    return Actor.operator(runtime.service.add_operator("ops@example.com", "ops-password", SYSTEM))
+    return Actor.operator(
+        runtime.service.accounts.add_operator("ops@example.com", "ops-password", SYSTEM)
+    )
 
 
 def make_group(service: SmartCharging, operator: Actor, cp: str = "CP-S1") -> tuple[UUID, UUID]:
-    evse_id, _ = service.register_evse(cp, 1, operator, max_current_a=16, phases=3)
-    group_id, _ = service.create_group(
+    evse_id, _ = service.evses.register_evse(
+        cp, 1, operator, EvseLimits(max_current_a=16, phases=3)
+    )
+    group_id, _ = service.groups.create_group(
         name="Home", time_zone="Europe/Amsterdam", actor=operator, evse_ids=[evse_id]
     )
     return group_id, evse_id
@@ -74,7 +79,7 @@ def test_exclusion_times_become_desired_profiles_that_obey_them(
 ) -> None:
     service = runtime.service
     group_id, evse_id = make_group(service, operator)
-    service.set_exclusion_times(group_id, parse_windows(EVENING), operator)
+    service.groups.set_exclusion_times(group_id, parse_windows(EVENING), operator)
 
     def excluded_profile_recorded() -> bool:
         desired = service.delivery(evse_id).desired
@@ -114,7 +119,7 @@ def test_priority_charge_adds_a_profile_and_its_end_is_recorded(
 ) -> None:
     service = runtime.service
     group_id, evse_id = make_group(service, operator)
-    service.start_priority_charge(group_id, operator, duration=timedelta(seconds=2))
+    service.groups.start_priority_charge(group_id, operator, duration=timedelta(seconds=2))
 
     wait_until(lambda: len(service.delivery(evse_id).desired) == 2)
     wait_until(lambda: service.group(group_id).priority is None, timeout=15)
@@ -126,7 +131,7 @@ def test_priority_charge_adds_a_profile_and_its_end_is_recorded(
 def test_timers_are_rebuilt_after_a_restart(runtime: Runtime, operator: Actor) -> None:
     service = runtime.service
     group_id, _evse_id = make_group(service, operator)
-    service.start_priority_charge(group_id, operator, duration=timedelta(hours=1))
+    service.groups.start_priority_charge(group_id, operator, duration=timedelta(hours=1))
     first = runtime.start_scheduler()
     first.leader_poll_seconds = 0.1
     assert first.is_leader.wait(10)
@@ -168,7 +173,7 @@ def test_rejected_profile_is_retried_with_backoff(
     delivery = service.delivery(evse_id)
     profile_id = delivery.desired[0]["profile_id"]
 
-    service.record_answer(evse_id, profile_id, delivery.desired_version, "Rejected")
+    service.deliveries.record_answer(evse_id, profile_id, delivery.desired_version, "Rejected")
 
     wait_until(lambda: scheduler.timer(f"retry:{delivery.id}") is not None)
     first_retry = scheduler.timer(f"retry:{delivery.id}")
@@ -184,6 +189,6 @@ def test_evse_removed_from_its_group_gets_its_profiles_cleared(
     group_id, evse_id = make_group(service, operator)
     wait_until(lambda: service.delivery(evse_id).desired)
 
-    service.remove_evse(group_id, evse_id, operator)
+    service.evses.remove_evse(group_id, evse_id, operator)
 
     wait_until(lambda: service.delivery(evse_id).desired == [])

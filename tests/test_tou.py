@@ -8,6 +8,7 @@ from uuid import UUID
 import pytest
 
 from domain.actors import SYSTEM
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import WEEKDAYS, ExclusionWindow
 from domain.groups import SmartChargingGroup
 from scheduler.evaluate import limit_at
@@ -19,7 +20,7 @@ from scheduler.tou import (
     random_delay_seconds,
 )
 
-EVSE = EvseSpec(UUID("5b0d8a36-6f0c-4a39-9a57-3f1f0c7f2a11"), 1, 16.0, 3, None)
+EVSE = EvseSpec(UUID("5b0d8a36-6f0c-4a39-9a57-3f1f0c7f2a11"), 1, EvseLimits(16.0, 3, None))
 CHARGER = ChargerLimits()
 WEEKDAYS_ONLY = ("mon", "tue", "wed", "thu", "fri")
 H = 3600
@@ -226,7 +227,7 @@ def test_no_priority_profile_once_it_has_ended() -> None:
 
 def test_priority_and_exclusion_ids_are_fixed_and_distinct_per_connector() -> None:
     running = group(priority_started_at=utc(2025, 1, 15), priority_ends_at=utc(2025, 1, 16))
-    second = EvseSpec(UUID(int=2), 2, None, None, 11000.0)
+    second = EvseSpec(UUID(int=2), 2, EvseLimits(None, None, 11000.0))
     schedule = desired_profiles(running, [EVSE, second], CHARGER, utc(2025, 1, 15, 1))
     ids = [p.profile_id for e in (EVSE, second) for p in schedule.profiles_for(e.evse_id)]
     assert ids == [*managed_profile_ids(1), *managed_profile_ids(2)]
@@ -289,7 +290,7 @@ def test_rate_unit_follows_the_evse_and_the_charger() -> None:
     assert (three_phase_16a.rate_unit, three_phase_16a.periods[0].limit) == ("A", 16.0)
     watts_only = exclusion_at(group(), utc(2025, 1, 15), ChargerLimits(rate_units=("W",)))
     assert (watts_only.rate_unit, watts_only.periods[0].limit) == ("W", 11040.0)
-    power_rated = EvseSpec(UUID(int=7), 2, None, None, 7400.0)
+    power_rated = EvseSpec(UUID(int=7), 2, EvseLimits(None, None, 7400.0))
     amps_only = ChargerLimits(rate_units=("A",))
     schedule = desired_profiles(group(), [power_rated], amps_only, utc(2025, 1, 15))
     (profile,) = schedule.profiles_for(power_rated.evse_id)
@@ -297,7 +298,7 @@ def test_rate_unit_follows_the_evse_and_the_charger() -> None:
 
 
 def test_charger_limits_may_differ_per_evse() -> None:
-    other = EvseSpec(UUID(int=9), 2, 32.0, 1, None)
+    other = EvseSpec(UUID(int=9), 2, EvseLimits(32.0, 1, None))
     nights = group(window(WEEKDAYS, "22:00", "06:00"))
     limits = {EVSE.evse_id: ChargerLimits(), other.evse_id: ChargerLimits(max_periods=3)}
     schedule = desired_profiles(nights, [EVSE, other], limits, utc(2025, 1, 15))

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import ExclusionWindow
 from scheduler.profiles import (
     ChargerLimits,
@@ -30,7 +31,7 @@ from tou_strategies import charger_limits, evse_specs, groups, nows, time_zones
 
 EXAMPLES = int(os.environ.get("TOU_EXAMPLES", 500))
 UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-EVSE = EvseSpec(UUID(int=1), 1, 16.37, 3, None)
+EVSE = EvseSpec(UUID(int=1), 1, EvseLimits(16.37, 3, None))
 RUNNING = GroupInput(
     "America/New_York",
     (ExclusionWindow(("mon", "sun"), 17 * 60, 21 * 60),),

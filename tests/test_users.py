@@ -59,14 +59,14 @@ def all_events(app: SmartCharging) -> list[Any]:
 def test_an_operator_is_added_with_a_hashed_password_and_can_log_in(
     app: SmartCharging, operator: Actor
 ) -> None:
-    user_id = app.add_operator("  Ops@Example.COM ", "operator-pass", operator)
+    user_id = app.accounts.add_operator("  Ops@Example.COM ", "operator-pass", operator)
 
     user = app.user(user_id)
     assert (user.email, user.role, user.status) == ("ops@example.com", Role.OPERATOR, "active")
     assert user_id == user_id_for("ops@example.com")
     assert user.password_hash and "operator-pass" not in user.password_hash
     assert not any(b"operator-pass" in state for state in stored_states(app))
-    assert app.authenticate("ops@example.com", "operator-pass") == user
+    assert app.accounts.authenticate("ops@example.com", "operator-pass") == user
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_a_weak_or_absurd_password_is_refused_and_nothing_is_stored(
     app: SmartCharging, operator: Actor, password: Any
 ) -> None:
     with pytest.raises(InvalidInput, match="password"):
-        app.add_operator("ops@example.com", password, operator)
+        app.accounts.add_operator("ops@example.com", password, operator)
     assert app.recorder.max_notification_id() is None
 
 
@@ -102,32 +102,32 @@ def test_a_weak_or_absurd_password_is_refused_and_nothing_is_stored(
 )
 def test_a_malformed_email_is_refused(app: SmartCharging, operator: Actor, email: Any) -> None:
     with pytest.raises(InvalidInput, match="email"):
-        app.add_operator(email, "operator-pass", operator)
+        app.accounts.add_operator(email, "operator-pass", operator)
     with pytest.raises(InvalidInput, match="email"):
-        app.invite_home_user(email, operator)
+        app.accounts.invite_home_user(email, operator)
 
 
 def test_a_password_may_hold_any_printable_character(app: SmartCharging, operator: Actor) -> None:
     password = "  ünï cødé 🔌 \"'<>&;  "
-    app.add_operator("ops@example.com", password, operator)
+    app.accounts.add_operator("ops@example.com", password, operator)
 
-    assert app.authenticate("ops@example.com", password) is not None
+    assert app.accounts.authenticate("ops@example.com", password) is not None
 
 
 def test_a_16_kb_email_is_refused_in_few_words(app: SmartCharging, operator: Actor) -> None:
     with pytest.raises(InvalidInput, match="email: at most 254 characters") as refusal:
-        app.invite_home_user("o" * 16_000 + "@example.com", operator)
+        app.accounts.invite_home_user("o" * 16_000 + "@example.com", operator)
 
     assert len(str(refusal.value)) < 100
 
 
 def test_an_email_is_registered_once_whatever_its_case(app: SmartCharging, operator: Actor) -> None:
-    app.add_operator("ops@example.com", "operator-pass", operator)
+    app.accounts.add_operator("ops@example.com", "operator-pass", operator)
 
     with pytest.raises(EmailAlreadyRegistered, match=r"ops@example\.com already has an account"):
-        app.add_operator("OPS@example.com", "another-pass", operator)
+        app.accounts.add_operator("OPS@example.com", "another-pass", operator)
     with pytest.raises(EmailAlreadyRegistered):
-        app.invite_home_user("Ops@Example.com", operator)
+        app.accounts.invite_home_user("Ops@Example.com", operator)
     assert app.recorder.max_notification_id() == 2  # Registered and PasswordSet, once
 
 
@@ -137,11 +137,11 @@ def test_an_email_is_registered_once_whatever_its_case(app: SmartCharging, opera
 def test_inviting_a_home_user_returns_a_token_that_is_stored_only_as_its_hash(
     app: SmartCharging, operator: Actor, clock: ManualClock
 ) -> None:
-    user_id, token = app.invite_home_user("Anna@Example.com", operator)
+    user_id, token = app.accounts.invite_home_user("Anna@Example.com", operator)
 
     user = app.user(user_id)
     assert (user.email, user.role, user.status) == ("anna@example.com", Role.HOME_USER, "invited")
-    invitation = app.invitation(token)
+    invitation = app.accounts.invitation(token)
     assert invitation.id == user.invitation_id
     assert (invitation.user_id, invitation.token_hash) == (user_id, hash_token(token))
     assert invitation.expires_at == clock.now + timedelta(days=7)
@@ -152,50 +152,50 @@ def test_inviting_a_home_user_returns_a_token_that_is_stored_only_as_its_hash(
 def test_the_invitation_lifetime_comes_from_the_environment(clock: ManualClock) -> None:
     app = SmartCharging(env={"INVITATION_VALID_DAYS": "2"}, clock=clock)
 
-    _, token = app.invite_home_user("anna@example.com", Actor.system())
+    _, token = app.accounts.invite_home_user("anna@example.com", Actor.system())
 
-    assert app.invitation(token).expires_at == clock.now + timedelta(days=2)
+    assert app.accounts.invitation(token).expires_at == clock.now + timedelta(days=2)
 
 
 def test_accepting_an_invitation_sets_the_password_and_activates_the_user(
     app: SmartCharging, operator: Actor
 ) -> None:
-    user_id, token = app.invite_home_user("anna@example.com", operator)
+    user_id, token = app.accounts.invite_home_user("anna@example.com", operator)
 
-    assert app.accept_invitation(token, PASSWORD) == user_id
+    assert app.accounts.accept_invitation(token, PASSWORD) == user_id
 
     assert app.user(user_id).status == "active"
-    assert app.authenticate("anna@example.com", PASSWORD).id == user_id
+    assert app.accounts.authenticate("anna@example.com", PASSWORD).id == user_id
     accepted = list(app.events.get(app.user(user_id).invitation_id))[-1]
     assert (type(accepted).__name__, accepted.actor) == ("Accepted", Actor.home_user(user_id))
 
 
 def test_an_invitation_is_used_only_once(app: SmartCharging, operator: Actor) -> None:
-    _, token = app.invite_home_user("anna@example.com", operator)
-    app.accept_invitation(token, PASSWORD)
+    _, token = app.accounts.invite_home_user("anna@example.com", operator)
+    app.accounts.accept_invitation(token, PASSWORD)
 
     with pytest.raises(InvitationInvalid, match="already used"):
-        app.accept_invitation(token, "someone else's")
-    assert app.authenticate("anna@example.com", PASSWORD) is not None
+        app.accounts.accept_invitation(token, "someone else's")
+    assert app.accounts.authenticate("anna@example.com", PASSWORD) is not None
 
 
 def test_an_invitation_expires_after_seven_days(
     app: SmartCharging, operator: Actor, clock: ManualClock
 ) -> None:
-    _, token = app.invite_home_user("anna@example.com", operator)
+    _, token = app.accounts.invite_home_user("anna@example.com", operator)
     clock.advance(timedelta(days=7))
 
     with pytest.raises(InvitationInvalid, match="expired"):
-        app.accept_invitation(token, PASSWORD)
+        app.accounts.accept_invitation(token, PASSWORD)
 
 
 def test_an_invitation_is_still_good_just_before_it_expires(
     app: SmartCharging, operator: Actor, clock: ManualClock
 ) -> None:
-    _, token = app.invite_home_user("anna@example.com", operator)
+    _, token = app.accounts.invite_home_user("anna@example.com", operator)
     clock.advance(timedelta(days=7) - timedelta(seconds=1))
 
-    app.accept_invitation(token, PASSWORD)
+    app.accounts.accept_invitation(token, PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -204,104 +204,104 @@ def test_an_invitation_is_still_good_just_before_it_expires(
     ids=["unknown", "empty", "None", "NUL", "UTF-16 half", "16 KB"],
 )
 def test_an_unknown_token_is_refused(app: SmartCharging, operator: Actor, token: Any) -> None:
-    app.invite_home_user("anna@example.com", operator)
+    app.accounts.invite_home_user("anna@example.com", operator)
 
     with pytest.raises(InvitationInvalid, match="not valid"):
-        app.accept_invitation(token, PASSWORD)
+        app.accounts.accept_invitation(token, PASSWORD)
 
 
 def test_a_weak_password_leaves_the_invitation_usable(app: SmartCharging, operator: Actor) -> None:
-    _, token = app.invite_home_user("anna@example.com", operator)
+    _, token = app.accounts.invite_home_user("anna@example.com", operator)
 
     with pytest.raises(InvalidInput, match="password"):
-        app.accept_invitation(token, "short")
+        app.accounts.accept_invitation(token, "short")
 
-    app.accept_invitation(token, PASSWORD)
+    app.accounts.accept_invitation(token, PASSWORD)
 
 
 def test_resending_withdraws_the_old_invitation(app: SmartCharging, operator: Actor) -> None:
-    user_id, old_token = app.invite_home_user("anna@example.com", operator)
+    user_id, old_token = app.accounts.invite_home_user("anna@example.com", operator)
 
-    new_token = app.resend_invitation(user_id, operator)
+    new_token = app.accounts.resend_invitation(user_id, operator)
 
     assert new_token != old_token
     with pytest.raises(InvitationInvalid, match="withdrawn"):
-        app.accept_invitation(old_token, PASSWORD)
-    assert app.accept_invitation(new_token, PASSWORD) == user_id
+        app.accounts.accept_invitation(old_token, PASSWORD)
+    assert app.accounts.accept_invitation(new_token, PASSWORD) == user_id
 
 
 def test_inviting_the_same_email_again_reissues_the_invitation(
     app: SmartCharging, operator: Actor
 ) -> None:
-    user_id, old_token = app.invite_home_user("anna@example.com", operator)
+    user_id, old_token = app.accounts.invite_home_user("anna@example.com", operator)
 
-    again_id, new_token = app.invite_home_user("ANNA@example.com", operator)
+    again_id, new_token = app.accounts.invite_home_user("ANNA@example.com", operator)
 
     assert again_id == user_id
     with pytest.raises(InvitationInvalid):
-        app.invitation(old_token)
-    assert app.invitation(new_token).user_id == user_id
+        app.accounts.invitation(old_token)
+    assert app.accounts.invitation(new_token).user_id == user_id
 
 
 def test_an_active_user_is_neither_reinvited_nor_sent_a_new_invitation(
     app: SmartCharging, operator: Actor
 ) -> None:
-    user_id, token = app.invite_home_user("anna@example.com", operator)
-    app.accept_invitation(token, PASSWORD)
+    user_id, token = app.accounts.invite_home_user("anna@example.com", operator)
+    app.accounts.accept_invitation(token, PASSWORD)
 
     with pytest.raises(EmailAlreadyRegistered, match="already accepted"):
-        app.resend_invitation(user_id, operator)
+        app.accounts.resend_invitation(user_id, operator)
     with pytest.raises(EmailAlreadyRegistered):
-        app.invite_home_user("anna@example.com", operator)
+        app.accounts.invite_home_user("anna@example.com", operator)
 
 
 def test_operators_are_not_invited(app: SmartCharging, operator: Actor) -> None:
-    operator_id = app.add_operator("ops@example.com", "operator-pass", operator)
+    operator_id = app.accounts.add_operator("ops@example.com", "operator-pass", operator)
 
     with pytest.raises(InvalidInput, match="only home users"):
-        app.resend_invitation(operator_id, operator)
+        app.accounts.resend_invitation(operator_id, operator)
     with pytest.raises(NotFound):
-        app.resend_invitation(uuid4(), operator)
+        app.accounts.resend_invitation(uuid4(), operator)
 
 
 # --- revoke --------------------------------------------------------------------------------------
 
 
 def test_a_revoked_user_can_no_longer_log_in(app: SmartCharging, operator: Actor) -> None:
-    user_id, token = app.invite_home_user("anna@example.com", operator)
-    app.accept_invitation(token, PASSWORD)
+    user_id, token = app.accounts.invite_home_user("anna@example.com", operator)
+    app.accounts.accept_invitation(token, PASSWORD)
 
-    app.revoke_user(user_id, operator)
+    app.accounts.revoke_user(user_id, operator)
 
     user = app.user(user_id)
     assert (user.status, user.password_hash) == ("revoked", None)
-    assert app.authenticate("anna@example.com", PASSWORD) is None
+    assert app.accounts.authenticate("anna@example.com", PASSWORD) is None
 
 
 def test_revoking_withdraws_the_open_invitation(app: SmartCharging, operator: Actor) -> None:
-    user_id, token = app.invite_home_user("anna@example.com", operator)
+    user_id, token = app.accounts.invite_home_user("anna@example.com", operator)
 
-    app.revoke_user(user_id, operator)
+    app.accounts.revoke_user(user_id, operator)
 
     with pytest.raises(InvitationInvalid, match="withdrawn"):
-        app.accept_invitation(token, PASSWORD)
+        app.accounts.accept_invitation(token, PASSWORD)
     assert app.user(user_id).status == "revoked"
 
 
 def test_revoking_twice_records_one_revocation(app: SmartCharging, operator: Actor) -> None:
-    user_id, _ = app.invite_home_user("anna@example.com", operator)
-    app.revoke_user(user_id, operator)
+    user_id, _ = app.accounts.invite_home_user("anna@example.com", operator)
+    app.accounts.revoke_user(user_id, operator)
 
-    app.revoke_user(user_id, operator)
+    app.accounts.revoke_user(user_id, operator)
 
     assert [type(e).__name__ for e in app.events.get(user_id)].count("Revoked") == 1
 
 
 def test_operators_are_not_revoked_here(app: SmartCharging, operator: Actor) -> None:
-    operator_id = app.add_operator("ops@example.com", "operator-pass", operator)
+    operator_id = app.accounts.add_operator("ops@example.com", "operator-pass", operator)
 
     with pytest.raises(InvalidInput, match="operators are not revoked"):
-        app.revoke_user(operator_id, operator)
+        app.accounts.revoke_user(operator_id, operator)
 
 
 # --- login --------------------------------------------------------------------------------
@@ -309,14 +309,14 @@ def test_operators_are_not_revoked_here(app: SmartCharging, operator: Actor) -> 
 
 @pytest.fixture
 def anna(app: SmartCharging, operator: Actor) -> UUID:
-    user_id, token = app.invite_home_user("anna@example.com", operator)
-    app.accept_invitation(token, PASSWORD)
+    user_id, token = app.accounts.invite_home_user("anna@example.com", operator)
+    app.accounts.accept_invitation(token, PASSWORD)
     return user_id
 
 
 @pytest.mark.parametrize("email", ["anna@example.com", "ANNA@Example.Com", "  anna@example.com "])
 def test_login_ignores_the_case_of_the_email(app: SmartCharging, anna: UUID, email: str) -> None:
-    user = app.authenticate(email, PASSWORD)
+    user = app.accounts.authenticate(email, PASSWORD)
 
     assert user is not None and user.id == anna
 
@@ -333,7 +333,7 @@ def test_login_ignores_the_case_of_the_email(app: SmartCharging, anna: UUID, ema
 def test_login_with_a_wrong_password_or_unknown_email_fails_alike(
     app: SmartCharging, anna: UUID, email: str, password: str
 ) -> None:
-    assert app.authenticate(email, password) is None
+    assert app.accounts.authenticate(email, password) is None
 
 
 @pytest.mark.parametrize(
@@ -342,24 +342,24 @@ def test_login_with_a_wrong_password_or_unknown_email_fails_alike(
 def test_login_with_a_password_no_account_can_have_fails_without_an_error(
     app: SmartCharging, anna: UUID, password: Any
 ) -> None:
-    assert app.authenticate("anna@example.com", password) is None
+    assert app.accounts.authenticate("anna@example.com", password) is None
 
 
 def test_a_current_password_no_account_can_have_is_simply_wrong(
     app: SmartCharging, anna: UUID
 ) -> None:
     with pytest.raises(InvalidInput, match="not your current password"):
-        app.change_password(anna, "\ud800" * 8, "new password")
-    assert app.authenticate("anna@example.com", PASSWORD) is not None
+        app.accounts.change_password(anna, "\ud800" * 8, "new password")
+    assert app.accounts.authenticate("anna@example.com", PASSWORD) is not None
 
 
 def test_an_invited_user_cannot_log_in_before_accepting(
     app: SmartCharging, operator: Actor
 ) -> None:
-    app.invite_home_user("anna@example.com", operator)
+    app.accounts.invite_home_user("anna@example.com", operator)
 
-    assert app.authenticate("anna@example.com", "") is None
-    assert app.authenticate("anna@example.com", PASSWORD) is None
+    assert app.accounts.authenticate("anna@example.com", "") is None
+    assert app.accounts.authenticate("anna@example.com", PASSWORD) is None
 
 
 # --- who may do what, and the audit trail --------------------------------------------------
@@ -368,10 +368,10 @@ def test_an_invited_user_cannot_log_in_before_accepting(
 @pytest.mark.parametrize(
     "command",
     [
-        lambda app, a: app.add_operator("new@example.com", "operator-pass", a),
-        lambda app, a: app.invite_home_user("new@example.com", a),
-        lambda app, a: app.resend_invitation(a.user_id, a),
-        lambda app, a: app.revoke_user(a.user_id, a),
+        lambda app, a: app.accounts.add_operator("new@example.com", "operator-pass", a),
+        lambda app, a: app.accounts.invite_home_user("new@example.com", a),
+        lambda app, a: app.accounts.resend_invitation(a.user_id, a),
+        lambda app, a: app.accounts.revoke_user(a.user_id, a),
     ],
 )
 def test_a_home_user_may_not_manage_accounts(
@@ -387,12 +387,12 @@ def test_a_home_user_may_not_manage_accounts(
 def test_every_user_and_invitation_event_names_its_actor_and_time(
     app: SmartCharging, operator: Actor
 ) -> None:
-    operator_id = app.add_operator("ops@example.com", "operator-pass", Actor.system())
+    operator_id = app.accounts.add_operator("ops@example.com", "operator-pass", Actor.system())
     ops = Actor.operator(operator_id)
-    user_id, token = app.invite_home_user("anna@example.com", ops)
-    token = app.resend_invitation(user_id, ops)
-    app.accept_invitation(token, PASSWORD)
-    app.revoke_user(user_id, ops)
+    user_id, token = app.accounts.invite_home_user("anna@example.com", ops)
+    token = app.accounts.resend_invitation(user_id, ops)
+    app.accounts.accept_invitation(token, PASSWORD)
+    app.accounts.revoke_user(user_id, ops)
 
     events = all_events(app)
     assert {type(e).__qualname__ for e in events} >= {

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from hypothesis import strategies as st
 
+from domain.evse_limits import EvseLimits
 from domain.exclusion_times import MAX_WINDOWS, WEEKDAYS, ExclusionWindow
 from scheduler.profiles import ChargerLimits, EvseSpec
 from scheduler.tou import GroupInput, random_delay_seconds
@@ -94,9 +95,11 @@ def evse_specs(draw: st.DrawFn) -> EvseSpec:
     connector_id = draw(st.integers(1, 8))
     if draw(st.booleans()):
         current = round(draw(st.floats(min_value=6, max_value=80)), 2)
-        return EvseSpec(evse_id, connector_id, current, draw(st.sampled_from([1, 3])), None)
+        return EvseSpec(
+            evse_id, connector_id, EvseLimits(current, draw(st.sampled_from([1, 3])), None)
+        )
     power = round(draw(st.floats(min_value=1000, max_value=350_000)), 1)
-    return EvseSpec(evse_id, connector_id, None, None, power)
+    return EvseSpec(evse_id, connector_id, EvseLimits(None, None, power))
 
 
 charger_limits = st.builds(

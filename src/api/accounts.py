@@ -56,7 +56,7 @@ def login(body: LoginIn, request: Request, response: Response, ctx: Context) -> 
             f"too many failed logins; try again in {wait} seconds",
             headers={"Retry-After": str(wait)},
         )
-    user = ctx.service.authenticate(body.email, body.password)
+    user = ctx.service.accounts.authenticate(body.email, body.password)
     if user is None:
         ctx.limiter.failed(body.email, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
@@ -91,14 +91,14 @@ def change_password(
     ctx: Context,
     token: Annotated[str | None, Depends(session_token)],
 ) -> Response:
-    ctx.service.change_password(session.user_id, body.current_password, body.new_password)
+    ctx.service.accounts.change_password(session.user_id, body.current_password, body.new_password)
     ctx.sessions.close_all(session.user_id, keep=token or "")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/invitations/{token}", summary="Check an invitation link")
 def invitation(token: str, ctx: Context) -> InvitationView:
-    found = ctx.service.invitation(token)
+    found = ctx.service.accounts.invitation(token)
     return InvitationView(email=found.email, expires_at=found.expires_at)
 
 
@@ -106,6 +106,6 @@ def invitation(token: str, ctx: Context) -> InvitationView:
 def accept_invitation(
     token: str, body: AcceptInvitationIn, response: Response, ctx: Context
 ) -> SessionView:
-    user_id = ctx.service.accept_invitation(token, body.password)
+    user_id = ctx.service.accounts.accept_invitation(token, body.password)
     ctx.caught_up(ctx.service.recorder.max_notification_id())
     return open_session(ctx, response, ctx.service.user(user_id))

@@ -105,7 +105,7 @@ def list_chargers(ctx: Context, actor: OperatorActor) -> list[ChargerView]:
 def set_password(
     charge_point_id: ChargePointId, body: ChargerPasswordIn, ctx: Context, actor: OperatorActor
 ) -> Response:
-    ctx.caught_up(ctx.service.set_charger_password(charge_point_id, body.password, actor))
+    ctx.caught_up(ctx.service.chargers.set_charger_password(charge_point_id, body.password, actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

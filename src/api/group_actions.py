@@ -54,7 +54,7 @@ def exclusion_times(ctx: ApiContext, group_id: UUID, actor: Actor) -> ExclusionT
 def replace_exclusion_times(
     ctx: ApiContext, group_id: UUID, body: ExclusionTimesIn, actor: Actor
 ) -> ExclusionTimesView:
-    position = ctx.service.set_exclusion_times(group_id, windows_from(body.windows), actor)
+    position = ctx.service.groups.set_exclusion_times(group_id, windows_from(body.windows), actor)
     ctx.caught_up(position)
     return exclusion_times(ctx, group_id, actor)
 
@@ -64,7 +64,7 @@ def start_priority_charge(
 ) -> GroupView:
     body = body or PriorityChargeIn()
     duration = timedelta(minutes=body.duration_minutes) if body.duration_minutes else None
-    position = ctx.service.start_priority_charge(
+    position = ctx.service.groups.start_priority_charge(
         group_id, actor, duration=duration, ends_at=body.ends_at
     )
     ctx.caught_up(position)
@@ -72,7 +72,7 @@ def start_priority_charge(
 
 
 def stop_priority_charge(ctx: ApiContext, group_id: UUID, actor: Actor) -> GroupView:
-    position = ctx.service.stop_priority_charge(group_id, actor)
+    position = ctx.service.groups.stop_priority_charge(group_id, actor)
     ctx.caught_up(position)
     return group_view(ctx, group_id, actor)
 

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from domain.evses import MAX_CONNECTOR_ID, MAX_CURRENT_A, MAX_POWER_W
+from domain.evse_limits import MAX_CURRENT_A, MAX_POWER_W, EvseLimits
+from domain.evses import MAX_CONNECTOR_ID
 from domain.exclusion_times import MAX_WINDOWS
 from domain.groups import (
     MAX_DESCRIPTION_LENGTH,
@@ -193,11 +194,18 @@ class EvseIn(Strict):
     phases: Literal[1, 3] | None = None
     max_power_w: float | None = Field(default=None, gt=0, le=MAX_POWER_W)
 
+    def limits(self) -> EvseLimits:
+        """The three fields as the domain's value, checked there."""
+        return EvseLimits(self.max_current_a, self.phases, self.max_power_w)
+
 
 class EvseLimitsIn(Strict):
     max_current_a: float | None = Field(default=None, gt=0, le=MAX_CURRENT_A)
     phases: Literal[1, 3] | None = None
     max_power_w: float | None = Field(default=None, gt=0, le=MAX_POWER_W)
+
+    def limits(self) -> EvseLimits:
+        return EvseLimits(self.max_current_a, self.phases, self.max_power_w)
 
 
 class EvseView(BaseModel):

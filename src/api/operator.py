@@ -74,7 +74,7 @@ def autocomplete(ctx: Context, actor: OperatorActor, q: Search = "") -> list[Use
 @router.post("/users", status_code=status.HTTP_201_CREATED, summary="Invite a home user by e-mail")
 def invite_user(body: InviteIn, ctx: Context, actor: OperatorActor) -> UserView:
     # The invitation mail is a reaction to the recorded invitation (projections.mails).
-    user_id, _token = ctx.service.invite_home_user(body.email, actor)
+    user_id, _token = ctx.service.accounts.invite_home_user(body.email, actor)
     ctx.caught_up(ctx.service.recorder.max_notification_id())
     return _user_view(ctx, user_id)
 
@@ -86,14 +86,14 @@ def get_user(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
 
 @router.post("/users/{user_id}/resend", summary="Send a new invitation; the old link stops working")
 def resend_invitation(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
-    ctx.service.resend_invitation(user_id, actor)
+    ctx.service.accounts.resend_invitation(user_id, actor)
     ctx.caught_up(ctx.service.recorder.max_notification_id())
     return _user_view(ctx, user_id)
 
 
 @router.post("/users/{user_id}/revoke", summary="Revoke access to the consumer portal")
 def revoke_user(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
-    ctx.caught_up(ctx.service.revoke_user(user_id, actor))
+    ctx.caught_up(ctx.service.accounts.revoke_user(user_id, actor))
     ctx.sessions.close_all(user_id)
     return _user_view(ctx, user_id)
 
@@ -128,13 +128,11 @@ def list_evses(
 
 @router.post("/evses", status_code=status.HTTP_201_CREATED, summary="Register a charger connector")
 def register_evse(body: EvseIn, ctx: Context, actor: OperatorActor) -> EvseView:
-    evse_id, position = ctx.service.register_evse(
+    evse_id, position = ctx.service.evses.register_evse(
         body.charge_point_id,
         body.connector_id,
         actor,
-        max_current_a=body.max_current_a,
-        phases=body.phases,
-        max_power_w=body.max_power_w,
+        body.limits(),
     )
     ctx.caught_up(position)
     return _evse_view(ctx, evse_id)
@@ -149,13 +147,13 @@ def get_evse(evse_id: UUID, ctx: Context, actor: OperatorActor) -> EvseView:
 def change_evse_limits(
     evse_id: UUID, body: EvseLimitsIn, ctx: Context, actor: OperatorActor
 ) -> EvseView:
-    ctx.caught_up(ctx.service.change_evse_limits(evse_id, actor, **body.model_dump()))
+    ctx.caught_up(ctx.service.evses.change_evse_limits(evse_id, actor, body.limits()))
     return _evse_view(ctx, evse_id)
 
 
 @router.delete("/evses/{evse_id}", status_code=status.HTTP_204_NO_CONTENT)
 def deregister_evse(evse_id: UUID, ctx: Context, actor: OperatorActor) -> Response:
-    ctx.caught_up(ctx.service.deregister_evse(evse_id, actor))
+    ctx.caught_up(ctx.service.evses.deregister_evse(evse_id, actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -189,7 +187,7 @@ def _home_user_id(ctx: ApiContext, user_id: UUID | None, email: str | None) -> U
 @router.post("/groups", status_code=status.HTTP_201_CREATED, summary="Create a group")
 def create_group(body: GroupIn, ctx: Context, actor: OperatorActor) -> GroupView:
     home_user_id = _home_user_id(ctx, body.home_user_id, body.home_user_email)
-    group_id, position = ctx.service.create_group(
+    group_id, position = ctx.service.groups.create_group(
         name=body.name,
         description=body.description,
         time_zone=body.time_zone,
@@ -206,7 +204,7 @@ def create_group(body: GroupIn, ctx: Context, actor: OperatorActor) -> GroupView
 
 @router.patch("/groups/{group_id}", summary="Edit name, description, time zone, random delay")
 def edit_group(group_id: UUID, body: GroupPatch, ctx: Context, actor: OperatorActor) -> GroupView:
-    position = ctx.service.edit_group(group_id, actor, **body.model_dump(exclude_none=True))
+    position = ctx.service.groups.edit_group(group_id, actor, **body.model_dump(exclude_none=True))
     ctx.caught_up(position)
     return group_actions.group_view(ctx, group_id, actor)
 
@@ -217,7 +215,7 @@ def edit_group(group_id: UUID, body: GroupPatch, ctx: Context, actor: OperatorAc
     summary="Delete a group; its EVSEs and home user are released",
 )
 def delete_group(group_id: UUID, ctx: Context, actor: OperatorActor) -> Response:
-    ctx.caught_up(ctx.service.delete_group(group_id, actor))
+    ctx.caught_up(ctx.service.groups.delete_group(group_id, actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -231,7 +229,7 @@ def set_home_user(
     user_id = _home_user_id(ctx, body.user_id, body.email)
     if user_id is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give user_id or email")
-    ctx.caught_up(ctx.service.add_home_user(group_id, user_id, actor))
+    ctx.caught_up(ctx.service.groups.add_home_user(group_id, user_id, actor))
     return group_actions.group_view(ctx, group_id, actor)
 
 
@@ -239,19 +237,19 @@ def set_home_user(
 def remove_home_user(
     group_id: UUID, user_id: UUID, ctx: Context, actor: OperatorActor
 ) -> GroupView:
-    ctx.caught_up(ctx.service.remove_home_user(group_id, user_id, actor))
+    ctx.caught_up(ctx.service.groups.remove_home_user(group_id, user_id, actor))
     return group_actions.group_view(ctx, group_id, actor)
 
 
 @router.post("/groups/{group_id}/evses", summary="Add an EVSE (refused if it is in another group)")
 def add_evse(group_id: UUID, body: EvseRef, ctx: Context, actor: OperatorActor) -> GroupView:
-    ctx.caught_up(ctx.service.add_evse(group_id, body.evse_id, actor))
+    ctx.caught_up(ctx.service.evses.add_evse(group_id, body.evse_id, actor))
     return group_actions.group_view(ctx, group_id, actor)
 
 
 @router.delete("/groups/{group_id}/evses/{evse_id}", summary="Remove an EVSE from the group")
 def remove_evse(group_id: UUID, evse_id: UUID, ctx: Context, actor: OperatorActor) -> GroupView:
-    ctx.caught_up(ctx.service.remove_evse(group_id, evse_id, actor))
+    ctx.caught_up(ctx.service.evses.remove_evse(group_id, evse_id, actor))
     return group_actions.group_view(ctx, group_id, actor)
 
 

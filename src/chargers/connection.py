@@ -286,7 +286,7 @@ class ChargerConnection:
             return False
         log.info("%s: %s", self.id, found)
         await self._command(
-            "capabilities", self.context.service.charger_capabilities, self.id, found
+            "capabilities", self.context.service.chargers.charger_capabilities, self.id, found
         )
         return True
 
@@ -313,19 +313,23 @@ class ChargerConnection:
     async def record_boot(self, vendor: object, model: object, firmware: object) -> None:
         """Free text, cleaned by the domain (ChargePoint.boot)."""
         service = self.context.service
-        await self._command("boot", service.charger_booted, self.id, vendor, model, firmware)
+        await self._command(
+            "boot", service.chargers.charger_booted, self.id, vendor, model, firmware
+        )
 
     async def record_status(self, connector_id: object, status: object, error: object) -> None:
         service = self.context.service
         await self._command(
-            "status", service.connector_status, self.id, connector_id, status, error
+            "status", service.chargers.connector_status, self.id, connector_id, status, error
         )
 
     async def start_session(self, connector_id: object, transaction_id: object) -> None:
         connector = self.checked(reported_connector, connector_id, whole_charger=False)
         key = self.checked(transaction_key, transaction_id)
         service = self.context.service
-        await self._command("session start", service.session_started, self.id, connector, key)
+        await self._command(
+            "session start", service.deliveries.session_started, self.id, connector, key
+        )
         self.transactions[str(key)] = connector
 
     async def stop_session(self, transaction_id: object, connector_id: object) -> None:
@@ -339,7 +343,9 @@ class ChargerConnection:
             return
         self.transactions.pop(str(key), None)
         service = self.context.service
-        await self._command("session stop", service.session_stopped, self.id, connector, key)
+        await self._command(
+            "session stop", service.deliveries.session_stopped, self.id, connector, key
+        )
 
     async def _connector_of(self, transaction_id: str) -> int | None:
         """From this connection's memory, else the EVSE status read model (after a reconnect)."""

@@ -99,7 +99,11 @@ async def deliver(
             return  # the charger went; it gets everything again when it is back
         status = await _send(connection, step, delivery.connector_id)
         await connection.blocking(
-            service.record_answer, evse_id, step.profile_id, delivery.desired_version, status
+            service.deliveries.record_answer,
+            evse_id,
+            step.profile_id,
+            delivery.desired_version,
+            status,
         )
     connection.sent_versions[evse_id] = delivery.desired_version
 

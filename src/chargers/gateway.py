@@ -126,7 +126,9 @@ class Gateway:
         """Chargers this gateway held when its process ended are not connected anymore."""
         for row in self.context.queries.chargers():
             if row["connected"] and row["gateway_id"] == self.gateway_id:
-                self.context.service.charger_disconnected(row["charge_point_id"], self.gateway_id)
+                self.context.service.chargers.charger_disconnected(
+                    row["charge_point_id"], self.gateway_id
+                )
 
     def _main(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
@@ -177,7 +179,7 @@ class Gateway:
             )
         password = basic_password(request.headers.get("Authorization"), charge_point_id)
         if password is None or not await asyncio.to_thread(
-            self.context.service.verify_charger, charge_point_id, password
+            self.context.service.chargers.verify_charger, charge_point_id, password
         ):
             return self._refuse(
                 connection, HTTPStatus.UNAUTHORIZED, f"charger {charge_point_id}: wrong credentials"
@@ -221,7 +223,7 @@ class Gateway:
     ) -> None:
         service = self.context.service
         connection.connected_position = await connection.blocking(
-            service.charger_connected, connection.id, self.gateway_id, connection.protocol
+            service.chargers.charger_connected, connection.id, self.gateway_id, connection.protocol
         )
         log.info("%s connected (%s)", connection.id, connection.protocol)
         if previous is not None:
@@ -240,7 +242,7 @@ class Gateway:
             return  # replaced: the new connection is the charger's now
         log.info("%s disconnected", connection.id)
         await connection.blocking(
-            self.context.service.charger_disconnected, connection.id, self.gateway_id
+            self.context.service.chargers.charger_disconnected, connection.id, self.gateway_id
         )
 
     # --- for other threads ---------------------------------------------------------------------

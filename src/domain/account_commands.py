@@ -1,19 +1,15 @@
-"""Commands about accounts: operators, home users' invitations, passwords and logins.
-
-A mixin of the SmartCharging application service, kept apart so each file stays readable.
-"""
+"""Commands about accounts: operators, home users' invitations, passwords and logins."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from domain.actors import Actor, Role
+from domain.actors import Actor, Role, require_operator
+from domain.application import CommandApplication
 from domain.errors import (
     EmailAlreadyRegistered,
     InvalidInput,
@@ -32,28 +28,15 @@ from domain.users import (
     user_id_for,
 )
 
-T = TypeVar("T")
-A = TypeVar("A", bound=Aggregate)
 MAX_TOKEN_LENGTH = 200  # new_invitation_token's are 43 characters
 
 
 class AccountCommands:
-    """Needs the host application's `recorder`, `clock`, `invitation_validity`, and helpers."""
-
-    recorder: Any
-    clock: Callable[[], datetime]
-    invitation_validity: timedelta
-
-    if TYPE_CHECKING:
-
-        def _retrying(self, command: Callable[[], T]) -> T: ...
-        def _commit(self, *aggregates: Aggregate, **beside: Any) -> int | None: ...
-        def _require_operator(self, actor: Actor) -> None: ...
-        def _load(self, kind: type[A], aggregate_id: UUID, what: str) -> A: ...
-        def user(self, user_id: UUID) -> User: ...
+    def __init__(self, app: CommandApplication):
+        self.app = app
 
     def add_operator(self, email: str, password: str, actor: Actor) -> UUID:
-        self._require_operator(actor)
+        require_operator(actor)
         check_password_strength(password)
         user = self._new_user(email, Role.OPERATOR, actor)
         user.set_password(hash_password(password), actor)
@@ -62,18 +45,15 @@ class AccountCommands:
 
     def _new_user(self, email: str, role: Role, actor: Actor) -> User:
         user = User.register(email, role, actor)
-        if self._exists(user.id):
+        if self.app.exists(user.id):
             raise EmailAlreadyRegistered(f"email: {user.email} already has an account")
         return user
 
     def _save_new_user(self, user: User, *others: Aggregate, **beside: Any) -> int | None:
         try:
-            return self._commit(user, *others, **beside)
+            return self.app.commit(user, *others, **beside)
         except IntegrityError:
             raise EmailAlreadyRegistered(f"email: {user.email} already has an account") from None
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def invite_home_user(self, email: str, actor: Actor) -> tuple[UUID, str]:
         """Create a home user's account and an invitation; returns (user id, one-time token).
@@ -81,10 +61,10 @@ class AccountCommands:
         Inviting an e-mail that is already invited (not yet active) issues a new
         invitation and withdraws the old one, like `resend_invitation`.
         """
-        self._require_operator(actor)
+        require_operator(actor)
         user_id = user_id_for(email)
-        if self._exists(user_id):
-            user = self.user(user_id)
+        if self.app.exists(user_id):
+            user = self.app.user(user_id)
             if user.role is not Role.HOME_USER or (user.active and not user.revoked):
                 raise EmailAlreadyRegistered(f"email: {user.email} already has an account")
             return user_id, self._reissue(user, actor)
@@ -97,7 +77,7 @@ class AccountCommands:
         """A new invitation and its one-time token. The event keeps only the token's hash;
         the token is saved beside the events (`invitation_tokens`) for the invitation mail."""
         token = new_invitation_token()
-        expires_at = self.clock() + self.invitation_validity
+        expires_at = self.app.clock() + self.app.invitation_validity
         invitation = Invitation.issue(token, user.id, user.email, expires_at, actor)
         user.invite(invitation.id, actor)
         return token, invitation
@@ -105,40 +85,40 @@ class AccountCommands:
     def _reissue(self, user: User, actor: Actor) -> str:
         changed: list[Aggregate] = [user]
         if user.invitation_id is not None:
-            previous = self._load(Invitation, user.invitation_id, "invitation")
+            previous = self.app.load(Invitation, user.invitation_id, "invitation")
             previous.withdraw(actor)
             changed.append(previous)
         token, invitation = self._issue(user, actor)
-        self._commit(*changed, invitation, invitation_tokens={invitation.id: token})
+        self.app.commit(*changed, invitation, invitation_tokens={invitation.id: token})
         return token
 
     def resend_invitation(self, user_id: UUID, actor: Actor) -> str:
         """A new token for a home user who has not accepted yet; the old one stops working."""
-        self._require_operator(actor)
-        user = self.user(user_id)
+        require_operator(actor)
+        user = self.app.user(user_id)
         if user.role is not Role.HOME_USER:
             raise InvalidInput("only home users are invited")
         if user.active:
             raise EmailAlreadyRegistered(f"{user.email} has already accepted the invitation")
-        return self._retrying(lambda: self._reissue(self.user(user_id), actor))
+        return self.app.retrying(lambda: self._reissue(self.app.user(user_id), actor))
 
     def revoke_user(self, user_id: UUID, actor: Actor) -> int | None:
         """The account can no longer log in and its open invitation stops working."""
-        self._require_operator(actor)
+        require_operator(actor)
 
         def command() -> int | None:
-            user = self.user(user_id)
+            user = self.app.user(user_id)
             if user.role is not Role.HOME_USER:
                 raise InvalidInput("operators are not revoked here")
             user.revoke(actor)
             changed: list[Aggregate] = [user]
             if user.invitation_id is not None:
-                invitation = self._load(Invitation, user.invitation_id, "invitation")
+                invitation = self.app.load(Invitation, user.invitation_id, "invitation")
                 invitation.withdraw(actor)
                 changed.append(invitation)
-            return self._commit(*changed)
+            return self.app.commit(*changed)
 
-        return self._retrying(command)
+        return self.app.retrying(command)
 
     def invitation(self, token: str) -> Invitation:
         """The usable invitation for a token, or InvitationInvalid."""
@@ -147,12 +127,12 @@ class AccountCommands:
         if not token.isascii():  # new_invitation_token makes URL-safe ASCII only
             raise InvitationInvalid("this invitation link is not valid")
         try:
-            invitation = self._load(
+            invitation = self.app.load(
                 Invitation, Invitation.create_id(hash_token(token)), "invitation"
             )
         except NotFound:
             raise InvitationInvalid("this invitation link is not valid") from None
-        invitation.check_usable(self.clock())
+        invitation.check_usable(self.app.clock())
         return invitation
 
     def accept_invitation(self, token: str, password: str) -> UUID:
@@ -162,37 +142,37 @@ class AccountCommands:
 
         def command() -> UUID:
             invitation = self.invitation(token)
-            user = self.user(invitation.user_id)
+            user = self.app.user(invitation.user_id)
             actor = Actor.home_user(user.id)
-            invitation.accept(self.clock(), actor)
+            invitation.accept(self.app.clock(), actor)
             user.set_password(password_hash, actor)
-            self._commit(invitation, user)
+            self.app.commit(invitation, user)
             return user.id
 
-        return self._retrying(command)
+        return self.app.retrying(command)
 
     def change_password(self, user_id: UUID, current: str, new: str) -> int | None:
         """A logged-in user's new password, given the current one."""
         check_password_strength(new)
-        user = self.user(user_id)
+        user = self.app.user(user_id)
         known = could_be_password(current) and verify_password(user.password_hash, current)
         if not user.active or not known:
             raise InvalidInput("current_password: that is not your current password")
         new_hash = hash_password(new)
 
         def command() -> int | None:
-            fresh = self.user(user_id)
+            fresh = self.app.user(user_id)
             fresh.set_password(new_hash, Actor(user_id, fresh.role))
-            return self._commit(fresh)
+            return self.app.commit(fresh)
 
-        return self._retrying(command)
+        return self.app.retrying(command)
 
     def authenticate(self, email: str, password: str) -> User | None:
         """The active user with this e-mail and password, else None (no hint which was wrong)."""
         if not could_be_password(password):
             return None  # matches no stored password, so nothing is worth hashing
         try:
-            user = self.user(user_id_for(normalize_email(email)))
+            user = self.app.user(user_id_for(normalize_email(email)))
         except (NotFound, InvalidInput):
             verify_password(None, password)
             return None

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
+from domain.errors import Forbidden
+
 
 class Role(StrEnum):
     OPERATOR = "operator"
@@ -40,3 +42,9 @@ class Actor:
 
 
 SYSTEM = Actor.system()
+
+
+def require_operator(actor: Actor) -> None:
+    """Operators (and the system acting for them) only; both portals share the commands."""
+    if actor.role not in (Role.OPERATOR, Role.SYSTEM):
+        raise Forbidden("only an operator may do this")

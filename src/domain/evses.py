@@ -10,15 +10,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
 from domain.errors import Conflict, EvseInAnotherGroup, InvalidInput
-from domain.values import checked_int, checked_number, checked_text
+from domain.evse_limits import EvseLimits, recorded_limits
+from domain.values import checked_int, checked_text
 
 # OCPP 1.6 §7.x: chargeBoxIdentity is CiString20/36 in practice; we allow URL-safe ids up to 48.
 MAX_CHARGE_POINT_ID_LENGTH = 48
 _CHARGE_POINT_ID = re.compile(r"[A-Za-z0-9._~:@!$&'()*+,;=-]{1,48}")
 MAX_CONNECTOR_ID = 1000  # far above any charger's connector count, well inside `integer`
-MAX_CURRENT_A = 1000.0
-MAX_POWER_W = 1_000_000.0
-NOMINAL_VOLTAGE_V = 230.0
 
 
 def evse_id_for(charge_point_id: str, connector_id: int) -> UUID:
@@ -41,70 +39,48 @@ def validate_connector_id(connector_id: object) -> int:
     return checked_int("connector_id", connector_id, 1, MAX_CONNECTOR_ID)
 
 
-def validate_limits(
-    connector_id: object,
-    max_current_a: object,
-    phases: object,
-    max_power_w: object,
-) -> None:
-    validate_connector_id(connector_id)
-    if (max_current_a is None) == (max_power_w is None):
-        raise InvalidInput("give either max_current_a (with phases) or max_power_w, not both")
-    if max_current_a is not None:
-        checked_number("max_current_a", max_current_a, 0, MAX_CURRENT_A)
-        validate_phases(phases)
-    if max_power_w is not None:
-        checked_number("max_power_w", max_power_w, 0, MAX_POWER_W)
-
-
-def validate_phases(phases: object) -> int:
-    """A current limit means nothing without the phases it is drawn on: 1 or 3."""
-    if phases is None:
-        raise InvalidInput("phases: choose 1 or 3 with a maximum current")
-    if isinstance(phases, bool) or not isinstance(phases, int) or phases not in (1, 3):
-        raise InvalidInput("phases: choose 1 or 3")
-    return phases
-
-
-def checked_limits(
-    connector_id: object,
-    max_current_a: float | None,
-    phases: int | None,
-    max_power_w: float | None,
-) -> dict[str, Any]:
-    """The limits as events keep them, once `validate_limits` has accepted them."""
-    validate_limits(connector_id, max_current_a, phases, max_power_w)
-    return {
-        "max_current_a": float(max_current_a) if max_current_a is not None else None,
-        "phases": phases if max_current_a is not None else None,
-        "max_power_w": float(max_power_w) if max_power_w is not None else None,
-    }
+def _limits_from_fields(state: dict[str, Any]) -> None:
+    """Upcast: events recorded before EvseLimits kept its three fields side by side."""
+    fields = ("max_current_a", "phases", "max_power_w")
+    state["limits"] = recorded_limits({name: state.pop(name, None) for name in fields})
 
 
 class Evse(Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
-        Registered: ClassVar[type[Any]]
-        Reregistered: ClassVar[type[Any]]
-        LimitsChanged: ClassVar[type[Any]]
         Assigned: ClassVar[type[Any]]
         Released: ClassVar[type[Any]]
         Deregistered: ClassVar[type[Any]]
 
-    @event("Registered")
-    def __init__(
-        self,
-        charge_point_id: str,
-        connector_id: int,
-        max_current_a: float | None,
-        phases: int | None,
-        max_power_w: float | None,
-        actor: Actor,
-    ):
+    class Registered(Aggregate.Created):
+        charge_point_id: str
+        connector_id: int
+        limits: EvseLimits | None  # None: lost, recorded past the checks
+        actor: Actor
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_limits_from_fields)
+
+    class Reregistered(Aggregate.Event):
+        charge_point_id: str
+        connector_id: int
+        limits: EvseLimits | None  # None: lost, recorded past the checks
+        actor: Actor
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_limits_from_fields)
+
+    class LimitsChanged(Aggregate.Event):
+        limits: EvseLimits | None  # None: lost, recorded past the checks
+        actor: Actor
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_limits_from_fields)
+
+    @event(Registered)
+    def __init__(self, charge_point_id: str, connector_id: int, limits: EvseLimits, actor: Actor):
         self.charge_point_id = charge_point_id
         self.connector_id = connector_id
-        self.max_current_a = max_current_a
-        self.phases = phases
-        self.max_power_w = max_power_w
+        self.limits: EvseLimits | None = limits
         self.group_id: UUID | None = None
         self.deregistered = False
 
@@ -114,89 +90,42 @@ class Evse(Aggregate):
 
     @classmethod
     def register(
-        cls,
-        charge_point_id: str,
-        connector_id: int,
-        actor: Actor,
-        *,
-        max_current_a: float | None = None,
-        phases: int | None = None,
-        max_power_w: float | None = None,
+        cls, charge_point_id: str, connector_id: int, limits: EvseLimits, actor: Actor
     ) -> Evse:
         validate_charge_point_id(charge_point_id)
-        limits = checked_limits(connector_id, max_current_a, phases, max_power_w)
+        validate_connector_id(connector_id)
         return cls(
-            charge_point_id=charge_point_id, connector_id=connector_id, actor=actor, **limits
+            charge_point_id=charge_point_id, connector_id=connector_id, limits=limits, actor=actor
         )
 
-    def reregister(
-        self,
-        actor: Actor,
-        *,
-        max_current_a: float | None = None,
-        phases: int | None = None,
-        max_power_w: float | None = None,
-    ) -> None:
+    def reregister(self, limits: EvseLimits, actor: Actor) -> None:
         """Register a deregistered connector again (its id is its charger and number)."""
         if not self.deregistered:
             raise Conflict(
                 f"connector {self.connector_id} of charger {self.charge_point_id}"
                 " is already registered"
             )
-        limits = checked_limits(self.connector_id, max_current_a, phases, max_power_w)
         self._reregistered(
             charge_point_id=self.charge_point_id,
             connector_id=self.connector_id,
+            limits=limits,
             actor=actor,
-            **limits,
         )
 
-    @event("Reregistered")
+    @event(Reregistered)
     def _reregistered(
-        self,
-        charge_point_id: str,
-        connector_id: int,
-        max_current_a: float | None,
-        phases: int | None,
-        max_power_w: float | None,
-        actor: Actor,
+        self, charge_point_id: str, connector_id: int, limits: EvseLimits, actor: Actor
     ) -> None:
-        self.max_current_a = max_current_a
-        self.phases = phases
-        self.max_power_w = max_power_w
+        self.limits = limits
         self.deregistered = False
 
-    def change_limits(
-        self,
-        actor: Actor,
-        *,
-        max_current_a: float | None = None,
-        phases: int | None = None,
-        max_power_w: float | None = None,
-    ) -> None:
+    def change_limits(self, limits: EvseLimits, actor: Actor) -> None:
         self._check_registered()
-        limits = checked_limits(self.connector_id, max_current_a, phases, max_power_w)
-        self._limits_changed(actor=actor, **limits)
+        self._limits_changed(limits=limits, actor=actor)
 
-    @event("LimitsChanged")
-    def _limits_changed(
-        self,
-        max_current_a: float | None,
-        phases: int | None,
-        max_power_w: float | None,
-        actor: Actor,
-    ) -> None:
-        self.max_current_a = max_current_a
-        self.phases = phases
-        self.max_power_w = max_power_w
-
-    @property
-    def max_power(self) -> float:
-        """The maximum in watts, at the nominal 230 V when given as a current."""
-        if self.max_power_w is not None:
-            return self.max_power_w
-        assert self.max_current_a is not None and self.phases is not None
-        return self.max_current_a * self.phases * NOMINAL_VOLTAGE_V
+    @event(LimitsChanged)
+    def _limits_changed(self, limits: EvseLimits, actor: Actor) -> None:
+        self.limits = limits
 
     # --- group membership ----------------------------------------------------------
 

@@ -15,6 +15,7 @@ from uuid import UUID
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
+from domain.evse_limits import limit_fields
 from domain.evses import Evse
 from domain.groups import SmartChargingGroup as G
 from domain.users import User
@@ -123,7 +124,7 @@ def _other_entry(curs: Cursor[Any], t: Tables, e: Any) -> Entry | None:
     if isinstance(e, User.PasswordSet | User.Invited | User.Revoked):
         return Entry(user_id=e.originator_id)  # never the hash or the token
     if isinstance(e, Evse.Registered | Evse.Reregistered | Evse.LimitsChanged):
-        new = {"max_current_a": e.max_current_a, "phases": e.phases, "max_power_w": e.max_power_w}
+        new = limit_fields(e.limits)
         if isinstance(e, Evse.Registered | Evse.Reregistered):
             new.update(charge_point_id=e.charge_point_id, connector_id=e.connector_id)
         return Entry(new=new, evse_id=e.originator_id)

@@ -6,6 +6,7 @@ from typing import Any
 
 from psycopg import Cursor
 
+from domain.evse_limits import limit_fields
 from domain.evses import Evse
 from projections.handlers import Handlers
 from projections.tables import Tables
@@ -15,6 +16,7 @@ HANDLERS = Handlers("evses")
 
 @HANDLERS.on(Evse.Registered, Evse.Reregistered)
 def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    limits = limit_fields(e.limits)
     curs.execute(
         f"INSERT INTO {t.evses} (id, charge_point_id, connector_id, max_current_a, phases,"
         " max_power_w, registered_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -22,9 +24,9 @@ def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
             e.originator_id,
             e.charge_point_id,
             e.connector_id,
-            e.max_current_a,
-            e.phases,
-            e.max_power_w,
+            limits["max_current_a"],
+            limits["phases"],
+            limits["max_power_w"],
             e.timestamp,
         ),
     )
@@ -32,9 +34,10 @@ def _registered(curs: Cursor[Any], t: Tables, e: Any) -> None:
 
 @HANDLERS.on(Evse.LimitsChanged)
 def _limits(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    limits = limit_fields(e.limits)
     curs.execute(
         f"UPDATE {t.evses} SET max_current_a = %s, phases = %s, max_power_w = %s WHERE id = %s",
-        (e.max_current_a, e.phases, e.max_power_w, e.originator_id),
+        (limits["max_current_a"], limits["phases"], limits["max_power_w"], e.originator_id),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import DomainError, ScheduleUnavailable
+from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 from projections.follower import OUTAGES
 from scheduler.allowance import Allowance, allowance_at
@@ -23,8 +24,6 @@ from scheduler.inputs import (
 )
 from scheduler.preview import schedule_preview
 from scheduler.profiles import ChargerLimits, EvseSpec
-
-MAX_DAYS = 14
 
 
 def group_schedule(
@@ -94,7 +93,7 @@ def _group_allowances(
 ) -> list[Allowance]:
     group = group_input_from_row(group_row)
     if not evse_rows:
-        stand_in = EvseSpec(group_row["id"], 1, None, None, 1000.0)
+        stand_in = EvseSpec(group_row["id"], 1, EvseLimits(max_power_w=1000.0))
         return [allowance_at(replace(group, random_delay=False), stand_in, ChargerLimits(), now)]
     return [
         allowance_at(group, evse_spec_from_row(row), charger_limits_from_row(row), now)

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import NotFound
+from domain.evse_limits import recorded_limits
 from domain.evses import Evse
 from domain.exclusion_times import parse_windows
 from domain.groups import SmartChargingGroup
@@ -72,11 +73,7 @@ def group_input_from_row(row: dict[str, Any]) -> GroupInput:
 def evse_spec_from_row(row: dict[str, Any]) -> EvseSpec:
     """A row of the EVSE read model with its charger's capabilities (queries.evses)."""
     return EvseSpec(
-        evse_id=row["id"],
-        connector_id=row["connector_id"],
-        max_current_a=row["max_current_a"],
-        phases=row["phases"],
-        max_power_w=row["max_power_w"],
+        evse_id=row["id"], connector_id=row["connector_id"], limits=recorded_limits(row)
     )
 
 

@@ -13,7 +13,8 @@ from itertools import pairwise
 from typing import Any, Literal
 from uuid import UUID
 
-from domain.evses import NOMINAL_VOLTAGE_V, Evse
+from domain.evse_limits import EvseLimits
+from domain.evses import Evse
 
 RateUnit = Literal["A", "W"]
 ProfileKind = Literal["Absolute", "Recurring", "Relative"]
@@ -206,36 +207,20 @@ class Rate:
 class EvseSpec:
     evse_id: UUID
     connector_id: int
-    max_current_a: float | None
-    phases: int | None
-    max_power_w: float | None
+    limits: EvseLimits | None  # None: lost (see domain.evse_limits.recorded_limits)
 
     @classmethod
     def from_evse(cls, evse: Evse) -> EvseSpec:
-        return cls(
-            evse_id=evse.id,
-            connector_id=evse.connector_id,
-            max_current_a=evse.max_current_a,
-            phases=evse.phases,
-            max_power_w=evse.max_power_w,
-        )
-
-    @property
-    def max_power(self) -> float:
-        """Watts; at the nominal 230 V when the EVSE is rated by current (OCPP 1.6 §7.12)."""
-        if self.max_power_w is not None:
-            return self.max_power_w
-        if self.max_current_a is None:
-            raise ValueError(f"EVSE {self.evse_id} has neither a current nor a power rating")
-        return self.max_current_a * (self.phases or 3) * NOMINAL_VOLTAGE_V
+        return cls(evse_id=evse.id, connector_id=evse.connector_id, limits=evse.limits)
 
     def rate(self, charger: ChargerLimits) -> Rate:
-        """Amperes when the EVSE is rated by current and the charger takes A, else watts."""
-        if self.max_current_a is not None and "A" in charger.rate_units:
-            return Rate("A", round_limit(self.max_current_a), self.phases)
+        """Amperes when the EVSE is rated by current and the charger takes A, else watts;
+        amperes from the power when the charger takes only A (EvseLimits.max_current)."""
+        limits = self.limits
+        if limits is None:
+            raise ValueError(f"EVSE {self.evse_id} has neither a current nor a power rating")
+        if limits.max_current_a is not None and "A" in charger.rate_units:
+            return Rate("A", round_limit(limits.max_current_a), limits.phases)
         if "W" in charger.rate_units:
-            return Rate("W", round_limit(self.max_power), self.phases)
-        # Only A is allowed but the EVSE is rated in watts: per phase at the
-        # nominal voltage, with 3 phases unless told otherwise (OCPP 1.6 §7.12).
-        current = self.max_power / (NOMINAL_VOLTAGE_V * (self.phases or 3))
-        return Rate("A", round_limit(current), self.phases)
+            return Rate("W", round_limit(limits.max_power), limits.phases)
+        return Rate("A", round_limit(limits.max_current), limits.phases)

@@ -228,7 +228,7 @@ class ProfileScheduler:
         if isinstance(event, RECOMPUTE_ON):
             self.recompute_isolated(event.originator_id, type(event).__name__)
         elif isinstance(event, G.EvseRemoved):
-            self.service.desire_profiles(event.evse_id, [], "removed from its group")
+            self.service.deliveries.desire_profiles(event.evse_id, [], "removed from its group")
         elif isinstance(event, Evse.LimitsChanged):
             self._recompute_group_of(event.originator_id, "EVSE limits changed")
         elif isinstance(event, ChargePoint.CapabilitiesReported):
@@ -244,7 +244,7 @@ class ProfileScheduler:
             self.recompute_isolated(group_id, reason)
 
     def _recompute_charger(self, charge_point_aggregate_id: UUID) -> None:
-        charger = self.service.repository.get(charge_point_aggregate_id)
+        charger: ChargePoint = self.service.repository.get(charge_point_aggregate_id)
         for row in self.queries.evses_of_charger(charger.charge_point_id):
             if row["group_id"] is not None:
                 self.recompute_isolated(row["group_id"], "charger capabilities")
@@ -260,21 +260,21 @@ class ProfileScheduler:
             return
         now = self.clock()
         if group.priority is not None and group.priority.ends_at <= now:
-            self.service.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
+            self.service.groups.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
             return  # the PriorityChargeEnded event brings us back here
         inputs = group_inputs(self.service, group)
         schedule = desired_profiles(inputs.group, inputs.specs, inputs.limits, now)
         for evse in inputs.evses:
             wanted = [profile_to_dict(p) for p in schedule.profiles_for(evse.id)]
             kept = stable(self.service.delivery(evse.id).desired, wanted)
-            self.service.desire_profiles(evse.id, kept, reason)
+            self.service.deliveries.desire_profiles(evse.id, kept, reason)
         self._at(f"group:{group_id}", schedule.next_change, self._on_timer, group_id)
         ends_at = group.priority.ends_at if group.priority else None
         self._at(f"priority:{group_id}", ends_at, self._priority_ended, group_id)
 
     def _priority_ended(self, group_id: UUID) -> None:
         try:
-            self.service.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
+            self.service.groups.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
         except NotFound:
             return
         except OUTAGES:
@@ -288,7 +288,13 @@ class ProfileScheduler:
         delivery = self.service.delivery(evse_id)
         attempt = delivery.attempts()
         when = self.clock() + retry_delay(attempt)
-        self._at(f"retry:{delivery.id}", when, self.service.request_retry, evse_id, attempt + 1)
+        self._at(
+            f"retry:{delivery.id}",
+            when,
+            self.service.deliveries.request_retry,
+            evse_id,
+            attempt + 1,
+        )
 
     def _at(self, job_id: str, when: datetime | None, func: Callable[..., Any], *args: Any) -> None:
         if when is None:

@@ -119,7 +119,7 @@ def add_operator(settings: Settings, args: argparse.Namespace) -> int:
         return refused(error, 2)
     service = open_service(settings)
     try:
-        user_id = service.add_operator(email, password, Actor.system())
+        user_id = service.accounts.add_operator(email, password, Actor.system())
     except InvalidInput as error:
         return refused(error, 2)
     except DomainError as error:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from domain.actors import SYSTEM, Actor
 from domain.errors import Conflict, NotFound
+from domain.evse_limits import EvseLimits
 from domain.evses import evse_id_for
 from domain.exclusion_times import parse_windows
 from domain.service import SmartCharging
@@ -22,8 +23,8 @@ OPERATOR = ("operator@demo.example", "demo-operator")
 HOME_USER = ("driver@demo.example", "demo-driver")
 CHARGER_KEY = "demo-charger-key-0001"
 CHARGERS = (
-    ("DEMO-CP-1", {"max_current_a": 16.0, "phases": 3}),
-    ("DEMO-CP-2", {"max_current_a": 32.0, "phases": 1}),
+    ("DEMO-CP-1", EvseLimits(max_current_a=16.0, phases=3)),
+    ("DEMO-CP-2", EvseLimits(max_current_a=32.0, phases=1)),
 )
 EVENINGS = [
     {"weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "21:00"},
@@ -53,7 +54,7 @@ def seed(service: SmartCharging) -> DemoWorld:
     if groups:
         group_id = groups[0]
     else:
-        group_id, _ = service.create_group(
+        group_id, _ = service.groups.create_group(
             name="Demo home",
             description="Two chargers in a driveway",
             time_zone="Europe/Amsterdam",
@@ -67,7 +68,7 @@ def seed(service: SmartCharging) -> DemoWorld:
 
 def _operator(service: SmartCharging) -> Actor:
     try:
-        return Actor.operator(service.add_operator(*OPERATOR, SYSTEM))
+        return Actor.operator(service.accounts.add_operator(*OPERATOR, SYSTEM))
     except Conflict:
         return Actor.operator(user_id_for(OPERATOR[0]))
 
@@ -79,18 +80,18 @@ def _home_user(service: SmartCharging, operator: Actor) -> UUID:
             return user_id
     except NotFound:
         pass  # not invited yet
-    user_id, token = service.invite_home_user(HOME_USER[0], operator)
-    service.accept_invitation(token, HOME_USER[1])
+    user_id, token = service.accounts.invite_home_user(HOME_USER[0], operator)
+    service.accounts.accept_invitation(token, HOME_USER[1])
     return user_id
 
 
-def _charger(service: SmartCharging, operator: Actor, cp: str, limits: dict[str, float]) -> UUID:
+def _charger(service: SmartCharging, operator: Actor, cp: str, limits: EvseLimits) -> UUID:
     try:
-        evse_id, _ = service.register_evse(cp, 1, operator, **limits)  # type: ignore[arg-type]
+        evse_id, _ = service.evses.register_evse(cp, 1, operator, limits)
     except Conflict:
         evse_id = evse_id_for(cp, 1)
-    if not service.verify_charger(cp, CHARGER_KEY):
-        service.set_charger_password(cp, CHARGER_KEY, operator)
+    if not service.chargers.verify_charger(cp, CHARGER_KEY):
+        service.chargers.set_charger_password(cp, CHARGER_KEY, operator)
     return evse_id
 
 

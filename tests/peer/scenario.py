@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.actors import Actor
+from domain.evse_limits import EvseLimits
 from scheduler.codec import profile_to_dict
 from scheduler.profiles import (
     EXCLUSION_ROLE,
@@ -33,11 +34,13 @@ def register(runtime: Runtime, charge_point_id: str, connectors: int = 1) -> lis
     """EVSEs on the charger's connectors, and its password; the read models caught up."""
     evse_ids = []
     for connector in range(1, connectors + 1):
-        evse_id, _ = runtime.service.register_evse(
-            charge_point_id, connector, Actor.system(), max_current_a=16, phases=3
+        evse_id, _ = runtime.service.evses.register_evse(
+            charge_point_id, connector, Actor.system(), EvseLimits(max_current_a=16, phases=3)
         )
         evse_ids.append(evse_id)
-    position = runtime.service.set_charger_password(charge_point_id, PASSWORD, Actor.system())
+    position = runtime.service.chargers.set_charger_password(
+        charge_point_id, PASSWORD, Actor.system()
+    )
     assert runtime.context.view.wait_for(position, timeout=10)
     return evse_ids
 
@@ -82,7 +85,9 @@ def priority(connector: int = 1) -> ChargingProfile:
 
 
 def desire(runtime: Runtime, evse_id: UUID, *profiles: ChargingProfile) -> None:
-    runtime.service.desire_profiles(evse_id, [profile_to_dict(p) for p in profiles], "test")
+    runtime.service.deliveries.desire_profiles(
+        evse_id, [profile_to_dict(p) for p in profiles], "test"
+    )
 
 
 async def wait_until(check: Callable[[], T], timeout: float = 10.0) -> T:

@@ -141,13 +141,6 @@ async def operator_form(
     return user
 
 
-async def home_user_form(
-    request: Request, user: Annotated[PageUser, Depends(home_user_page)]
-) -> PageUser:
-    await check_form(request, user)
-    return user
-
-
 def portal_page(request: Request, ctx: Context) -> PageUser:
     """For the pages both portals have: the portal is the one the path is in."""
     return _page_user(request, ctx, portal_at(request.url.path))
@@ -163,7 +156,6 @@ async def portal_form(
 OperatorPage = Annotated[PageUser, Depends(operator_page)]
 OperatorForm = Annotated[PageUser, Depends(operator_form)]
 HomeUserPage = Annotated[PageUser, Depends(home_user_page)]
-HomeUserForm = Annotated[PageUser, Depends(home_user_form)]
 PortalPage = Annotated[PageUser, Depends(portal_page)]
 PortalForm = Annotated[PageUser, Depends(portal_form)]
 

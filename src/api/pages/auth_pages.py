@@ -177,7 +177,7 @@ def change_password(
         new, repeat = form.text("new_password", "New password"), form.text("repeat", "Repeat")
         if new != repeat:
             raise FormError("The two new passwords are not the same.")
-        ctx.service.change_password(user.session.user_id, current, new)
+        ctx.service.accounts.change_password(user.session.user_id, current, new)
     except (DomainError, FormError) as refusal:
         return password_page(request, user, explain(refusal), status_of(refusal))
     ctx.sessions.close_all(user.session.user_id, keep=user.token)
@@ -204,7 +204,7 @@ def invitation_page(
     request: Request, ctx: ApiContext, token: str, error: str | None = None, status_code: int = 200
 ) -> Response:
     try:
-        invitation = ctx.service.invitation(token)
+        invitation = ctx.service.accounts.invitation(token)
     except InvitationInvalid as refusal:
         return invitation_gone(request, refusal)
     context = page_context(
@@ -240,7 +240,7 @@ def accept_invitation(token: str, request: Request, ctx: Context, form: Posted) 
         password, repeat = form.text("password", "Password"), form.text("repeat", "Repeat")
         if password != repeat:
             raise FormError("The two passwords are not the same.")
-        user_id = ctx.service.accept_invitation(token, password)
+        user_id = ctx.service.accounts.accept_invitation(token, password)
     except (InvalidInput, FormError) as refusal:
         return invitation_page(request, ctx, token, explain(refusal), 422)
     except InvitationInvalid as refusal:

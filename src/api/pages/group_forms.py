@@ -59,7 +59,7 @@ def add_window(
             form.texts("days", "Days"), form.text("start", "Start"), form.text("end", "End")
         )
         added = ExclusionWindow.parse(window)
-        ctx.caught_up(ctx.service.add_exclusion_window(group_id, added, user.actor))
+        ctx.caught_up(ctx.service.groups.add_exclusion_window(group_id, added, user.actor))
     except (FormError, DomainError) as error:
         values = {**form.typed("start", "end"), "days": form.typed_all("days")}
         return refused(request, ctx, user, group_id, "exclusion", error, values)
@@ -76,7 +76,7 @@ def remove_window(
             form.text("weekdays", "Days"), form.text("start", "Start"), form.text("end", "End")
         )
         removed = ExclusionWindow.parse(target)
-        ctx.caught_up(ctx.service.remove_exclusion_window(group_id, removed, user.actor))
+        ctx.caught_up(ctx.service.groups.remove_exclusion_window(group_id, removed, user.actor))
     except (FormError, DomainError) as error:
         return refused(request, ctx, user, group_id, "exclusions", error)
     notice = f"Exclusion time removed: {window_text(target)}."

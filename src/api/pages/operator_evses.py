@@ -13,6 +13,7 @@ from api.chargers import charger_views
 from api.context import ApiContext
 from api.deps import Context
 from domain.errors import DomainError
+from domain.evse_limits import EvseLimits
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import FormFields, Posted, quoted
@@ -83,13 +84,15 @@ def register(ctx: ApiContext, user: PageUser, form: FormFields) -> tuple[str, in
     connector = number(form.text("connector_id", "Connector"), "Connector", int)
     if connector is None:
         raise FormError("Connector: give the connector's number, 1 for the first.")
-    _, position = ctx.service.register_evse(
+    _, position = ctx.service.evses.register_evse(
         charge_point_id,
         connector,
         user.actor,
-        max_current_a=number(form.text("max_current_a", "Maximum current"), "Maximum current"),
-        phases=number(form.text("phases", "Phases"), "Phases", int),
-        max_power_w=number(form.text("max_power_w", "Maximum power"), "Maximum power"),
+        EvseLimits(
+            max_current_a=number(form.text("max_current_a", "Maximum current"), "Maximum current"),
+            phases=number(form.text("phases", "Phases"), "Phases", int),
+            max_power_w=number(form.text("max_power_w", "Maximum power"), "Maximum power"),
+        ),
     )
     return f"{charge_point_id} connector {connector}", position
 
@@ -112,7 +115,7 @@ def register_evse(request: Request, ctx: Context, user: OperatorForm, form: Post
 @router.post("/evses/{evse_id}/deregister")
 def deregister_evse(evse_id: UUID, request: Request, ctx: Context, user: OperatorForm) -> Response:
     try:
-        ctx.caught_up(ctx.service.deregister_evse(evse_id, user.actor))
+        ctx.caught_up(ctx.service.evses.deregister_evse(evse_id, user.actor))
     except DomainError as error:
         return refused(request, ctx, user, "list", error)
     return redirect("/operator/evses", "The EVSE was removed from the registry.")
@@ -125,7 +128,7 @@ def set_charger_password(
     try:
         charge_point_id = form.text("charge_point_id", "Charger id").strip()
         password = form.text("password", "Password")
-        position = ctx.service.set_charger_password(charge_point_id, password, user.actor)
+        position = ctx.service.chargers.set_charger_password(charge_point_id, password, user.actor)
     except (DomainError, FormError) as error:
         values = form.typed("charge_point_id")
         return refused(request, ctx, user, "password", error, values)

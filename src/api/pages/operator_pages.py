@@ -69,7 +69,7 @@ def edit_details(
 ) -> Response:
     try:
         ctx.caught_up(
-            ctx.service.edit_group(
+            ctx.service.groups.edit_group(
                 group_id,
                 user.actor,
                 name=form.text("name", "Name"),
@@ -93,7 +93,7 @@ def set_home_user(
         if not email.strip():
             raise FormError("Type the home user's e-mail.")
         added = home_user_by_email(ctx.queries, email)
-        ctx.caught_up(ctx.service.add_home_user(group_id, added, user.actor))
+        ctx.caught_up(ctx.service.groups.add_home_user(group_id, added, user.actor))
     except (DomainError, FormError) as error:
         return refused(request, ctx, user, group_id, "home_user", error, form.typed("email"))
     notice = f"{email.strip().lower()} is the home user now and is told by e-mail."
@@ -106,7 +106,7 @@ def remove_home_user(
 ) -> Response:
     try:
         removed = chosen_id(form, "user_id", "Home user", "No user named.")
-        ctx.caught_up(ctx.service.remove_home_user(group_id, removed, user.actor))
+        ctx.caught_up(ctx.service.groups.remove_home_user(group_id, removed, user.actor))
     except (DomainError, FormError) as error:
         return refused(request, ctx, user, group_id, "home_user", error)
     return redirect(OPERATOR.group_url(group_id), "The home user was removed from the group.")
@@ -126,7 +126,7 @@ def add_evse(
 ) -> Response:
     try:
         chosen = chosen_id(form, "evse_id", "EVSE", "Choose an EVSE to add.")
-        ctx.caught_up(ctx.service.add_evse(group_id, chosen, user.actor))
+        ctx.caught_up(ctx.service.evses.add_evse(group_id, chosen, user.actor))
     except (DomainError, FormError) as error:
         return refused(request, ctx, user, group_id, "evses", error)
     return redirect(f"{OPERATOR.group_url(group_id)}#evses", "EVSE added to the group.")
@@ -137,7 +137,7 @@ def remove_evse(
     group_id: UUID, evse_id: UUID, request: Request, ctx: Context, user: OperatorForm
 ) -> Response:
     try:
-        ctx.caught_up(ctx.service.remove_evse(group_id, evse_id, user.actor))
+        ctx.caught_up(ctx.service.evses.remove_evse(group_id, evse_id, user.actor))
     except DomainError as error:
         return refused(request, ctx, user, group_id, "evses", error)
     return redirect(f"{OPERATOR.group_url(group_id)}#evses", "EVSE removed from the group.")
@@ -147,7 +147,7 @@ def remove_evse(
 def delete_group(group_id: UUID, request: Request, ctx: Context, user: OperatorForm) -> Response:
     row = find_group(ctx, user, group_id)
     try:
-        ctx.caught_up(ctx.service.delete_group(group_id, user.actor))
+        ctx.caught_up(ctx.service.groups.delete_group(group_id, user.actor))
     except DomainError as error:
         return refused(request, ctx, user, group_id, "delete", error)
     return redirect(OPERATOR.home, f"Group “{row['name']}” deleted; its EVSEs are free again.")

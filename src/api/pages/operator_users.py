@@ -77,7 +77,7 @@ def users(request: Request, ctx: Context, user: OperatorPage) -> Response:
 def invite(request: Request, ctx: Context, user: OperatorForm, form: Posted) -> Response:
     try:
         email = form.text("email", "E-mail")
-        ctx.service.invite_home_user(email, user.actor)  # the mail follows from the event
+        ctx.service.accounts.invite_home_user(email, user.actor)  # the mail follows from the event
     except (DomainError, FormError) as error:
         return refused(request, ctx, user, "invite", error, form.typed("email"))
     ctx.caught_up(ctx.service.recorder.max_notification_id())
@@ -87,7 +87,7 @@ def invite(request: Request, ctx: Context, user: OperatorForm, form: Posted) -> 
 @router.post("/{user_id}/resend")
 def resend(user_id: UUID, request: Request, ctx: Context, user: OperatorForm) -> Response:
     try:
-        ctx.service.resend_invitation(user_id, user.actor)
+        ctx.service.accounts.resend_invitation(user_id, user.actor)
     except DomainError as error:
         return refused(request, ctx, user, "users", error)
     ctx.caught_up(ctx.service.recorder.max_notification_id())
@@ -99,7 +99,7 @@ def resend(user_id: UUID, request: Request, ctx: Context, user: OperatorForm) ->
 @router.post("/{user_id}/revoke")
 def revoke(user_id: UUID, request: Request, ctx: Context, user: OperatorForm) -> Response:
     try:
-        ctx.caught_up(ctx.service.revoke_user(user_id, user.actor))
+        ctx.caught_up(ctx.service.accounts.revoke_user(user_id, user.actor))
     except DomainError as error:
         return refused(request, ctx, user, "users", error)
     ctx.sessions.close_all(user_id)  # as the JSON API does: a revoked user is logged out at once

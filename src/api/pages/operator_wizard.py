@@ -141,7 +141,7 @@ def wizard(request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step
 
 def create(ctx: ApiContext, user: PageUser, draft: Draft) -> UUID:
     """As the JSON API's create_group: one save (the home user's mail follows from it)."""
-    group_id, position = ctx.service.create_group(
+    group_id, position = ctx.service.groups.create_group(
         name=draft.name,
         description=draft.description,
         time_zone=draft.time_zone.strip(),

@@ -1,0 +1,147 @@
+"""The application every command module works on: loading, saving atomically, retrying.
+
+The commands themselves live with their concept (`group_commands`, `evse_commands`,
+`account_commands`, `charger_commands`, `delivery_commands`); each receives this
+application and uses only what is here. Saving several aggregates is one atomic write
+with optimistic concurrency on their versions, so of two racing commands exactly one
+is recorded; the other is run again on fresh state by `retrying`, where it usually
+meets the domain rule (e.g. the one-user rule) and is refused in its words.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording, Transcoder
+
+from domain.charge_points import ChargePoint, charge_point_aggregate_id
+from domain.delivery import ProfileDelivery, delivery_id_for
+from domain.errors import ConcurrentChange, NotFound
+from domain.evses import Evse
+from domain.groups import SmartChargingGroup
+from domain.transcodings import TRANSCODINGS
+from domain.users import User
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+Clock = Callable[[], datetime]
+
+DEFAULT_PRIORITY_MINUTES = 120
+DEFAULT_INVITATION_DAYS = 7
+CONFLICT_RETRIES = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CommandApplication(Application[UUID]):
+    """Settings come from the environment dict (`env`), as for any eventsourcing application:
+    `PRIORITY_CHARGE_DEFAULT_MINUTES`, `INVITATION_VALID_DAYS`, plus the persistence keys.
+    """
+
+    name = "SmartCharging"
+    # Keep recently used aggregates in memory and read only their newer events
+    # ("fast-forward") instead of replaying whole histories on every command.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000"}  # noqa: RUF012 (the library reads it so)
+
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock | None = None):
+        super().__init__(env)
+        self.clock: Clock = clock or utc_now
+        self.priority_default = timedelta(
+            minutes=int(self.env.get("PRIORITY_CHARGE_DEFAULT_MINUTES") or DEFAULT_PRIORITY_MINUTES)
+        )
+        self.invitation_validity = timedelta(
+            days=float(self.env.get("INVITATION_VALID_DAYS") or DEFAULT_INVITATION_DAYS)
+        )
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)  # type: ignore[arg-type]
+        for transcoding in TRANSCODINGS:
+            transcoder.register(transcoding)  # type: ignore[attr-defined]
+
+    # --- loading -----------------------------------------------------------------------
+
+    def load(self, kind: type[A], aggregate_id: UUID, what: str) -> A:
+        """The aggregate of this kind, or NotFound naming `what`."""
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} {aggregate_id} not found") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"{what} {aggregate_id} not found")
+        return aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def group(self, group_id: UUID) -> SmartChargingGroup:
+        group = self.load(SmartChargingGroup, group_id, "group")
+        if group.deleted:
+            raise NotFound(f"group {group_id} not found")
+        return group
+
+    def evse(self, evse_id: UUID) -> Evse:
+        evse = self.load(Evse, evse_id, "EVSE")
+        if evse.deregistered:
+            raise NotFound(f"EVSE {evse_id} not found")
+        return evse
+
+    def user(self, user_id: UUID) -> User:
+        return self.load(User, user_id, "user")
+
+    def charge_point(self, charge_point_id: str) -> ChargePoint:
+        try:
+            return self.repository.get(charge_point_aggregate_id(charge_point_id))  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            raise NotFound(f"charger {charge_point_id} has no password set") from None
+
+    def delivery(self, evse_id: UUID) -> ProfileDelivery:
+        """The EVSE's profile delivery; a new (unsaved) one if nothing was recorded yet."""
+        try:
+            return self.repository.get(delivery_id_for(evse_id))  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            evse = self.evse(evse_id)
+            return ProfileDelivery(
+                evse_id=evse.id,
+                charge_point_id=evse.charge_point_id,
+                connector_id=evse.connector_id,
+            )
+
+    # --- saving --------------------------------------------------------------------------
+
+    def commit(self, *aggregates: Aggregate, **beside: Any) -> int | None:
+        """Save atomically; return the notification position to wait for (read-your-writes).
+
+        `beside` goes to the recorder with the events, in their transaction, never into an
+        event (an invitation's one-time token, which only its mail may carry).
+        """
+        recordings: list[Recording[UUID]] = self.save(*aggregates, **beside)
+        return recordings[-1].notification.id if recordings else None
+
+    def retrying(self, command: Callable[[], T]) -> T:
+        """Run a load-decide-save command again on fresh state when a racing save won."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return command()
+            except IntegrityError:
+                log.debug("concurrent change, retry %d", attempt + 1)
+        raise ConcurrentChange("too many concurrent changes to the same thing; try again")
+
+    def change(self, load: Callable[[], A], change: Callable[[A], object]) -> int | None:
+        """The common command: load one aggregate, change it, save it; retried on a race."""
+
+        def command() -> int | None:
+            aggregate = load()
+            change(aggregate)
+            return self.commit(aggregate)
+
+        return self.retrying(command)
