@@ -96,7 +96,12 @@ def test_a_replaced_connection_is_not_removed_in_its_successors_place():
     assert registry.connections() == {}
 
 
-def test_an_odd_event_is_logged_not_raised():
+def test_events_that_concern_no_connection_change_nothing():
     registry = Registry("here")
+    connection = FakeConnection("CP-Q")
+    registry.add(connection)  # type: ignore[arg-type]
     registry.on_event(object(), 1)
     registry.on_event(ChargePoint.register(f"CP-{uuid4().hex[:6]}", "h", SYSTEM), 2)
+    registry.on_event(connected("CP-Q", "here"), 3)  # its own connection, from this gateway
+    assert registry.connections() == {"CP-Q": "ocpp1.6"}
+    assert len(connection.outbox) == 0 and connection.closed_with is None
