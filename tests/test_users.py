@@ -192,10 +192,11 @@ def test_an_invitation_expires_after_seven_days(
 def test_an_invitation_is_still_good_just_before_it_expires(
     app: SmartCharging, operator: Actor, clock: ManualClock
 ) -> None:
-    _, token = app.accounts.invite_home_user("anna@example.com", operator)
+    user_id, token = app.accounts.invite_home_user("anna@example.com", operator)
     clock.advance(timedelta(days=7) - timedelta(seconds=1))
 
-    app.accounts.accept_invitation(token, PASSWORD)
+    assert app.accounts.accept_invitation(token, PASSWORD) == user_id
+    assert app.user(user_id).status == "active"
 
 
 @pytest.mark.parametrize(
