@@ -225,9 +225,9 @@ class ProfileScheduler:
     # --- following the event store -------------------------------------------------------
 
     def handle(self, event: Any) -> None:
-        if isinstance(event, RECOMPUTE_ON):
-            self.recompute_isolated(event.originator_id, type(event).__name__)
-        elif isinstance(event, G.EvseRemoved):
+        """The work of one followed event that is not a group's own change (those are
+        recomputed once per batch by `_handle_batch`)."""
+        if isinstance(event, G.EvseRemoved):
             self.service.deliveries.desire_profiles(event.evse_id, [], "removed from its group")
         elif isinstance(event, Evse.LimitsChanged):
             self._recompute_group_of(event.originator_id, "EVSE limits changed")
