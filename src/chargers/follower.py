@@ -110,8 +110,6 @@ class GatewayFollower:
 
     def _record(self, stuck: StuckEvent) -> None:
         try:
-            self.faults.stuck(
-                stuck.follower, stuck.position, stuck.topic, stuck.originator_id, stuck.error
-            )
+            self.faults.stuck(stuck)
         except Exception:  # the log says it; the gateway goes on either way
             log.exception("stuck event %d not recorded", stuck.position)

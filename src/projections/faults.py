@@ -18,11 +18,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import dict_row
 
+from domain.service import SmartCharging
 from domain.values import clean_text
+from projections.follower import StuckEvent
 from projections.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -44,34 +47,26 @@ class FaultLog:
 
     # --- stuck events ------------------------------------------------------------------------
 
-    def record_stuck(
-        self,
-        curs: Cursor[Any],
-        follower: str,
-        position: int,
-        topic: str,
-        originator_id: UUID | None,
-        error: BaseException,
-    ) -> None:
+    def record_stuck(self, curs: Cursor[Any], stuck: StuckEvent) -> None:
         """In the caller's transaction, so a follower that tracks its position in the
         database commits "skipped" and "moved on" together."""
         curs.execute(
             f"INSERT INTO {self.tables.stuck_events}"
             " (follower, position, topic, originator_id, error) VALUES (%s, %s, %s, %s, %s)"
             " ON CONFLICT (follower, position) DO UPDATE SET error = EXCLUDED.error",
-            (follower, position, clean_text(topic, 500), originator_id, describe(error)),
+            (
+                stuck.follower,
+                stuck.position,
+                clean_text(stuck.topic, 500),
+                stuck.originator_id,
+                describe(stuck.error),
+            ),
         )
 
-    def stuck(
-        self,
-        follower: str,
-        position: int,
-        topic: str,
-        originator_id: UUID | None,
-        error: BaseException,
-    ) -> None:
+    def stuck(self, stuck: StuckEvent) -> None:
+        """For a follower that keeps its position itself (the scheduler, the gateway)."""
         with self.datastore.transaction(commit=True) as curs:
-            self.record_stuck(curs, follower, position, topic, originator_id, error)
+            self.record_stuck(curs, stuck)
 
     def open_stuck_events(self, limit: int = 100) -> list[dict[str, Any]]:
         return self._rows(
@@ -148,3 +143,21 @@ class FaultLog:
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=dict_row) as curs:
             curs.execute(query, params)  # type: ignore[arg-type]
             return list(curs.fetchall())
+
+
+class TracksStuckEvents(PostgresTrackingRecorder):
+    """A follower that tracks its position in the database (the read models, the mail
+    outbox): a stuck event is recorded and passed in one transaction, so a restart
+    neither tries it again nor loses the events after it."""
+
+    faults: FaultLog
+    application_name = SmartCharging.name  # whose events are followed
+
+    def record_stuck(self, stuck: StuckEvent) -> None:
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                self.faults.record_stuck(curs, stuck)
+                self._insert_tracking(curs, Tracking(self.application_name, stuck.position))
+        except IntegrityError:  # already passed, by another process of ours
+            if not self.has_tracking_id(self.application_name, stuck.position):
+                raise

@@ -30,20 +30,17 @@ from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
-    PostgresTrackingRecorder,
 )
 from psycopg import Cursor
 from psycopg.sql import SQL
 
-from projections.faults import FaultLog, describe
-from projections.follower import StuckEvent
+from projections.faults import FaultLog, TracksStuckEvents, describe
 from projections.mail_texts import Mail
 from projections.mails import MailReactions
 from projections.tables import Tables
 
 log = logging.getLogger(__name__)
 
-APPLICATION_NAME = "SmartCharging"
 TRACKING_TABLE = "mail_tracking"
 
 
@@ -94,7 +91,7 @@ class DueMail:
         )
 
 
-class MailOutbox(PostgresTrackingRecorder):
+class MailOutbox(TracksStuckEvents):
     """The outbox and its follower's tracking; `on_written` is called after new rows commit."""
 
     def __init__(
@@ -123,12 +120,12 @@ class MailOutbox(PostgresTrackingRecorder):
         end = None if existed else self.log_end()
         if end:
             with self.datastore.transaction(commit=True) as curs:
-                self._insert_tracking(curs, Tracking(APPLICATION_NAME, end))
+                self._insert_tracking(curs, Tracking(self.application_name, end))
                 curs.execute(f"DELETE FROM {self.tables.invitation_tokens}")
             log.info("mail outbox created: mails begin after event %d", end)
 
     def position(self) -> int | None:
-        return self.max_tracking_id(APPLICATION_NAME)
+        return self.max_tracking_id(self.application_name)
 
     # --- the follower's side -----------------------------------------------------------------
 
@@ -138,7 +135,7 @@ class MailOutbox(PostgresTrackingRecorder):
             written = self._write(batch)
         except IntegrityError:
             position = batch[-1][1].notification_id
-            if len(batch) > 1 or not self.has_tracking_id(APPLICATION_NAME, position):
+            if len(batch) > 1 or not self.has_tracking_id(self.application_name, position):
                 raise
             log.info("event %d was already taken into the mail outbox; skipped", position)
             return
@@ -161,23 +158,6 @@ class MailOutbox(PostgresTrackingRecorder):
                 written += 1
             self._insert_tracking(curs, batch[-1][1])
         return written
-
-    def record_stuck(self, stuck: StuckEvent) -> None:
-        """An event no mail can be made from: recorded as stuck and passed, in one transaction."""
-        try:
-            with self.datastore.transaction(commit=True) as curs:
-                self.faults.record_stuck(
-                    curs,
-                    stuck.follower,
-                    stuck.position,
-                    stuck.topic,
-                    stuck.originator_id,
-                    stuck.error,
-                )
-                self._insert_tracking(curs, Tracking(APPLICATION_NAME, stuck.position))
-        except IntegrityError:
-            if not self.has_tracking_id(APPLICATION_NAME, stuck.position):
-                raise
 
     # --- the sender's side -------------------------------------------------------------------
 

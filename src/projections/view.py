@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL
 
 from projections import audit_log, charger_status, evses, faults, groups, users
@@ -24,12 +24,11 @@ from projections.tables import Tables
 log = logging.getLogger(__name__)
 
 HANDLER_TABLES = (users.HANDLERS, evses.HANDLERS, groups.HANDLERS, charger_status.HANDLERS)
-APPLICATION_NAME = "SmartCharging"
 # Names the read models' settings (READMODELS_POSTGRES_SCHEMA, ...) and tracking.
 READ_MODELS_NAME = "ReadModels"
 
 
-class ReadModelsView(PostgresTrackingRecorder):
+class ReadModelsView(faults.TracksStuckEvents):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.tables = Tables(datastore.schema)
@@ -78,28 +77,13 @@ class ReadModelsView(PostgresTrackingRecorder):
             self._apply(batch)
         except IntegrityError:
             position = batch[-1][1].notification_id
-            if len(batch) > 1 or not self.has_tracking_id(APPLICATION_NAME, position):
+            if len(batch) > 1 or not self.has_tracking_id(self.application_name, position):
                 raise
             log.info("event %d was already projected; skipped", position)
         self._advanced_to(batch[-1][1].notification_id)
 
     def record_stuck(self, stuck: StuckEvent) -> None:
-        """An event the read models cannot take: recorded as stuck and passed, in one
-        transaction, so a restart neither tries it again nor loses the events after it."""
-        try:
-            with self.datastore.transaction(commit=True) as curs:
-                self.faults.record_stuck(
-                    curs,
-                    stuck.follower,
-                    stuck.position,
-                    stuck.topic,
-                    stuck.originator_id,
-                    stuck.error,
-                )
-                self._insert_tracking(curs, Tracking(APPLICATION_NAME, stuck.position))
-        except IntegrityError:
-            if not self.has_tracking_id(APPLICATION_NAME, stuck.position):
-                raise
+        super().record_stuck(stuck)
         self._advanced_to(stuck.position)
 
     def _apply(self, batch: list[tuple[Any, Tracking]]) -> None:
@@ -133,7 +117,7 @@ class ReadModelsView(PostgresTrackingRecorder):
                 return True
         pause = 0.005
         while time.monotonic() < deadline:
-            if self.has_tracking_id(APPLICATION_NAME, position):
+            if self.has_tracking_id(self.application_name, position):
                 return True
             with self._advanced:
                 if self._advanced.wait_for(
@@ -141,4 +125,4 @@ class ReadModelsView(PostgresTrackingRecorder):
                 ):
                     return True
             pause = min(pause * 2, 0.1)
-        return self.has_tracking_id(APPLICATION_NAME, position)
+        return self.has_tracking_id(self.application_name, position)

@@ -158,9 +158,7 @@ class ProfileScheduler:
         self._position = batch[-1][1].notification_id
 
     def _stuck(self, stuck: StuckEvent) -> None:
-        self.queries.view.faults.stuck(
-            stuck.follower, stuck.position, stuck.topic, stuck.originator_id, stuck.error
-        )
+        self.queries.view.faults.stuck(stuck)
         self._position = stuck.position
 
     @staticmethod
