@@ -251,10 +251,14 @@ def test_with_smtp_down_the_command_answers_and_the_mail_goes_once_smtp_is_back(
                 lambda: [m for m in runtime.mail.outbox.mails() if m["last_error"]], 20, "a try"
             )
             assert failed[0]["recipient"] == "ida@example.com" and failed[0]["sent_at"] is None
+            health = httpx.get(f"{url}/healthz")
+            assert health.status_code == 200  # the service works; an operator should look
+            assert (health.json()["status"], health.json()["failing_mails"]) == ("degraded", 1)
 
             smtp.start()
             token = invitation_token(smtp.catcher.wait_for("ida@example.com", INVITED, 30))
             settled(smtp.catcher, client)
+            assert httpx.get(f"{url}/healthz").json()["failing_mails"] == 0
             assert httpx.get(f"{url}/api/invitations/{token}").status_code == 200
     finally:
         runtime.close()

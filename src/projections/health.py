@@ -3,8 +3,9 @@
 Each process reports the followers it runs: the read models always, the
 scheduler where it competes for leadership (only the leader follows; the others
 stand by), the OCPP gateway where it listens. A follower that is stopped or
-keeps failing makes the process unhealthy; stuck events and failing groups
-make it degraded (the followers go on, but an operator should look).
+keeps failing makes the process unhealthy; stuck events, failing groups and
+mails the SMTP server keeps refusing make it degraded (the followers go on, but
+an operator should look).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class HealthReport:
 
 
 class Health:
-    def __init__(self, faults: FaultLog):
+    def __init__(self, faults: FaultLog, failing_mails: Callable[[], int] = lambda: 0):
         self.faults = faults
+        self.failing_mails = failing_mails
         self.probes: list[FollowerProbe] = []
 
     def watch(self, probe: FollowerProbe) -> None:
@@ -50,18 +52,20 @@ class Health:
         try:
             stuck = self.faults.stuck_counts()
             failing_groups = len(self.faults.failing_groups())
+            failing_mails = self.failing_mails()
         except OUTAGES as outage:
             log.warning("health: the database does not answer: %s", outage)
             return HealthReport(False, {"status": "down", "database": "unavailable"})
         followers = {probe.name: self._follower(probe, stuck) for probe in self.probes}
         down = any(f["state"] in DOWN_STATES for f in followers.values())
-        attention = sum(stuck.values()) + failing_groups
+        attention = sum(stuck.values()) + failing_groups + failing_mails
         body = {
             "status": "down" if down else "degraded" if attention else "ok",
             "database": "ok",
             "followers": followers,
             "stuck_events": sum(stuck.values()),
             "failing_groups": failing_groups,
+            "failing_mails": failing_mails,
         }
         return HealthReport(not down, body)
 

@@ -188,6 +188,15 @@ class MailOutbox(TracksStuckEvents):
         seconds = None if row is None else row["s"]
         return None if seconds is None else max(float(seconds), 0.0)
 
+    def failing(self) -> int:
+        """Mails not sent although tried (the SMTP server refused them or did not answer)."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT count(*) AS n FROM {self.tables.mail_outbox}"
+                " WHERE sent_at IS NULL AND attempts > 0"
+            ).fetchone()
+        return int(row["n"]) if row else 0
+
     def mails(self) -> list[dict[str, Any]]:
         """Every row, oldest first: what was mailed to whom, and what still waits."""
         with self.datastore.get_connection() as conn:

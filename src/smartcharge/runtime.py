@@ -166,7 +166,7 @@ class Runtime:
 
     def _health(self) -> Health:
         """The followers this process runs, as /healthz reports them."""
-        health = Health(self.read_models.view.faults)
+        health = Health(self.read_models.view.faults, self.mail.outbox.failing)
         health.watch(FollowerProbe("read-models", lambda: self.read_models.follower))
         health.watch(FollowerProbe("mail", lambda: self.mail.follower))
         scheduler = self.scheduler
