@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from api.ratelimit import LoginRateLimiter
+from api.ratelimit import LoginThrottle, ThrottleLimits
 from conftest import serving, temporary_schema
 from domain.actors import Actor
 from domain.evse_limits import EvseLimits
@@ -416,19 +416,20 @@ def test_an_evse_in_another_group_is_refused_with_409(
 
 # --- logging in ----------------------------------------------------------------------------
 
-FAILED_LOGINS_PER_EMAIL = 3
+FAILED_LOGINS_PER_EMAIL = 3  # per account from one address
 FAILED_LOGINS_PER_ADDRESS = 5
 
 
 @pytest.fixture
 def login_limits(service: Service) -> Iterator[None]:
     """Low limits, counted from zero for this test."""
-    before = service.runtime.context.limiter
-    service.runtime.context.limiter = LoginRateLimiter(
-        FAILED_LOGINS_PER_EMAIL, FAILED_LOGINS_PER_ADDRESS
-    )
+    before = service.runtime.context.throttle
+    before.storage.reset()
+    limits = ThrottleLimits(FAILED_LOGINS_PER_EMAIL, FAILED_LOGINS_PER_ADDRESS, max_delay=0.0)
+    service.runtime.context.throttle = LoginThrottle(before.storage, limits)
     yield
-    service.runtime.context.limiter = before
+    service.runtime.context.throttle = before
+    before.storage.reset()
 
 
 def attempt(service: Service, email: str, password: str) -> httpx.Response:

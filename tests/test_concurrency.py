@@ -48,7 +48,7 @@ def app(pg_env: dict[str, str]) -> SmartCharging:
 @pytest.fixture
 def operator(app: SmartCharging) -> Actor:
     return Actor.operator(
-        app.accounts.add_operator("ops@example.com", "operator-pass", Actor.system())
+        app.accounts.add_operator("ops@example.com", "operator-pass-7", Actor.system())
     )
 
 

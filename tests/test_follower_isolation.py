@@ -159,7 +159,7 @@ def test_a_store_holding_a_bad_event_starts_and_serves(
 @pytest.fixture
 def operator(runtime: Runtime) -> Actor:
     return Actor.operator(
-        runtime.service.accounts.add_operator("ops@example.com", "ops-password", SYSTEM)
+        runtime.service.accounts.add_operator("ops@example.com", "ops-password-7", SYSTEM)
     )
 
 
@@ -212,13 +212,13 @@ def test_a_group_the_scheduler_cannot_compute_does_not_keep_another_from_its_pro
     asyncio.run(anna_gets_her_priority_charge())
 
     assert httpx.get(f"{server}/healthz").json()["failing_groups"] == 1
-    with login(server, "ops@example.com", "ops-password") as api:
+    with login(server, "ops@example.com", "ops-password-7") as api:
         preview = api.get(f"/api/operator/groups/{group_b}/schedule")
         assert preview.status_code == 409
         assert "cannot be worked out" in preview.json()["detail"]
     ops = PageClient(server)
     try:
-        ops.log_in("ops@example.com", "ops-password")
+        ops.log_in("ops@example.com", "ops-password-7")
         page = ops.get(f"/operator/groups/{group_b}")
         assert "could not work out this group" in text(page)
         assert "neither a current nor a power rating" in text(page)
@@ -274,7 +274,7 @@ def test_an_operator_sees_the_stuck_event_and_marks_it_handled(
     with serving(runtime.api) as url:
         ops = PageClient(url)
         try:
-            ops.log_in("ops@example.com", "ops-password")
+            ops.log_in("ops@example.com", "ops-password-7")
             health = ops.get("/operator/health")
             assert health.status_code == 200
             assert f"{position}: Evse.Registered" in text(health)

@@ -73,7 +73,7 @@ def test_an_invitation_by_the_api_sends_one_mail_whose_link_works(
     invite(operator_client, "Ann@Example.com")
 
     token = invitation_token(smtp_server.wait_for("ann@example.com", INVITED))
-    accepted = httpx.post(f"{server}/api/invitations/{token}/accept", json={"password": "ann-pw-1"})
+    accepted = httpx.post(f"{server}/api/invitations/{token}/accept", json={"password": "ann-pw-1-quill"})
     settled(smtp_server, operator_client)
 
     assert accepted.status_code == 200, accepted.text
@@ -182,7 +182,7 @@ def test_mails_of_commands_recorded_just_before_a_stop_are_sent_once_after_the_r
     first = Runtime(settings, database)
     try:
         operator = Actor.operator(
-            first.service.accounts.add_operator("op@example.com", "op-pw-123", SYSTEM)
+            first.service.accounts.add_operator("op@example.com", "op-pw-123-quill", SYSTEM)
         )
         user_id, _ = first.service.accounts.invite_home_user("hal@example.com", operator)
         first.service.groups.create_group(
@@ -196,7 +196,7 @@ def test_mails_of_commands_recorded_just_before_a_stop_are_sent_once_after_the_r
         second.start_mail()
         token = invitation_token(smtp_server.wait_for("hal@example.com", INVITED, timeout=20))
         smtp_server.wait_for("hal@example.com", ADDED, timeout=20)
-        assert second.service.accounts.accept_invitation(token, "hal-password") == user_id
+        assert second.service.accounts.accept_invitation(token, "hal-password-7") == user_id
         sent = second.mail.outbox.mails()
     finally:
         second.close()
@@ -243,8 +243,8 @@ def test_with_smtp_down_the_command_answers_and_the_mail_goes_once_smtp_is_back(
     settings, smtp = smtp_away
     runtime = Runtime(settings, database).start()
     try:
-        runtime.service.accounts.add_operator("op@example.com", "op-pw-123", SYSTEM)
-        with serving(runtime.api) as url, login(url, "op@example.com", "op-pw-123") as client:
+        runtime.service.accounts.add_operator("op@example.com", "op-pw-123-quill", SYSTEM)
+        with serving(runtime.api) as url, login(url, "op@example.com", "op-pw-123-quill") as client:
             answer = client.post("/api/operator/users", json={"email": "ida@example.com"})
             assert answer.status_code == 201, answer.text
             failed = wait_until(

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from api.ratelimit import LoginRateLimiter
+from api.ratelimit import LoginThrottle, ThrottleLimits
 from conftest import serving, temporary_schema
 from domain.actors import Actor
 from domain.errors import InvalidInput
@@ -64,7 +64,8 @@ def portals(
     settings = Settings(data_dir=tmp_path_factory.mktemp("bad-forms"), database_pool_size=4)
     with temporary_schema(postgres_server) as database:
         runtime = Runtime(settings, database).start()
-        runtime.context.limiter = LoginRateLimiter(10_000, 10_000)
+        unlimited = ThrottleLimits(10_000, 10_000, delay_after=10_000)
+        runtime.context.throttle = LoginThrottle(runtime.context.throttle.storage, unlimited)
         try:
             runtime.service.accounts.add_operator("operator@example.com", PASSWORD, Actor.system())
             anna_id = add_home_user(runtime, "anna@example.com")
@@ -488,7 +489,7 @@ def test_a_bad_login_shows_the_login_form_again(
     [
         ({"password": "pass\x00word", "repeat": "pass\x00word"}, ["Password", "control"]),
         ({"password": KB16, "repeat": KB16}, ["Password", "at most 1024 characters"]),
-        ({"password": "short", "repeat": "short"}, ["Password", "at least 8"]),
+        ({"password": "short", "repeat": "short"}, ["Password", "at least 10"]),
         ({"password": "a-good-password"}, ["Repeat", "did not send this field"]),
         ({"password": ["a-good-password"] * 2, "repeat": "x"}, ["Password", "2 times"]),
     ],

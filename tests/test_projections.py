@@ -429,7 +429,7 @@ def test_autocomplete_leaves_out_revoked_users_and_operators(
 def test_a_connector_registered_again_is_back_in_the_registry(runtime: Runtime) -> None:
     service = runtime.service
     operator = Actor.operator(
-        service.accounts.add_operator("ops2@example.com", "operator-pass", Actor.system())
+        service.accounts.add_operator("ops2@example.com", "operator-pass-7", Actor.system())
     )
     evse_id, _ = service.evses.register_evse(
         "CP-AGAIN", 1, operator, EvseLimits(max_current_a=16, phases=3)

@@ -19,8 +19,8 @@ def test_the_api_keeps_the_read_models_while_it_serves(
     runtime = Runtime(settings, database)
     try:
         assert runtime.read_models.follower is None  # built, not yet following
-        runtime.service.accounts.add_operator("ops@example.com", "ops-password", SYSTEM)
-        with serving(runtime.api) as url, login(url, "ops@example.com", "ops-password") as ops:
+        runtime.service.accounts.add_operator("ops@example.com", "ops-password-7", SYSTEM)
+        with serving(runtime.api) as url, login(url, "ops@example.com", "ops-password-7") as ops:
             invited = ops.post("/api/operator/users", json={"email": "new@example.com"})
             assert invited.status_code in (200, 201), invited.text
             listed = ops.get("/api/operator/users", params={"q": "new@"}).json()

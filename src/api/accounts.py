@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
+from api.context import ApiContext
 from api.deps import SESSION_COOKIE, Context, CurrentSession, json_bodies_only, session_token
 from api.models import (
     ERROR_RESPONSES,
@@ -16,7 +18,12 @@ from api.models import (
     PasswordChangeIn,
     SessionView,
 )
+from api.ratelimit import TooManyAttempts
+from api.sessions import Session
+from domain.errors import WrongPassword
 from domain.users import User
+
+WRONG_LOGIN = "wrong e-mail or password"  # the same for every account that does not open
 
 router = APIRouter(
     prefix="/api",
@@ -47,20 +54,38 @@ def client_address(request: Request) -> str:
 @router.post(
     "/auth/login", summary="Log in: a session cookie for browsers, a bearer token for APIs"
 )
-def login(body: LoginIn, request: Request, response: Response, ctx: Context) -> SessionView:
-    address = client_address(request)
-    wait = ctx.limiter.retry_after(body.email, address)
-    if wait:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed logins; try again in {wait} seconds",
-            headers={"Retry-After": str(wait)},
-        )
-    user = ctx.service.accounts.authenticate(body.email, body.password)
-    if user is None:
-        ctx.limiter.failed(body.email, address)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
-    ctx.limiter.succeeded(body.email)
+async def login(body: LoginIn, request: Request, response: Response, ctx: Context) -> SessionView:
+    user = await sign_in(ctx, body.email, body.password, client_address(request))
+    return await run_in_threadpool(start_session, ctx, response, user)
+
+
+async def sign_in(ctx: ApiContext, email: str, password: str, address: str) -> User:
+    """The user these open, under the throttle of password guesses; else 401, or 429 with
+    Retry-After while this address has been guessing too much."""
+
+    def attempt() -> User:
+        user = ctx.service.accounts.authenticate(email, password)
+        if user is None:
+            raise WrongPassword(WRONG_LOGIN)
+        return user
+
+    try:
+        return await ctx.throttle.guarded(email, address, attempt)
+    except TooManyAttempts as refusal:
+        raise too_many("failed logins", refusal) from None
+    except WrongPassword:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, WRONG_LOGIN) from None
+
+
+def too_many(what: str, refusal: TooManyAttempts) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"too many {what}; {refusal}",
+        headers={"Retry-After": str(refusal.retry_after)},
+    )
+
+
+def start_session(ctx: ApiContext, response: Response, user: User) -> SessionView:
     ctx.caught_up(ctx.service.recorder.max_notification_id())  # e.g. a just-accepted invitation
     return open_session(ctx, response, user)
 
@@ -85,15 +110,33 @@ def me(session: CurrentSession) -> MeView:
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Change my password (other sessions of mine are logged out)",
 )
-def change_password(
+async def change_password(
     body: PasswordChangeIn,
+    request: Request,
     session: CurrentSession,
     ctx: Context,
     token: Annotated[str | None, Depends(session_token)],
 ) -> Response:
-    ctx.service.accounts.change_password(session.user_id, body.current_password, body.new_password)
-    ctx.sessions.close_all(session.user_id, keep=token or "")
+    await guarded_password_change(
+        ctx, session, client_address(request), body.current_password, body.new_password
+    )
+    await run_in_threadpool(ctx.sessions.close_all, session.user_id, keep=token or "")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def guarded_password_change(
+    ctx: ApiContext, session: Session, address: str, current: str, new: str
+) -> None:
+    """Changing a password is guessing the current one: throttled as logging in is, on the
+    same counts. A wrong current password stays the domain's refusal (422)."""
+    try:
+        await ctx.throttle.guarded(
+            session.email,
+            address,
+            lambda: ctx.service.accounts.change_password(session.user_id, current, new),
+        )
+    except TooManyAttempts as refusal:
+        raise too_many("wrong passwords", refusal) from None
 
 
 @router.get("/invitations/{token}", summary="Check an invitation link")

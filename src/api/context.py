@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from api.ratelimit import LoginRateLimiter
+from api.ratelimit import LoginThrottle
 from api.sessions import SessionStore
 from domain.service import SmartCharging
 from projections.health import Health, HealthReport
@@ -51,7 +51,7 @@ class ApiContext:
     view: ReadModelsView
     queries: ReadModelQueries
     sessions: SessionStore
-    limiter: LoginRateLimiter
+    throttle: LoginThrottle  # password guesses: logins and password changes
     read_your_writes_timeout: float = 2.0
     secure_cookies: bool = False
     # The schedule preview (group id, days) -> dict, computed by the scheduler's functions.

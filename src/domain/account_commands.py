@@ -15,13 +15,13 @@ from domain.errors import (
     InvalidInput,
     InvitationInvalid,
     NotFound,
+    WrongPassword,
 )
 from domain.passwords import hash_password, verify_password
 from domain.users import (
     Invitation,
     User,
     check_password_strength,
-    could_be_password,
     hash_token,
     new_invitation_token,
     normalize_email,
@@ -37,7 +37,7 @@ class AccountCommands:
 
     def add_operator(self, email: str, password: str, actor: Actor) -> UUID:
         require_operator(actor)
-        check_password_strength(password)
+        check_password_strength(password, user_inputs=[email] if isinstance(email, str) else [])
         user = self._new_user(email, Role.OPERATOR, actor)
         user.set_password(hash_password(password), actor)
         self._save_new_user(user)
@@ -136,8 +136,13 @@ class AccountCommands:
         return invitation
 
     def accept_invitation(self, token: str, password: str) -> UUID:
-        """Set the home user's password; the invitation is used up in the same save."""
-        check_password_strength(password)
+        """Set the home user's password; the invitation is used up in the same save.
+
+        The token is looked up before the password is hashed: a made-up, used or expired
+        token is refused without the hash's 64 MiB and 0.1 s, which a storm of them would
+        otherwise cost the server over and over."""
+        email = self.invitation(token).email
+        check_password_strength(password, user_inputs=[email])
         password_hash = hash_password(password)
 
         def command() -> UUID:
@@ -153,11 +158,11 @@ class AccountCommands:
 
     def change_password(self, user_id: UUID, current: str, new: str) -> int | None:
         """A logged-in user's new password, given the current one."""
-        check_password_strength(new)
         user = self.app.user(user_id)
-        known = could_be_password(current) and verify_password(user.password_hash, current)
-        if not user.active or not known:
-            raise InvalidInput("current_password: that is not your current password")
+        check_password_strength(new, user_inputs=[user.email])
+        known = verify_password(user.password_hash if user.may_log_in else None, current)
+        if not known:
+            raise WrongPassword("current_password: that is not your current password")
         new_hash = hash_password(new)
 
         def command() -> int | None:
@@ -168,14 +173,16 @@ class AccountCommands:
         return self.app.retrying(command)
 
     def authenticate(self, email: str, password: str) -> User | None:
-        """The active user with this e-mail and password, else None (no hint which was wrong)."""
-        if not could_be_password(password):
-            return None  # matches no stored password, so nothing is worth hashing
+        """The user who may log in with this e-mail and password, else None (no hint which
+        was wrong). Every attempt verifies one password hash, whatever the account (none,
+        invited, revoked, active): the answer's timing does not tell them apart."""
+        user = self._login_candidate(email)
+        stored = user.password_hash if user is not None and user.may_log_in else None
+        matches = verify_password(stored, password)
+        return user if matches and user is not None else None
+
+    def _login_candidate(self, email: str) -> User | None:
         try:
-            user = self.app.user(user_id_for(normalize_email(email)))
+            return self.app.user(user_id_for(normalize_email(email)))
         except (NotFound, InvalidInput):
-            verify_password(None, password)
             return None
-        if not user.active or user.revoked:
-            return None
-        return user if verify_password(user.password_hash, password) else None

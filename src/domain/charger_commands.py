@@ -39,7 +39,7 @@ class ChargerCommands:
         except NotFound:
             verify_password(None, password, machine=True)
             return False
-        return verify_password(charger.password_hash, password)
+        return verify_password(charger.password_hash, password, machine=True)
 
     def _on_charger(
         self, charge_point_id: str, change: Callable[[ChargePoint], object]

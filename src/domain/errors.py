@@ -71,6 +71,11 @@ class EvseAlreadyRegistered(Conflict):
     pass
 
 
+class WrongPassword(InvalidInput):
+    """The current password given to change it is not the account's (a guess, for the
+    API's throttle to count)."""
+
+
 class InvitationInvalid(DomainError):
     """The invitation token is unknown, used, revoked or expired (HTTP 400/410)."""
 

@@ -1,13 +1,31 @@
-"""Password hashing with argon2id: people's passwords, and chargers' keys."""
+"""Passwords: what a new one must be, and hashing with argon2id (people's passwords and
+chargers' keys), a bounded number at a time."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
-_hasher = PasswordHasher()
+from domain.errors import InvalidInput
+from domain.values import checked_text
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+# zxcvbn's scale: 3 is "safely unguessable: moderate protection from offline slow-hash
+# scenarios" (about 10^10 guesses), which argon2id then makes slow to try.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's matching grows fast with the length; it refuses more than 72 characters.
+_ZXCVBN_CHUNK = 72
+
+_hasher = PasswordHasher()  # argon2id, 64 MiB, 3 passes: about 0.1 s of CPU each
 # Chargers' AuthorizationKeys are 16-40 characters set by the operator, and a
 # fleet reconnects all at once after an outage: at argon2's interactive cost
 # (about 0.1 s of CPU each) ten thousand chargers would take many minutes to
@@ -15,8 +33,125 @@ _hasher = PasswordHasher()
 _machine_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
+# --- what a new password must be -----------------------------------------------------------
+
+
+def check_password_strength(password: object, user_inputs: Sequence[str] = ()) -> str:
+    """A new password: any printable characters, spaces too, at least MIN_PASSWORD_LENGTH
+    of them, and hard to guess by zxcvbn's estimate (its advice is the refusal's message).
+    `user_inputs` (the e-mail) count as easy to guess. Never NUL or other control
+    characters, which a login form cannot send back the same way."""
+    text = checked_text("password", password, MAX_PASSWORD_LENGTH, allow_empty=True)
+    if len(text) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    score, advice = _guessability(text, user_inputs)
+    if score < MIN_PASSWORD_SCORE:
+        raise InvalidInput(f"password: too easy to guess. {advice}".rstrip())
+    return text
+
+
+def _guessability(password: str, user_inputs: Sequence[str]) -> tuple[int, str]:
+    """zxcvbn's score (0-4) and advice. A longer password is scored by its best part of 72
+    characters: at least as hard to guess as that part, so never rated too strong."""
+    words = [word for given in user_inputs for word in _words_of(given)]
+    parts = range(0, len(password), _ZXCVBN_CHUNK)
+    found = [zxcvbn(password[start : start + _ZXCVBN_CHUNK], user_inputs=words) for start in parts]
+    best: dict[str, Any] = max(found, key=lambda estimate: int(estimate["score"]))
+    return int(best["score"]), _advice(best["feedback"])
+
+
+def _words_of(text: str) -> list[str]:
+    """An e-mail as the words someone would try: itself, and its name and domain's parts."""
+    text = text[:254]  # an e-mail's length: a 16 KB value is no e-mail worth a dictionary
+    parts = text.lower().replace("@", " ").replace(".", " ").replace("-", " ").split()
+    return [text.lower(), *parts]
+
+
+def _advice(feedback: object) -> str:
+    if not isinstance(feedback, dict):
+        return ""
+    said = [feedback.get("warning") or "", *(feedback.get("suggestions") or [])]
+    return " ".join(str(line) for line in said if line) or "Add another word or two."
+
+
+def could_be_password(password: object) -> bool:
+    """Whether a password given to log in could match a stored one: text of at most
+    MAX_PASSWORD_LENGTH that UTF-8 can encode (a lone UTF-16 half cannot be hashed)."""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    try:
+        password.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# --- hashing, a bounded number at a time ---------------------------------------------------
+
+
+@dataclass
+class HashingWork:
+    """What the people's password hashing of this process has done: counted so that tests
+    and operators can see the work a request caused, instead of timing it."""
+
+    hashes: int = 0
+    verifications: int = 0
+    running: int = 0
+    most_at_once: int = 0
+
+
+class _HashBound:
+    """At most `size` of people's password hashes at a time in this process: each takes
+    64 MiB, so a storm of logins or invitation answers queues here instead of taking the
+    server's memory (120 at once took 1.1 GB and slowed every other request)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self.work = HashingWork()
+
+    @contextmanager
+    def slot(self, verifying: bool) -> Iterator[None]:
+        with self._slots:
+            with self._lock:
+                self._count(verifying)
+                self.work.running += 1
+                self.work.most_at_once = max(self.work.most_at_once, self.work.running)
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self.work.running -= 1
+
+    def _count(self, verifying: bool) -> None:
+        if verifying:
+            self.work.verifications += 1
+        else:
+            self.work.hashes += 1
+
+
+_bound = _HashBound(2)
+
+
+def bound_concurrent_hashes(size: int) -> None:
+    """How many people's password hashes may run at once in this process (a setting)."""
+    global _bound
+    if size < 1:
+        raise ValueError("at least one password hash must be able to run")
+    if size != _bound.size:
+        _bound = _HashBound(size)
+
+
+def hashing_work() -> HashingWork:
+    """A copy of the counts so far (see HashingWork)."""
+    work = _bound.work
+    return HashingWork(work.hashes, work.verifications, work.running, work.most_at_once)
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _bound.slot(verifying=False):
+        return _hasher.hash(password)
 
 
 def hash_machine_key(key: str) -> str:
@@ -28,11 +163,19 @@ def _stand_in_hash(machine: bool) -> str:
     return (_machine_hasher if machine else _hasher).hash("no account has this password")
 
 
-def verify_password(password_hash: str | None, password: str, *, machine: bool = False) -> bool:
-    """Whether `password` matches. A missing account takes as long as a wrong
-    password, so the answer's timing does not tell which accounts exist."""
-    matches = _verify(password_hash or _stand_in_hash(machine), password)
-    return matches and password_hash is not None
+def verify_password(password_hash: str | None, password: object, *, machine: bool = False) -> bool:
+    """Whether `password` matches. Every call verifies exactly once: a missing account, one
+    without a password, or a password that cannot match (too long, not UTF-8) is checked
+    against a stand-in hash, so the answer's timing does not tell which accounts exist."""
+    usable = isinstance(password, str) and could_be_password(password)
+    tried = password if isinstance(password, str) and usable else "cannot match"
+    stored = password_hash if usable and password_hash is not None else _stand_in_hash(machine)
+    if machine:
+        matches = _verify(stored, tried)  # chargers: light hashes, a fleet reconnects at once
+    else:
+        with _bound.slot(verifying=True):
+            matches = _verify(stored, tried)
+    return matches and usable and password_hash is not None
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -12,48 +11,20 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor, Role
+from domain.emails import MAX_EMAIL_LENGTH as MAX_EMAIL_LENGTH
+from domain.emails import normalize_email
 from domain.errors import Conflict, InvalidInput, InvitationInvalid
-from domain.values import checked_text
 
-# Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
-_CH = r"[^@\s\x00-\x1f\x7f]"
-_EMAIL = re.compile(rf"^{_CH}{{1,64}}@{_CH}+\.{_CH}{{2,}}$")
-MAX_EMAIL_LENGTH = 254
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
-
-
-def normalize_email(email: object) -> str:
-    text = checked_text("email", email, MAX_EMAIL_LENGTH).strip().lower()
-    if not _EMAIL.fullmatch(text):
-        raise InvalidInput(f"email: {text!r} is not an e-mail address")
-    return text
+# The password rules live with the hashing; named here too for the modules that read them here.
+from domain.passwords import MAX_PASSWORD_LENGTH as MAX_PASSWORD_LENGTH
+from domain.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
+from domain.passwords import check_password_strength as check_password_strength
+from domain.passwords import could_be_password as could_be_password
 
 
 def user_id_for(email: str) -> UUID:
     """One id per e-mail, case-insensitively: the event store itself refuses a second account."""
     return uuid5(NAMESPACE_URL, f"/users/{normalize_email(email)}")
-
-
-def check_password_strength(password: object) -> str:
-    """Any printable characters, spaces too; never NUL or other control characters, which
-    a login form cannot send back the same way."""
-    text = checked_text("password", password, MAX_PASSWORD_LENGTH, allow_empty=True)
-    if len(text) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password: at least {MIN_PASSWORD_LENGTH} characters")
-    return text
-
-
-def could_be_password(password: object) -> bool:
-    """Whether a password given to log in could match a stored one: text of at most
-    MAX_PASSWORD_LENGTH that UTF-8 can encode (a lone UTF-16 half cannot be hashed)."""
-    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
-        return False
-    try:
-        password.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class User(Aggregate):
@@ -81,6 +52,11 @@ class User(Aggregate):
         if not isinstance(role, Role):
             raise InvalidInput(f"role: {role!r} must be operator or home_user")
         return cls(email=normalize_email(email), role=role, actor=actor)
+
+    @property
+    def may_log_in(self) -> bool:
+        """Whether the account's password opens a session (not while invited or revoked)."""
+        return self.active and not self.revoked and self.password_hash is not None
 
     @property
     def status(self) -> str:

@@ -61,6 +61,14 @@ class Tables:
     def invitation_tokens(self) -> str:
         return self._name("invitation_tokens")
 
+    @property
+    def rate_limit_hits(self) -> str:
+        return self._name("rate_limit_hits")
+
+    @property
+    def rate_limit_counters(self) -> str:
+        return self._name("rate_limit_counters")
+
     def ddl(self) -> list[str]:
         return [
             f"""CREATE TABLE IF NOT EXISTS {self.users} (
@@ -199,6 +207,27 @@ class Tables:
             token text NOT NULL,
             recorded_at timestamptz NOT NULL DEFAULT now()
         )"""
+
+    def rate_limit_ddl(self) -> list[str]:
+        """The `limits` library's counters, shared by every API process and kept over a
+        restart (smartcharge/limits_storage.py): one row per hit of a moving window, one
+        row per fixed-window counter. Times are seconds since the epoch, as `limits` has them."""
+        t = self
+        return [
+            f"""CREATE TABLE IF NOT EXISTS {t.rate_limit_hits} (
+            key text NOT NULL,
+            at double precision NOT NULL,
+            expires_at double precision NOT NULL
+        )""",
+            f"CREATE INDEX IF NOT EXISTS rate_limit_hits_key ON {t.rate_limit_hits} (key, at)",
+            f"CREATE INDEX IF NOT EXISTS rate_limit_hits_expiry"
+            f" ON {t.rate_limit_hits} (expires_at)",
+            f"""CREATE TABLE IF NOT EXISTS {t.rate_limit_counters} (
+            key text PRIMARY KEY,
+            count bigint NOT NULL,
+            expires_at double precision NOT NULL
+        )""",
+        ]
 
     def mail_ddl(self) -> list[str]:
         """The mail outbox: one row per mail, keyed by its event's position."""

@@ -19,8 +19,8 @@ from domain.service import SmartCharging
 from domain.users import user_id_for
 from smartcharge.settings import Settings
 
-OPERATOR = ("operator@demo.example", "demo-operator")
-HOME_USER = ("driver@demo.example", "demo-driver")
+OPERATOR = ("operator@demo.example", "demo-operator-pass")
+HOME_USER = ("driver@demo.example", "demo-driver-pass")
 CHARGER_KEY = "demo-charger-key-0001"
 CHARGERS = (
     ("DEMO-CP-1", EvseLimits(max_current_a=16.0, phases=3)),

@@ -17,10 +17,11 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.context import ApiContext
-from api.ratelimit import LoginRateLimiter
+from api.ratelimit import LoginThrottle, ThrottleLimits
 from api.sessions import SessionStore
 from chargers.connection import GatewayContext
 from chargers.gateway import Gateway
+from domain.passwords import bound_concurrent_hashes
 from domain.service import Clock, SmartCharging
 from projections.health import FollowerProbe, Health
 from projections.mail_outbox import MailOutbox
@@ -33,6 +34,7 @@ from scheduler.group_preview import RememberedAllowances, group_schedule
 from scheduler.leader import LeaderLock, lock_key_for
 from scheduler.service import ProfileScheduler
 from smartcharge.database import Database, start_embedded
+from smartcharge.limits_storage import PostgresLimitsStorage, limits_uri
 from smartcharge.mail import Mailer, Mailing, MailSender, OutboxMailer, SmtpMailer
 from smartcharge.settings import Settings
 
@@ -120,6 +122,25 @@ def open_service(settings: Settings) -> SmartCharging:
     return SmartCharging(env=service_env(settings, resolve_database(settings)))
 
 
+def open_limits_storage(database: Database) -> PostgresLimitsStorage:
+    """Where password guesses are counted, shared by every API process; makes its tables."""
+    storage = PostgresLimitsStorage(limits_uri(database), schema=database.schema or "public")
+    storage.create_tables()
+    return storage
+
+
+def make_throttle(settings: Settings, storage: PostgresLimitsStorage) -> LoginThrottle:
+    """The throttle of password guesses; also bounds this process's concurrent hashes."""
+    bound_concurrent_hashes(settings.password_hash_concurrency)
+    limits = ThrottleLimits(
+        per_account_address=settings.login_attempts_per_account_address,
+        per_address=settings.login_attempts_per_address,
+        delay_after=settings.login_delay_after,
+        max_delay=settings.login_delay_max_seconds,
+    )
+    return LoginThrottle(storage, limits)
+
+
 class Runtime:
     """Everything one `smartcharge serve` process runs, started and stopped together."""
 
@@ -141,14 +162,13 @@ class Runtime:
             view.datastore, view.tables, timedelta(days=settings.session_days)
         )
         self.sessions.create_table()
+        self.limits_storage = open_limits_storage(self.database)
         self.context = ApiContext(
             service=self.service,
             view=view,
             queries=ReadModelQueries(view),
             sessions=self.sessions,
-            limiter=LoginRateLimiter(
-                settings.login_attempts_per_email, settings.login_attempts_per_address
-            ),
+            throttle=make_throttle(settings, self.limits_storage),
             read_your_writes_timeout=settings.read_your_writes_timeout,
             secure_cookies=settings.public_base_url().startswith("https://"),
         )
@@ -221,4 +241,5 @@ class Runtime:
         self.gateway.stop()
         self.scheduler.stop()
         self.read_models.stop()
+        self.limits_storage.close()
         self.service.close()

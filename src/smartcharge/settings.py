@@ -37,8 +37,21 @@ class Settings(BaseSettings):
     mail_sender: str = "Smart charging <no-reply@localhost>"
 
     session_days: float = Field(default=14, gt=0)
-    login_attempts_per_email: int = Field(default=10, ge=1, description="failed logins per 15 min")
-    login_attempts_per_address: int = Field(default=50, ge=1, description="per 15 min")
+    login_attempts_per_account_address: int = Field(
+        default=10, ge=1, description="failed logins per account from one address per 15 min"
+    )
+    login_attempts_per_address: int = Field(
+        default=50, ge=1, description="failed logins from one address per 15 min"
+    )
+    login_delay_after: int = Field(
+        default=5, ge=0, description="failed logins on an account before its logins are slowed"
+    )
+    login_delay_max_seconds: float = Field(
+        default=10.0, ge=0, description="the longest an account's login is slowed"
+    )
+    password_hash_concurrency: int = Field(
+        default=2, ge=1, description="password hashes at once per process (64 MiB each)"
+    )
     read_your_writes_timeout: float = Field(default=2.0, ge=0)
 
     priority_charge_default_minutes: int = Field(default=120, ge=1, le=24 * 60)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api import accounts
 from api.context import ApiContext
 from api.deps import SESSION_COOKIE, Context
-from api.models import LoginIn
 from domain.errors import DomainError, InvalidInput, InvitationInvalid
 from domain.users import could_be_password, normalize_email
 
@@ -73,37 +72,57 @@ def login_refusal(email: str, password: str) -> str | None:
     return None
 
 
-def log_in(
+async def log_in(
     request: Request, ctx: ApiContext, portal: Portal, form: FormFields, next_path: str
 ) -> Response:
-    """The JSON API's login (rate limit, session cookie), answered with a redirect."""
+    """The JSON API's login (throttle, session cookie), answered with a redirect."""
     if not same_origin(request):
         raise FormRefused()
     email, password = form.text("email", "E-mail"), form.text("password", "Password")
     message = login_refusal(email, password)
     if message is not None:
-        return login_page(request, ctx, portal, next_path, 422, message, echo(email, 254))
-    response = redirect(portal.home)
+        return await run_in_threadpool(
+            login_page, request, ctx, portal, next_path, 422, message, echo(email, 254)
+        )
     try:
-        session = accounts.login(LoginIn(email=email, password=password), request, response, ctx)
-    except ValidationError:
-        message, status_code = "Give your e-mail and password.", 422
+        user = await accounts.sign_in(ctx, email, password, accounts.client_address(request))
     except HTTPException as refusal:
-        message, status_code = sentence(str(refusal.detail)), refusal.status_code
-    else:
-        response.headers["location"] = safe_next(next_path, portal_of(session.role))
-        return response
-    return login_page(request, ctx, portal, next_path, status_code, message, email)
+        return await run_in_threadpool(
+            login_refused, request, ctx, portal, next_path, refusal, email
+        )
+    response = redirect(portal.home)
+    session = await run_in_threadpool(accounts.start_session, ctx, response, user)
+    response.headers["location"] = safe_next(next_path, portal_of(session.role))
+    return response
 
 
-def login_form(request: Request, ctx: ApiContext, portal: Portal, form: FormFields) -> Response:
+def login_refused(
+    request: Request,
+    ctx: ApiContext,
+    portal: Portal,
+    next_path: str,
+    refusal: HTTPException,
+    email: str,
+) -> Response:
+    """The login page again, saying why; a 429 keeps its Retry-After."""
+    message = sentence(str(refusal.detail))
+    page = login_page(request, ctx, portal, next_path, refusal.status_code, message, email)
+    page.headers.update(refusal.headers or {})
+    return page
+
+
+async def login_form(
+    request: Request, ctx: ApiContext, portal: Portal, form: FormFields
+) -> Response:
     """A login form as posted: any field sent twice or missing is said, not guessed at."""
     try:
         next_path = own_page(form.text("next", "Next", optional=True))
-        return log_in(request, ctx, portal, form, next_path)
+        return await log_in(request, ctx, portal, form, next_path)
     except FormError as error:
         email = form.typed("email")["email"][:254]
-        return login_page(request, ctx, portal, "", 422, error.message, email)
+        return await run_in_threadpool(
+            login_page, request, ctx, portal, "", 422, error.message, email
+        )
 
 
 def own_page(path: str) -> str:
@@ -134,8 +153,8 @@ def operator_login_page(request: Request, ctx: Context) -> Response:
 
 
 @router.post("/operator/login")
-def operator_login(request: Request, ctx: Context, form: Posted) -> Response:
-    return login_form(request, ctx, OPERATOR, form)
+async def operator_login(request: Request, ctx: Context, form: Posted) -> Response:
+    return await login_form(request, ctx, OPERATOR, form)
 
 
 @router.post("/operator/logout")
@@ -149,8 +168,8 @@ def consumer_login_page(request: Request, ctx: Context) -> Response:
 
 
 @router.post("/login")
-def consumer_login(request: Request, ctx: Context, form: Posted) -> Response:
-    return login_form(request, ctx, CONSUMER, form)
+async def consumer_login(request: Request, ctx: Context, form: Posted) -> Response:
+    return await login_form(request, ctx, CONSUMER, form)
 
 
 @router.post("/logout")
@@ -168,19 +187,25 @@ def password_page(
     return render(request, "password.html", context, status_code)
 
 
-def change_password(
+async def change_password(
     request: Request, ctx: ApiContext, user: PageUser, form: FormFields
 ) -> Response:
-    """As the JSON API: the new password, and every other session of the user ends."""
+    """As the JSON API (throttled the same): the new password, and every other session of
+    the user ends."""
     try:
         current = form.text("current_password", "Current password")
         new, repeat = form.text("new_password", "New password"), form.text("repeat", "Repeat")
         if new != repeat:
             raise FormError("The two new passwords are not the same.")
-        ctx.service.accounts.change_password(user.session.user_id, current, new)
+        address = accounts.client_address(request)
+        await accounts.guarded_password_change(ctx, user.session, address, current, new)
     except (DomainError, FormError) as refusal:
         return password_page(request, user, explain(refusal), status_of(refusal))
-    ctx.sessions.close_all(user.session.user_id, keep=user.token)
+    except HTTPException as refusal:  # too many wrong passwords
+        page = password_page(request, user, sentence(str(refusal.detail)), refusal.status_code)
+        page.headers.update(refusal.headers or {})
+        return page
+    await run_in_threadpool(ctx.sessions.close_all, user.session.user_id, keep=user.token)
     return redirect(user.portal.home, "Your password is changed; other logins of yours ended.")
 
 
@@ -188,8 +213,8 @@ def password(request: Request, user: PortalPage) -> Response:
     return password_page(request, user)
 
 
-def new_password(request: Request, ctx: Context, user: PortalForm, form: Posted) -> Response:
-    return change_password(request, ctx, user, form)
+async def new_password(request: Request, ctx: Context, user: PortalForm, form: Posted) -> Response:
+    return await change_password(request, ctx, user, form)
 
 
 for portal in (OPERATOR, CONSUMER):
