@@ -24,13 +24,13 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 from websockets.typing import Subprotocol
 
+from chargers.profile_payloads import ocpp16_payload
 from conftest import free_ports
 from domain.actors import SYSTEM, Actor
 from domain.delivery import ProfileDelivery
 from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 from peer.ocpp_chargers import Charger16, Session, basic_auth
-from scheduler.codec import profile_from_dict
 from smartcharge.database import Database, start_embedded
 
 T = TypeVar("T")
@@ -313,8 +313,8 @@ def desired_after_last_edit(app: SmartCharging, home: Home) -> dict[int, dict[st
     if not desired_at or desired_at[-1] < last_group_event:
         return None
     return {
-        p["profile_id"]: profile_from_dict(p).to_ocpp16(delivery.connector_id)
-        for p in delivery.desired
+        profile.profile_id: ocpp16_payload(profile, delivery.connector_id)
+        for profile in delivery.desired
     }
 
 

@@ -20,7 +20,7 @@ from domain.capabilities import (
     Reported,
 )
 from domain.charge_points import ChargePoint, reported_connector
-from domain.delivery import transaction_key
+from domain.charging_sessions import transaction_key
 from domain.errors import InvalidInput
 from domain.values import clean_text
 from scheduler.profiles import ChargerLimits

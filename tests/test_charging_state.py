@@ -18,13 +18,14 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from api.pages.group_state import ChargingState, charging_state
+from domain.charging_profiles import PRIORITY_ROLE, role_of
 from domain.errors import ScheduleUnavailable
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import ExclusionWindow
 from scheduler.evaluate import limit_at, prevailing_profile
 from scheduler.group_preview import RememberedAllowances, group_allowances
 from scheduler.preview import schedule_preview
-from scheduler.profiles import PRIORITY_ROLE, ChargerLimits, EvseSpec, role_of
+from scheduler.profiles import ChargerLimits, EvseSpec
 from scheduler.tou import GroupInput, desired_profiles, random_delay_seconds
 from tou_strategies import charger_limits, evse_specs, groups, nows
 

@@ -37,7 +37,8 @@ from domain.errors import (
 from domain.evse_limits import EvseLimits
 from domain.evses import evse_id_for
 from domain.exclusion_times import ExclusionWindow
-from domain.groups import PriorityEndReason, SmartChargingGroup
+from domain.groups import SmartChargingGroup
+from domain.priority_charge import PriorityEndReason
 from domain.service import SmartCharging
 from domain.users import normalize_email
 from domain_strategies import (

@@ -14,6 +14,7 @@ import pytest
 from ocpp.v16 import call as call16
 
 from chargers.gateway import Gateway
+from chargers.profile_payloads import ocpp16_payload
 from conftest import OCPP_CALL_TIMEOUT
 from domain.actors import Actor
 from peer.ocpp_chargers import Session, open_charger
@@ -82,7 +83,7 @@ def test_a_16_charger_boots_charges_and_gets_its_profiles(runtime: Runtime, gate
 
         await asyncio.to_thread(desire, runtime, evse_id, *wanted)
         sent = await session.charger.expect_set_profiles(2)
-        assert sent == [profile.to_ocpp16(1) for profile in wanted]
+        assert sent == [ocpp16_payload(profile, 1) for profile in wanted]
         for payload in sent:
             assert_wire_rules(payload)
         accepted = {"1011": "Accepted", "1012": "Accepted"}
@@ -111,7 +112,7 @@ def test_managed_profiles_not_desired_are_cleared(runtime: Runtime, gateway: Gat
     async def scenario() -> None:
         session = await open_charger(gateway.url, "CP-CLEAR", PASSWORD)
         await asyncio.to_thread(desire, runtime, evse_id, exclusion())
-        assert await session.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
+        assert await session.charger.expect("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
         # OCPP 1.6 §5.5: cleared by id, the one of the priority profile no longer desired
         assert await session.charger.expect("ClearChargingProfile") == {"id": 1012}
         accepted = {"1011": "Accepted", "1012": "Accepted"}
@@ -134,7 +135,7 @@ def test_a_retry_sends_only_what_was_not_accepted(runtime: Runtime, gateway: Gat
 
         session.charger.set_profile_answer = "Accepted"
         await asyncio.to_thread(runtime.service.deliveries.request_retry, evse_id, 1)
-        assert await session.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
+        assert await session.charger.expect("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
         accepted = {"1011": "Accepted", "1012": "Accepted"}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
         assert [r.action for r in session.charger.log] == ["SetChargingProfile"]

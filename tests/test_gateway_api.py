@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from chargers.gateway import Gateway
+from chargers.profile_payloads import ocpp16_payload
 from peer.ocpp_chargers import open_charger
 from peer.scenario import PASSWORD, charger_row, desire, exclusion, register, wait_until
 from smartcharge.database import Database
@@ -158,9 +159,9 @@ def test_gateways_sharing_a_database_act_only_for_their_own_chargers(
             far = await open_charger(other.url, "CP-THERE", PASSWORD)
             await asyncio.to_thread(desire, runtime, here, exclusion())
             await asyncio.to_thread(desire, runtime, there, exclusion(limit=8.0))
-            assert await near.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
-            assert await far.charger.expect("SetChargingProfile") == exclusion(limit=8.0).to_ocpp16(
-                1
+            assert await near.charger.expect("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
+            assert await far.charger.expect("SetChargingProfile") == ocpp16_payload(
+                exclusion(limit=8.0), 1
             )
             await near.charger.expect("ClearChargingProfile")
             await far.charger.expect("ClearChargingProfile")
@@ -171,7 +172,8 @@ def test_gateways_sharing_a_database_act_only_for_their_own_chargers(
             moved = await open_charger(other.url, "CP-HERE", PASSWORD)
             await asyncio.wait_for(near.connection.wait_closed(), 10)
             assert near.connection.close_reason == "connected to another gateway"
-            assert await moved.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
+            sent = await moved.charger.expect("SetChargingProfile")
+            assert sent == ocpp16_payload(exclusion(), 1)
             await wait_until(lambda: charger_row(runtime, "CP-HERE")["gateway_id"] == "second")
             assert charger_row(runtime, "CP-HERE")["connected"]
             for session in (near, far, moved):

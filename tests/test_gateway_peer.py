@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from chargers.gateway import Gateway
+from chargers.profile_payloads import ocpp16_payload, ocpp201_payload
 from peer.scenario import PASSWORD, desire, exclusion, priority, register
 from smartcharge.runtime import Runtime
 
@@ -110,19 +111,19 @@ def test_a_strict_16_peer_gets_valid_profiles_and_again_after_reconnecting(
         )
 
         desire(runtime, evse_id, exclusion())
-        assert charger.received("SetChargingProfile") == exclusion().to_ocpp16(1)
+        assert charger.received("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
         assert charger.received("ClearChargingProfile") == {"id": 1012}
         boost = priority()
         desire(runtime, evse_id, exclusion(), boost)
-        assert charger.received("SetChargingProfile") == exclusion().to_ocpp16(1)
-        assert charger.received("SetChargingProfile") == boost.to_ocpp16(1)
+        assert charger.received("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
+        assert charger.received("SetChargingProfile") == ocpp16_payload(boost, 1)
 
         charger.send(close=True)
         charger.expect(lambda e: e["event"] == "closed")
         charger.send(connect=True)
         charger.expect(lambda e: e["event"] == "open")
-        assert charger.received("SetChargingProfile") == exclusion().to_ocpp16(1)
-        assert charger.received("SetChargingProfile") == boost.to_ocpp16(1)
+        assert charger.received("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
+        assert charger.received("SetChargingProfile") == ocpp16_payload(boost, 1)
         charger.call("Heartbeat", {})
     finally:
         charger.stop()
@@ -154,14 +155,14 @@ def test_a_strict_201_peer_gets_valid_profiles_and_again_after_reconnecting(
 
         boost = priority()
         desire(runtime, evse_id, exclusion(), boost)
-        assert charger.received("SetChargingProfile") == exclusion().to_ocpp201(1)
-        assert charger.received("SetChargingProfile") == boost.to_ocpp201(1)
+        assert charger.received("SetChargingProfile") == ocpp201_payload(exclusion(), 1)
+        assert charger.received("SetChargingProfile") == ocpp201_payload(boost, 1)
 
         charger.send(close=True)
         charger.expect(lambda e: e["event"] == "closed")
         charger.send(connect=True)
         charger.expect(lambda e: e["event"] == "open")
-        assert charger.received("SetChargingProfile") == exclusion().to_ocpp201(1)
-        assert charger.received("SetChargingProfile") == boost.to_ocpp201(1)
+        assert charger.received("SetChargingProfile") == ocpp201_payload(exclusion(), 1)
+        assert charger.received("SetChargingProfile") == ocpp201_payload(boost, 1)
     finally:
         charger.stop()

@@ -11,6 +11,7 @@ from chargers.outbox import Outbox
 from chargers.registry import Registry
 from domain.actors import SYSTEM
 from domain.charge_points import ChargePoint
+from domain.charging_profiles import ChargingProfile, ChargingSchedulePeriod
 from domain.delivery import ProfileDelivery
 from domain.evse_limits import EvseLimits
 from domain.evses import Evse, evse_id_for
@@ -34,7 +35,20 @@ class FakeConnection:
 
 def desired(evse_id: UUID) -> Any:
     delivery = ProfileDelivery(evse_id=evse_id, charge_point_id="CP", connector_id=1)
-    delivery.desire([{"profile_id": 1011}], "test", SYSTEM)
+    always = ChargingProfile(
+        profile_id=1011,
+        stack_level=1,
+        purpose="TxDefaultProfile",
+        kind="Absolute",
+        recurrency_kind=None,
+        valid_from=None,
+        valid_to=None,
+        rate_unit="A",
+        start_schedule=NOW,
+        duration=None,
+        periods=(ChargingSchedulePeriod(0, 16.0),),
+    )
+    delivery.desire([always], "test", SYSTEM)
     return delivery.collect_events()[-1]
 
 

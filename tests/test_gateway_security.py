@@ -12,6 +12,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chargers.gateway import Gateway
+from chargers.profile_payloads import ocpp16_payload
 from peer.ocpp_chargers import basic_auth, open_charger
 from peer.scenario import PASSWORD, desire, exclusion, register
 from smartcharge.runtime import Runtime
@@ -99,7 +100,7 @@ def test_a_hijack_attempt_leaves_the_connected_charger_working(runtime: Runtime,
         assert gateway.connections() == {"CP-OWNED": "ocpp1.6"}
         await owner.charger.call(call16.Heartbeat())
         await asyncio.to_thread(desire, runtime, evse_id, exclusion())
-        assert await owner.charger.expect("SetChargingProfile") == exclusion().to_ocpp16(1)
+        assert await owner.charger.expect("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
         await owner.close()
 
     asyncio.run(scenario())

@@ -18,6 +18,7 @@ from chargers.frames import FrameError, FrameGuard, call_error, error_code, pars
 from chargers.gateway import Gateway, select_subprotocol
 from chargers.v16 import capabilities_from as capabilities16
 from chargers.v201 import capabilities_from as capabilities201
+from domain.charging_profiles import ChargingProfile, ChargingSchedulePeriod
 
 # --- frames ---------------------------------------------------------------------------------
 
@@ -88,8 +89,20 @@ def test_the_guard_cuts_off_only_past_the_limit_within_the_window():
 # --- the delivery plan ----------------------------------------------------------------------
 
 
-def profile(profile_id: int) -> dict[str, object]:
-    return {"profile_id": profile_id}
+def profile(profile_id: int) -> ChargingProfile:
+    return ChargingProfile(
+        profile_id=profile_id,
+        stack_level=1,
+        purpose="TxDefaultProfile",
+        kind="Absolute",
+        recurrency_kind=None,
+        valid_from=None,
+        valid_to=None,
+        rate_unit="A",
+        start_schedule=datetime(2030, 1, 7, tzinfo=UTC),
+        duration=None,
+        periods=(ChargingSchedulePeriod(0, 16.0),),
+    )
 
 
 def test_a_new_connection_sets_every_desired_profile_then_clears_the_others():

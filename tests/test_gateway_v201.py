@@ -10,6 +10,7 @@ import pytest
 from ocpp.v201 import call as call201
 
 from chargers.gateway import Gateway
+from chargers.profile_payloads import ocpp201_payload
 from peer.ocpp_chargers import open_charger
 from peer.scenario import (
     PASSWORD,
@@ -82,7 +83,7 @@ def test_a_201_station_boots_charges_and_gets_its_profiles(runtime: Runtime, gat
         boost = priority()
         await asyncio.to_thread(desire, runtime, evse_id, exclusion(), boost)
         sent = await station.expect_set_profiles(2)
-        assert sent == [exclusion().to_ocpp201(1), boost.to_ocpp201(1)]
+        assert sent == [ocpp201_payload(exclusion(), 1), ocpp201_payload(boost, 1)]
         for payload in sent:
             assert_wire_rules(payload)
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
@@ -90,7 +91,7 @@ def test_a_201_station_boots_charges_and_gets_its_profiles(runtime: Runtime, gat
         # K01.FR.05: the exclusion profile is replaced by sending its id again;
         # the priority profile's id is cleared (the station says Unknown: fine).
         await asyncio.to_thread(desire, runtime, evse_id, lower)
-        assert await station.expect("SetChargingProfile") == lower.to_ocpp201(1)
+        assert await station.expect("SetChargingProfile") == ocpp201_payload(lower, 1)
         assert await station.expect("ClearChargingProfile") == {"chargingProfileId": 1012}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
 
@@ -99,7 +100,7 @@ def test_a_201_station_boots_charges_and_gets_its_profiles(runtime: Runtime, gat
         await session.close()
 
         again = await open_charger(gateway.url, "CS-201", PASSWORD, "ocpp2.0.1")
-        assert await again.charger.expect("SetChargingProfile") == lower.to_ocpp201(1)
+        assert await again.charger.expect("SetChargingProfile") == ocpp201_payload(lower, 1)
         await again.close()
 
     asyncio.run(scenario())

@@ -26,9 +26,9 @@ from domain.groups import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     Algorithm,
-    PriorityEndReason,
     SmartChargingGroup,
 )
+from domain.priority_charge import PriorityEndReason
 from domain.service import SmartCharging
 from domain_strategies import ManualClock
 

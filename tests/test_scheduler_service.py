@@ -17,7 +17,6 @@ from domain.delivery import ProfileDelivery
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import parse_windows
 from domain.service import SmartCharging
-from scheduler.codec import profile_from_dict
 from scheduler.evaluate import limit_at
 from scheduler.leader import LeaderLock, lock_key_for
 from scheduler.service import ProfileScheduler
@@ -83,10 +82,10 @@ def test_exclusion_times_become_desired_profiles_that_obey_them(
 
     def excluded_profile_recorded() -> bool:
         desired = service.delivery(evse_id).desired
-        return bool(desired) and len(desired[0]["periods"]) > 1
+        return bool(desired) and len(desired[0].periods) > 1
 
     wait_until(excluded_profile_recorded)
-    profiles = [profile_from_dict(p) for p in service.delivery(evse_id).desired]
+    profiles = service.delivery(evse_id).desired
     now = service.clock()
     evening = next_local_time(now, weekday=0, hour=18, zone="Europe/Amsterdam")
     morning = next_local_time(now, weekday=0, hour=9, zone="Europe/Amsterdam")
@@ -171,7 +170,7 @@ def test_rejected_profile_is_retried_with_backoff(
     _group_id, evse_id = make_group(service, operator)
     wait_until(lambda: service.delivery(evse_id).desired)
     delivery = service.delivery(evse_id)
-    profile_id = delivery.desired[0]["profile_id"]
+    profile_id = delivery.desired[0].profile_id
 
     service.deliveries.record_answer(evse_id, profile_id, delivery.desired_version, "Rejected")
 
@@ -191,4 +190,4 @@ def test_evse_removed_from_its_group_gets_its_profiles_cleared(
 
     service.evses.remove_evse(group_id, evse_id, operator)
 
-    wait_until(lambda: service.delivery(evse_id).desired == [])
+    wait_until(lambda: service.delivery(evse_id).desired == ())

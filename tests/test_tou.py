@@ -8,11 +8,12 @@ from uuid import UUID
 import pytest
 
 from domain.actors import SYSTEM
+from domain.charging_profiles import ChargingProfile, managed_profile_ids
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import WEEKDAYS, ExclusionWindow
 from domain.groups import SmartChargingGroup
 from scheduler.evaluate import limit_at
-from scheduler.profiles import ChargerLimits, ChargingProfile, EvseSpec, managed_profile_ids
+from scheduler.profiles import ChargerLimits, EvseSpec
 from scheduler.tou import (
     RANDOM_DELAY_MAX_SECONDS,
     GroupInput,

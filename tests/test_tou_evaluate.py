@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.charging_profiles import ChargingProfile, ChargingSchedulePeriod
 from scheduler.evaluate import change_instants, limit_at, prevailing_profile
-from scheduler.profiles import ChargingProfile, ChargingSchedulePeriod
 
 MONDAY = datetime(2025, 1, 6, tzinfo=UTC)
 

@@ -16,16 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
+from chargers.profile_payloads import format_utc, ocpp16_payload, ocpp201_payload
+from domain.charging_profiles import ChargingProfile, ChargingSchedulePeriod
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import ExclusionWindow
-from scheduler.profiles import (
-    ChargerLimits,
-    ChargingProfile,
-    ChargingSchedulePeriod,
-    EvseSpec,
-    format_utc,
-    round_limit,
-)
+from scheduler.profiles import ChargerLimits, EvseSpec, round_limit
 from scheduler.tou import GroupInput, desired_profiles
 from tou_strategies import charger_limits, evse_specs, groups, nows, time_zones
 
@@ -83,8 +78,8 @@ def running_profiles(charger: ChargerLimits = DEFAULT_CHARGER) -> tuple[Charging
 
 @pytest.mark.parametrize("charger", [ChargerLimits(), ChargerLimits(max_periods=2)])
 def test_timestamps_are_utc_with_z(charger: ChargerLimits) -> None:
-    payloads = [p.to_ocpp16(1) for p in running_profiles(charger)]
-    payloads += [p.to_ocpp201(1) for p in running_profiles(charger)]
+    payloads = [ocpp16_payload(p, 1) for p in running_profiles(charger)]
+    payloads += [ocpp201_payload(p, 1) for p in running_profiles(charger)]
     stamps = [stamp for payload in payloads for stamp in instants_in(payload)]
     assert len(stamps) >= 6
     assert all(UTC_Z.match(stamp) for stamp in stamps), stamps
@@ -96,7 +91,7 @@ def test_format_utc_converts_any_offset() -> None:
 
 
 def test_limits_are_multiples_of_a_tenth() -> None:
-    amps = running_profiles()[0].to_ocpp16(1)["csChargingProfiles"]["chargingSchedule"]
+    amps = ocpp16_payload(running_profiles()[0], 1)["csChargingProfiles"]["chargingSchedule"]
     assert {period["limit"] for period in amps["chargingSchedulePeriod"]} == {0.0, 16.3}
     watts = running_profiles(ChargerLimits(rate_units=("W",)))[0]
     assert {period.limit for period in watts.periods} == {0.0, 11295.3}  # 16.37 A x 3 x 230 V
@@ -108,17 +103,17 @@ def test_limits_are_multiples_of_a_tenth() -> None:
 @pytest.mark.parametrize("charger", [ChargerLimits(), ChargerLimits(max_periods=2)])
 def test_payloads_validate_against_ocpp16_schema(charger: ChargerLimits) -> None:
     for profile in running_profiles(charger):
-        OCPP16.validate(as_sent(profile.to_ocpp16(EVSE.connector_id)))
+        OCPP16.validate(as_sent(ocpp16_payload(profile, EVSE.connector_id)))
 
 
 @pytest.mark.parametrize("charger", [ChargerLimits(), ChargerLimits(max_periods=2)])
 def test_payloads_validate_against_ocpp201_schema(charger: ChargerLimits) -> None:
     for profile in running_profiles(charger):
-        OCPP201.validate(as_sent(profile.to_ocpp201(EVSE.connector_id)))
+        OCPP201.validate(as_sent(ocpp201_payload(profile, EVSE.connector_id)))
 
 
 def test_ocpp16_payload_reads_like_the_spec_example() -> None:
-    exclusion = running_profiles()[0].to_ocpp16(3)
+    exclusion = ocpp16_payload(running_profiles()[0], 3)
     assert exclusion["connectorId"] == 3
     profile = exclusion["csChargingProfiles"]
     assert profile["chargingProfileId"] == running_profiles()[0].profile_id
@@ -129,7 +124,7 @@ def test_ocpp16_payload_reads_like_the_spec_example() -> None:
 
 
 def test_ocpp201_schedule_is_a_list_with_an_id() -> None:
-    priority = running_profiles()[1].to_ocpp201(2)
+    priority = ocpp201_payload(running_profiles()[1], 2)
     assert priority["evseId"] == 2
     (schedule,) = priority["chargingProfile"]["chargingSchedule"]
     assert schedule["id"] == priority["chargingProfile"]["id"]
@@ -191,7 +186,8 @@ def test_every_payload_validates_against_both_schemas(
     now = data.draw(nows(time_zone))
     group = data.draw(groups(now, time_zone))
     for profile in desired_profiles(group, [evse], charger, now).profiles_for(evse.evse_id):
-        v16, v201 = profile.to_ocpp16(evse.connector_id), profile.to_ocpp201(evse.connector_id)
+        v16 = ocpp16_payload(profile, evse.connector_id)
+        v201 = ocpp201_payload(profile, evse.connector_id)
         OCPP16.validate(as_sent(v16))
         OCPP201.validate(as_sent(v201))
         assert all(UTC_Z.match(stamp) for stamp in instants_in(v16) + instants_in(v201))

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from domain.charging_profiles import ChargingProfile
 from scheduler.evaluate import limit_at
-from scheduler.profiles import ChargerLimits, ChargingProfile, EvseSpec
+from scheduler.profiles import ChargerLimits, EvseSpec
 from scheduler.tou import ABSOLUTE_HORIZON, GroupInput, desired_profiles
 from tou_strategies import (
     charger_limits,

@@ -11,13 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from domain.evse_limits import MAX_CURRENT_A, MAX_POWER_W, EvseLimits
 from domain.evses import MAX_CONNECTOR_ID
 from domain.exclusion_times import MAX_WINDOWS
-from domain.groups import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_NAME_LENGTH,
-    MAX_PRIORITY_MINUTES,
-    MAX_TIME_ZONE_LENGTH,
-    priority_charge_runs,
-)
+from domain.groups import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_TIME_ZONE_LENGTH
+from domain.priority_charge import MAX_PRIORITY_MINUTES, priority_charge_runs
 from domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"

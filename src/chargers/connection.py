@@ -37,12 +37,12 @@ from chargers.frames import FrameError, FrameGuard, call_error, parse_frame
 from chargers.outbox import Outbox
 from domain.capabilities import ChargerCapabilities
 from domain.charge_points import reported_connector
-from domain.delivery import transaction_key
+from domain.charging_profiles import ChargingProfile
+from domain.charging_sessions import transaction_key
 from domain.errors import DomainError, InvalidInput
 from domain.service import SmartCharging
 from domain.values import clean_text
 from projections.queries import ReadModelQueries
-from scheduler.profiles import ChargingProfile
 
 log = logging.getLogger(__name__)
 frames_log = logging.getLogger("chargers.frames")

@@ -10,15 +10,14 @@ desired, then records the charger's answer to each call as an event
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from chargers.connection import CallFailed
-from scheduler.codec import profile_from_dict
-from scheduler.profiles import managed_profile_ids
+from domain.charging_profiles import ChargingProfile, managed_profile_ids
 
 if TYPE_CHECKING:
     from chargers.connection import ChargerConnection
@@ -37,11 +36,11 @@ class Step:
     """Set one desired profile (`profile`), or clear one of our ids (`profile` is None)."""
 
     profile_id: int
-    profile: dict[str, Any] | None
+    profile: ChargingProfile | None
 
 
 def plan(
-    desired: list[dict[str, Any]],
+    desired: Sequence[ChargingProfile],
     desired_version: int,
     answers: dict[int, dict[str, Any]],
     connector_id: int,
@@ -57,8 +56,8 @@ def plan(
     everything = Reason.CONNECTED in reasons or sent_version != desired_version
     if not everything and Reason.RETRY not in reasons:
         return []  # this connection already sent this version
-    wanted = {profile["profile_id"] for profile in desired}
-    steps = [Step(profile["profile_id"], profile) for profile in desired]
+    wanted = {profile.profile_id for profile in desired}
+    steps = [Step(profile.profile_id, profile) for profile in desired]
     steps += [Step(i, None) for i in managed_profile_ids(connector_id) if i not in wanted]
     if everything:
         return steps
@@ -69,7 +68,7 @@ async def _send(connection: ChargerConnection, step: Step, connector_id: int) ->
     try:
         if step.profile is None:
             return await connection.clear_profile(step.profile_id)
-        return await connection.set_profile(profile_from_dict(step.profile), connector_id)
+        return await connection.set_profile(step.profile, connector_id)
     except CallFailed as failure:
         log.warning(
             "%s: profile %d: %s (%s)", connection.id, step.profile_id, failure.status, failure

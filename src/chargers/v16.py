@@ -11,9 +11,10 @@ from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
 from chargers.connection import ChargerConnection, wire_form
+from chargers.profile_payloads import ocpp16_payload
 from domain.capabilities import ChargerCapabilities, Reported
 from domain.charge_points import reported_connector
-from scheduler.profiles import ChargingProfile
+from domain.charging_profiles import ChargingProfile
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class ChargePoint16(ChargerConnection, ChargePoint):
 
     async def set_profile(self, profile: ChargingProfile, connector_id: int) -> str:
         """§5.16: a profile with the same chargingProfileId replaces the installed one."""
-        payload = profile.to_ocpp16(connector_id)
+        payload = ocpp16_payload(profile, connector_id)
         answer = await self.request(
             call.SetChargingProfile(
                 connector_id=payload["connectorId"],

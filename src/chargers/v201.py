@@ -13,10 +13,11 @@ from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 
 from chargers.connection import ChargerConnection, wire_form
+from chargers.profile_payloads import ocpp201_payload
 from domain.capabilities import ChargerCapabilities, Reported
 from domain.charge_points import reported_connector
-from domain.delivery import transaction_key
-from scheduler.profiles import ChargingProfile
+from domain.charging_profiles import ChargingProfile
+from domain.charging_sessions import transaction_key
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class ChargePoint201(ChargerConnection, ChargePoint):
     async def on_transaction_event(
         self, event_type: str, transaction_info: dict[str, Any], **details: Any
     ) -> call_result.TransactionEvent:
-        # The station's id is text: cleaned, so a NUL in it costs nothing (domain.delivery).
+        # The station's id is text: cleaned, a NUL in it costs nothing (domain.charging_sessions).
         transaction_id = self.checked(transaction_key, transaction_info["transaction_id"])
         evse = details.get("evse") or {}
         evse_id = evse.get("id")
@@ -128,7 +129,7 @@ class ChargePoint201(ChargerConnection, ChargePoint):
     async def set_profile(self, profile: ChargingProfile, connector_id: int) -> str:
         """K01.FR.05: the same id replaces the installed profile; a new id with the same
         stack level and purpose would be rejected (K01.FR.06), so ids are fixed per role."""
-        payload = profile.to_ocpp201(connector_id)
+        payload = ocpp201_payload(profile, connector_id)
         answer = await self.request(
             call.SetChargingProfile(
                 evse_id=payload["evseId"], charging_profile=payload["chargingProfile"]

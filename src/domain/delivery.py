@@ -1,14 +1,13 @@
 """ProfileDelivery: per EVSE, the charging profiles it should hold, what the charger answered,
 and its charging sessions.
 
-The scheduler records the desired profiles; the gateway holding the charger's
-connection sends them and records each answer. Profiles are kept as plain
-dicts (the scheduler's own value type, serialised), so the domain stays free
-of OCPP.
+The scheduler records the desired profiles (ChargingProfile values); the gateway
+holding the charger's connection sends them and records each answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -16,26 +15,21 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
-from domain.errors import InvalidInput
-from domain.values import MAX_INT32, checked_int, clean_text
+from domain.charging_profiles import ChargingProfile, recorded_profiles, stable_profiles
+from domain.charging_sessions import (
+    ChargingSession,
+    TransactionKey,
+    starts_a_session,
+    transaction_key,
+)
+from domain.values import clean_text
 
 ANSWERS = ("Accepted", "Rejected", "NotSupported", "Timeout", "Error", "Offline")
-# OCPP 2.0.1 TransactionType.transactionId: identifierString, at most 36 characters.
-MAX_TRANSACTION_ID = 36
 
 
-def transaction_key(value: object) -> int | str:
-    """A charger's transaction id as we keep it.
-
-    OCPP 1.6 ids are integers (§6.46, assigned by us, 1 to 2^31-1): one outside the
-    32-bit range no charger can have been given is refused (InvalidInput). OCPP
-    2.0.1 ids are the station's text: cleaned, never refused, so a station with
-    odd firmware keeps charging (a NUL would not fit in a read model's text)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return checked_int("transactionId", value, -MAX_INT32 - 1, MAX_INT32)
-    if isinstance(value, str):
-        return clean_text(value, MAX_TRANSACTION_ID)
-    raise InvalidInput("transactionId: must be a whole number or text")
+def _profiles_from_dicts(state: dict[str, Any]) -> None:
+    """Upcast: events recorded before ChargingProfile was a domain value kept plain dicts."""
+    state["profiles"] = recorded_profiles(state["profiles"])
 
 
 def delivery_id_for(evse_id: UUID) -> UUID:
@@ -45,7 +39,6 @@ def delivery_id_for(evse_id: UUID) -> UUID:
 class ProfileDelivery(Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Started: ClassVar[type[Any]]
-        ProfilesDesired: ClassVar[type[Any]]
         ProfileAnswered: ClassVar[type[Any]]
         RetryRequested: ClassVar[type[Any]]
         SessionStarted: ClassVar[type[Any]]
@@ -56,11 +49,10 @@ class ProfileDelivery(Aggregate):
         self.evse_id = evse_id
         self.charge_point_id = charge_point_id
         self.connector_id = connector_id
-        self.desired: list[dict[str, Any]] = []
+        self.desired: tuple[ChargingProfile, ...] = ()
         self.desired_version = 0
         self.answers: dict[int, dict[str, Any]] = {}
-        self.transaction_id: int | str | None = None
-        self.session_started_at: datetime | None = None
+        self.session: ChargingSession | None = None
 
     @staticmethod
     def create_id(evse_id: UUID) -> UUID:
@@ -68,17 +60,27 @@ class ProfileDelivery(Aggregate):
 
     # --- desired profiles (the scheduler) ------------------------------------------------
 
-    def desire(self, profiles: list[dict[str, Any]], reason: str, actor: Actor) -> bool:
+    class ProfilesDesired(Aggregate.Event):
+        profiles: tuple[ChargingProfile, ...]
+        reason: str
+        actor: Actor
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_profiles_from_dicts)
+
+    def desire(self, profiles: Iterable[ChargingProfile], reason: str, actor: Actor) -> bool:
         """Record the wanted profiles; returns False (and records nothing) when unchanged,
-        since every write wears the charger's flash memory."""
-        if profiles == self.desired:
+        since every write wears the charger's flash memory. A recurring profile that
+        repeats the one desired (a week later, say) keeps the one desired."""
+        wanted = stable_profiles(self.desired, tuple(profiles))
+        if wanted == self.desired:
             return False
-        self._desired(profiles=profiles, reason=reason, actor=actor)
+        self._desired(profiles=wanted, reason=reason, actor=actor)
         return True
 
-    @event("ProfilesDesired")
-    def _desired(self, profiles: list[dict[str, Any]], reason: str, actor: Actor) -> None:
-        self.desired = profiles
+    @event(ProfilesDesired)
+    def _desired(self, profiles: tuple[ChargingProfile, ...], reason: str, actor: Actor) -> None:
+        self.desired = tuple(profiles)  # a list once the event has been through JSON
         self.desired_version += 1
         self.answers = {}
 
@@ -126,40 +128,37 @@ class ProfileDelivery(Aggregate):
 
     def attempts(self) -> int:
         """How many times the least-tried unaccepted profile was answered."""
-        unaccepted = [self.answers.get(p["profile_id"], {}) for p in self.unaccepted()]
+        unaccepted = [self.answers.get(p.profile_id, {}) for p in self.unaccepted()]
         return min((answer.get("attempts", 0) for answer in unaccepted), default=0)
 
-    def unaccepted(self) -> list[dict[str, Any]]:
+    def unaccepted(self) -> tuple[ChargingProfile, ...]:
         """Desired profiles the charger has not (yet) accepted."""
-        return [
+        return tuple(
             profile
             for profile in self.desired
-            if self.answers.get(profile["profile_id"], {}).get("status") != "Accepted"
-        ]
+            if self.answers.get(profile.profile_id, {}).get("status") != "Accepted"
+        )
 
-    # --- charging sessions ----------------------------------------------------------------
+    # --- charging sessions (domain/charging_sessions.py) ----------------------------------
 
     def start_session(self, transaction_id: object, at: datetime, actor: Actor) -> None:
-        transaction_id = transaction_key(transaction_id)
-        if self.transaction_id != transaction_id:
-            self._session_started(transaction_id=transaction_id, at=at, actor=actor)
+        key = transaction_key(transaction_id)
+        if starts_a_session(self.session, key):
+            self._session_started(transaction_id=key, at=at, actor=actor)
 
     @event("SessionStarted")
-    def _session_started(self, transaction_id: int | str, at: datetime, actor: Actor) -> None:
-        self.transaction_id = transaction_id
-        self.session_started_at = at
+    def _session_started(self, transaction_id: TransactionKey, at: datetime, actor: Actor) -> None:
+        self.session = ChargingSession(transaction_id=transaction_id, started_at=at)
 
     def stop_session(self, transaction_id: object, at: datetime, actor: Actor) -> bool:
-        if transaction_id is not None:
-            transaction_id = transaction_key(transaction_id)
-        if self.transaction_id is None:
+        """Ends the running session if the stop names it (or no transaction); returns False,
+        recording nothing, otherwise."""
+        key = None if transaction_id is None else transaction_key(transaction_id)
+        if self.session is None or not self.session.is_ended_by(key):
             return False
-        if transaction_id is not None and transaction_id != self.transaction_id:
-            return False
-        self._session_stopped(transaction_id=self.transaction_id, at=at, actor=actor)
+        self._session_stopped(transaction_id=self.session.transaction_id, at=at, actor=actor)
         return True
 
     @event("SessionStopped")
-    def _session_stopped(self, transaction_id: int | str, at: datetime, actor: Actor) -> None:
-        self.transaction_id = None
-        self.session_started_at = None
+    def _session_stopped(self, transaction_id: TransactionKey, at: datetime, actor: Actor) -> None:
+        self.session = None

@@ -3,8 +3,7 @@ answers, and the charging sessions that end a priority charge."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -12,9 +11,11 @@ from eventsourcing.domain import Aggregate
 from domain.actors import SYSTEM
 from domain.application import CommandApplication
 from domain.charge_points import reported_connector
-from domain.delivery import ProfileDelivery, transaction_key
+from domain.charging_profiles import ChargingProfile
+from domain.charging_sessions import transaction_key
+from domain.delivery import ProfileDelivery
 from domain.evses import evse_id_for
-from domain.groups import PriorityEndReason
+from domain.priority_charge import PriorityEndReason
 
 
 class DeliveryCommands:
@@ -31,10 +32,11 @@ class DeliveryCommands:
         return self.app.retrying(command)
 
     def desire_profiles(
-        self, evse_id: UUID, profiles: list[dict[str, Any]], reason: str
+        self, evse_id: UUID, profiles: Iterable[ChargingProfile], reason: str
     ) -> int | None:
         """Record the profiles the EVSE should hold; nothing is recorded when unchanged."""
-        return self._on_delivery(evse_id, lambda d: d.desire(profiles, reason, SYSTEM))
+        wanted = tuple(profiles)  # tried again on a racing save: not a one-pass iterator
+        return self._on_delivery(evse_id, lambda d: d.desire(wanted, reason, SYSTEM))
 
     def record_answer(
         self, evse_id: UUID, profile_id: int, desired_version: int, status: str

@@ -18,7 +18,8 @@ from domain.actors import Actor, Role, require_operator
 from domain.application import CommandApplication
 from domain.errors import Conflict, GroupAlreadyHasHomeUser, InvalidInput, NotFound
 from domain.exclusion_times import ExclusionWindow
-from domain.groups import PriorityEndReason, SmartChargingGroup, priority_charge_end
+from domain.groups import SmartChargingGroup
+from domain.priority_charge import PriorityEndReason, priority_charge_end
 from domain.users import User
 
 GROUP_LOCK_STRIPES = 64

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -20,72 +19,17 @@ from domain.errors import (
     UnknownTimeZone,
 )
 from domain.exclusion_times import ExclusionWindow, validate_windows
+from domain.priority_charge import PriorityCharge, PriorityEndReason, check_priority_window
 from domain.values import checked_text
 
 MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_TIME_ZONE_LENGTH = 64  # the longest IANA name is about 32 characters
 MAX_ALGORITHM_LENGTH = 40
-# A charger keeps a priority profile's validTo even while offline: a day is the longest we send.
-MAX_PRIORITY_MINUTES = 24 * 60
 
 
 class Algorithm(StrEnum):
     CONSUMER_TOU = "consumer_tou"
-
-
-class PriorityEndReason(StrEnum):
-    STOPPED = "stopped"  # the user or the operator pressed Stop
-    EXPIRED = "expired"  # its end time passed
-    SESSION_ENDED = "session_ended"  # the car was unplugged
-
-
-def priority_charge_runs(
-    started_at: datetime | None, ends_at: datetime | None, at: datetime
-) -> bool:
-    """Whether a priority charge runs at `at`: from its start until, not at, its end. The one
-    answer, for the aggregate, the algorithm (which profile to send) and the API's views."""
-    if ends_at is None or at >= ends_at:
-        return False
-    return started_at is None or started_at <= at
-
-
-@dataclass(frozen=True)
-class PriorityCharge:
-    started_at: datetime
-    ends_at: datetime
-    started_by: Actor
-
-    def is_active(self, now: datetime) -> bool:
-        return priority_charge_runs(self.started_at, self.ends_at, now)
-
-
-def priority_charge_end(
-    now: datetime,
-    *,
-    duration: timedelta | None = None,
-    ends_at: datetime | None = None,
-    default: timedelta,
-) -> datetime:
-    """When a priority charge started `now` ends: at `ends_at`, after `duration`, else after
-    the default; never more than MAX_PRIORITY_MINUTES ahead."""
-    longest = timedelta(minutes=MAX_PRIORITY_MINUTES)
-    if duration is not None and ends_at is not None:
-        raise InvalidInput("give duration_minutes or ends_at, not both")
-    if ends_at is None:
-        duration = default if duration is None else duration
-        if not isinstance(duration, timedelta) or duration <= timedelta(0):
-            raise InvalidInput("duration_minutes: must be at least 1 minute")
-        if duration > longest:
-            raise InvalidInput(f"duration_minutes: at most {MAX_PRIORITY_MINUTES // 60} hours")
-        return now + duration
-    if not isinstance(ends_at, datetime):
-        raise InvalidInput("ends_at: must be a date and time")
-    if ends_at.tzinfo is None:
-        raise InvalidInput("ends_at: must carry a UTC offset")
-    if ends_at - now > longest:
-        raise InvalidInput(f"ends_at: at most {MAX_PRIORITY_MINUTES // 60} hours from now")
-    return ends_at
 
 
 def validate_name(name: object) -> str:
@@ -288,11 +232,7 @@ class SmartChargingGroup(Aggregate):
 
     def start_priority_charge(self, now: datetime, ends_at: datetime, actor: Actor) -> None:
         self._check_exists()
-        # The offset check comes first: comparing naive with aware times raises TypeError.
-        if now.tzinfo is None or ends_at.tzinfo is None:
-            raise InvalidInput("ends_at: must carry a UTC offset")
-        if ends_at <= now:
-            raise InvalidInput("ends_at: must be in the future")
+        check_priority_window(now, ends_at)
         self._priority_charge_started(started_at=now, ends_at=ends_at, actor=actor)
 
     @event("PriorityChargeStarted")
@@ -302,20 +242,13 @@ class SmartChargingGroup(Aggregate):
         self.priority = PriorityCharge(started_at=started_at, ends_at=ends_at, started_by=actor)
 
     def stop_priority_charge(self, now: datetime, reason: PriorityEndReason, actor: Actor) -> bool:
-        """Ends the priority charge; returns False (and records nothing) if none is running.
-
-        A priority charge whose end time has passed is recorded as expired at
-        its end time, whoever asks, so the history says what really happened.
-        """
+        """Ends the priority charge; returns False (and records nothing) if none is running,
+        or if it is not ended by this (PriorityCharge.ending)."""
         self._check_exists()
-        if self.priority is None:
+        ending = self.priority.ending(now, reason) if self.priority is not None else None
+        if ending is None:
             return False
-        if now >= self.priority.ends_at:
-            ended_at, reason = self.priority.ends_at, PriorityEndReason.EXPIRED
-        elif reason is PriorityEndReason.EXPIRED:
-            return False
-        else:
-            ended_at = now
+        ended_at, reason = ending
         self._priority_charge_ended(ended_at=ended_at, reason=reason, actor=actor)
         return True
 

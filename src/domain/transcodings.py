@@ -10,6 +10,7 @@ from typing import Any
 from eventsourcing.persistence import Transcoding
 
 from domain.actors import Actor
+from domain.charging_profiles import ChargingProfile
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import ExclusionWindow
 
@@ -47,4 +48,23 @@ class EvseLimitsAsDict(Transcoding):
         return EvseLimits.from_dict(data)
 
 
-TRANSCODINGS: tuple[Transcoding, ...] = (ActorAsDict(), ExclusionWindowAsDict(), EvseLimitsAsDict())
+class ChargingProfileAsDict(Transcoding):
+    """In the shape events kept before the value existed (ProfileDelivery's upcast reads
+    those), so old and new events hold the same fields."""
+
+    type = ChargingProfile
+    name = "charging_profile"
+
+    def encode(self, obj: ChargingProfile) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> ChargingProfile:
+        return ChargingProfile.from_dict(data)
+
+
+TRANSCODINGS: tuple[Transcoding, ...] = (
+    ActorAsDict(),
+    ExclusionWindowAsDict(),
+    EvseLimitsAsDict(),
+    ChargingProfileAsDict(),
+)

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from domain.capabilities import ChargerCapabilities
 from domain.charge_points import MAX_CHARGER_TEXT, MAX_STATUS_WORD
 from domain.charge_points import ChargePoint as CP
-from domain.delivery import MAX_TRANSACTION_ID
+from domain.charging_sessions import MAX_TRANSACTION_ID
 from domain.delivery import ProfileDelivery as D
 from domain.values import clean_text
 from projections.handlers import Handlers
@@ -95,7 +95,7 @@ def _profiles_desired(curs: Cursor[Any], t: Tables, e: Any) -> None:
         e,
         "desired_profiles = %s, desired_version = desired_version + 1, desired_at = %s,"
         " answers = '{}'",
-        Jsonb(e.profiles),
+        Jsonb([profile.to_dict() for profile in e.profiles]),
         e.timestamp,
     )
 

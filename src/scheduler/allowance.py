@@ -14,16 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from domain.charging_profiles import PRIORITY_ROLE, ChargingProfile, RateUnit, role_of
 from scheduler.evaluate import change_instants, limit_at, prevailing_profile
-from scheduler.profiles import (
-    PRIORITY_ROLE,
-    ChargerLimits,
-    ChargingProfile,
-    EvseSpec,
-    Rate,
-    RateUnit,
-    role_of,
-)
+from scheduler.profiles import ChargerLimits, EvseSpec, Rate
 from scheduler.tou import GroupInput, desired_profiles
 
 Reason = Literal["exclusion", "priority", "free"]

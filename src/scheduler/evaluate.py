@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from scheduler.profiles import ChargingProfile
+from domain.charging_profiles import ChargingProfile
 
 _RECURRENCE = {"Daily": timedelta(days=1), "Weekly": timedelta(days=7)}
 

@@ -24,11 +24,11 @@ from domain.charge_points import ChargePoint
 from domain.delivery import ProfileDelivery
 from domain.errors import DomainError, NotFound
 from domain.evses import Evse
-from domain.groups import PriorityEndReason, SmartChargingGroup
+from domain.groups import SmartChargingGroup
+from domain.priority_charge import PriorityEndReason
 from domain.service import SmartCharging
 from projections.follower import OUTAGES, Batch, EventFollower, StuckEvent
 from projections.queries import ReadModelQueries
-from scheduler.codec import profile_to_dict, stable
 from scheduler.inputs import group_inputs
 from scheduler.leader import LeaderLock
 from scheduler.tou import desired_profiles
@@ -263,9 +263,7 @@ class ProfileScheduler:
         inputs = group_inputs(self.service, group)
         schedule = desired_profiles(inputs.group, inputs.specs, inputs.limits, now)
         for evse in inputs.evses:
-            wanted = [profile_to_dict(p) for p in schedule.profiles_for(evse.id)]
-            kept = stable(self.service.delivery(evse.id).desired, wanted)
-            self.service.deliveries.desire_profiles(evse.id, kept, reason)
+            self.service.deliveries.desire_profiles(evse.id, schedule.profiles_for(evse.id), reason)
         self._at(f"group:{group_id}", schedule.next_change, self._on_timer, group_id)
         ends_at = group.priority.ends_at if group.priority else None
         self._at(f"priority:{group_id}", ends_at, self._priority_ended, group_id)

@@ -22,19 +22,18 @@ from types import MappingProxyType
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from domain.exclusion_times import ExclusionWindow
-from domain.groups import SmartChargingGroup, priority_charge_runs
-from scheduler.profiles import (
+from domain.charging_profiles import (
     EXCLUSION_ROLE,
     PRIORITY_ROLE,
-    ChargerLimits,
     ChargingProfile,
     ChargingSchedulePeriod,
-    EvseSpec,
-    Rate,
     RecurrencyKind,
     profile_id,
 )
+from domain.exclusion_times import ExclusionWindow
+from domain.groups import SmartChargingGroup
+from domain.priority_charge import priority_charge_runs
+from scheduler.profiles import ChargerLimits, EvseSpec, Rate
 from scheduler.utc_offsets import local_midnight, local_week_start, next_offset_change
 from scheduler.week_pattern import DAY, WEEK, Step, WeekPattern
 
@@ -108,7 +107,7 @@ class DesiredSchedule:
     """The profiles each EVSE should have now, and when to compute them again.
 
     The profiles an EVSE does not get (the priority profile when none runs)
-    should be cleared; `scheduler.profiles.managed_profile_ids` names them all.
+    should be cleared; `domain.charging_profiles.managed_profile_ids` names them all.
     """
 
     profiles: Mapping[UUID, tuple[ChargingProfile, ...]] = field(

@@ -21,9 +21,9 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
-from scheduler.codec import profile_from_ocpp16
+from chargers.profile_payloads import profile_from_ocpp16
+from domain.charging_profiles import PRIORITY_ROLE, ChargingProfile, role_of
 from scheduler.evaluate import limit_at, prevailing_profile
-from scheduler.profiles import PRIORITY_ROLE, ChargingProfile, role_of
 
 log = logging.getLogger("smartcharge.demo")
 

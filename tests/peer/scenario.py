@@ -14,15 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.actors import Actor
-from domain.evse_limits import EvseLimits
-from scheduler.codec import profile_to_dict
-from scheduler.profiles import (
+from domain.charging_profiles import (
     EXCLUSION_ROLE,
     PRIORITY_ROLE,
     ChargingProfile,
     ChargingSchedulePeriod,
     profile_id,
 )
+from domain.evse_limits import EvseLimits
 from smartcharge.runtime import Runtime
 
 T = TypeVar("T")
@@ -85,9 +84,7 @@ def priority(connector: int = 1) -> ChargingProfile:
 
 
 def desire(runtime: Runtime, evse_id: UUID, *profiles: ChargingProfile) -> None:
-    runtime.service.deliveries.desire_profiles(
-        evse_id, [profile_to_dict(p) for p in profiles], "test"
-    )
+    runtime.service.deliveries.desire_profiles(evse_id, profiles, "test")
 
 
 async def wait_until(check: Callable[[], T], timeout: float = 10.0) -> T:
