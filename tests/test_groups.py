@@ -212,7 +212,7 @@ def test_creating_with_an_evse_of_another_group_stores_nothing(
 def test_creating_with_an_operator_as_home_user_is_refused(
     app: SmartCharging, operator: Actor
 ) -> None:
-    other_operator = app.accounts.add_operator("ops@example.com", "operator-pass", operator)
+    other_operator = app.accounts.add_operator("ops@example.com", "operator-pass-7", operator)
     before = app.recorder.max_notification_id()
 
     with pytest.raises(InvalidInput, match=r"ops@example\.com is an operator"):
@@ -510,7 +510,7 @@ def test_second_home_user_is_refused_with_the_current_users_email(
 def test_an_operator_cannot_be_a_home_user(
     app: SmartCharging, operator: Actor, group_id: UUID
 ) -> None:
-    operator_id = app.accounts.add_operator("ops@example.com", "operator-pass", operator)
+    operator_id = app.accounts.add_operator("ops@example.com", "operator-pass-7", operator)
 
     with pytest.raises(InvalidInput, match="is an operator, not a home user"):
         app.groups.add_home_user(group_id, operator_id, operator)
@@ -965,7 +965,7 @@ def test_every_group_and_evse_event_names_its_actor_and_time(
 def test_removing_a_window_that_is_gone_is_refused_and_changes_nothing() -> None:
     app = SmartCharging()
     operator = Actor.operator(
-        app.accounts.add_operator("ops@example.com", "operator-pass", Actor.system())
+        app.accounts.add_operator("ops@example.com", "operator-pass-7", Actor.system())
     )
     group_id, _ = app.groups.create_group(name="Home", time_zone="UTC", actor=operator)
     kept = ExclusionWindow(("tue",), 17 * 60, 21 * 60)

@@ -52,7 +52,7 @@ def scheduler(runtime: Runtime) -> Iterator[ProfileScheduler]:
 @pytest.fixture
 def operator(runtime: Runtime) -> Actor:
     return Actor.operator(
-        runtime.service.accounts.add_operator("ops@example.com", "ops-password", SYSTEM)
+        runtime.service.accounts.add_operator("ops@example.com", "ops-password-7", SYSTEM)
     )
 
 
