@@ -67,8 +67,15 @@ class PostgresLimitsStorage(Storage, MovingWindowSupport):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.tables = Tables(schema)
         self.clock = clock
+        # A connection is checked before use (a database restart leaves broken ones), and a
+        # request waits at most 2 s for one: during an outage a login answers 503 quickly.
         self._pool = ConnectionPool(
-            uri.removeprefix("smartcharge+"), min_size=1, max_size=pool_size, open=True
+            uri.removeprefix("smartcharge+"),
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            timeout=2.0,
+            check=ConnectionPool.check_connection,
         )
         self._hits_since_sweep = 0
         self._sweep_lock = threading.Lock()
