@@ -112,8 +112,10 @@ BAD_16 = [
     ("this is not JSON", ["-1", "FormationViolation"]),
     ('{"not": "an array"}', ["-1", "FormationViolation"]),
     ('[5,"m1",{}]', ["m1", "FormationViolation"]),  # no such message type (§4.1.3)
-    ('[2,"m2","FooBar",{}]', ["m2", "NotSupported"]),  # no such action in 1.6
-    ('[2,"m3","Reset",{"type":"Hard"}]', ["m3", "NotImplemented"]),  # ours to send, not theirs
+    # OCPP-J 1.6 §4.2.3: NotImplemented "is not known by receiver", NotSupported "is
+    # recognized but not supported" (the `ocpp` library had them the other way round)
+    ('[2,"m2","FooBar",{}]', ["m2", "NotImplemented"]),  # no such action in 1.6
+    ('[2,"m3","Reset",{"type":"Hard"}]', ["m3", "NotSupported"]),  # ours to send, not theirs
     ('[2,"m4","BootNotification",{"chargePointVendor":"Acme"}]', ["m4", "ProtocolError"]),
     (
         '[2,"m5","BootNotification",{"chargePointVendor":5,"chargePointModel":"X"}]',

@@ -13,15 +13,13 @@ import asyncio
 import json
 import logging
 import math
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.exceptions import (
     NotSupportedError,
@@ -29,12 +27,12 @@ from ocpp.exceptions import (
     PropertyConstraintViolationError,
     UnknownCallErrorCodeError,
 )
-from ocpp.messages import Call, CallError, MessageType
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from chargers.frames import FrameError, FrameGuard, call_error, parse_frame
+from chargers.frames import FrameGuard
 from chargers.outbox import Outbox
+from chargers.rpc import OcppEndpoint, wire_payload
 from domain.capabilities import ChargerCapabilities
 from domain.charge_points import reported_connector
 from domain.charging_profiles import ChargingProfile
@@ -49,7 +47,6 @@ frames_log = logging.getLogger("chargers.frames")
 
 T = TypeVar("T")
 
-POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
 MAX_REASON = 500  # of a failed call's reason, as logged and shown
 
 
@@ -71,20 +68,9 @@ class GatewayContext:
 
 class ValueRefused(PropertyConstraintViolationError):
     """A value out of the range we hold (a connector id of 10^12, a 1.6 transaction id
-    of -2^40): raised in a handler, it makes the `ocpp` library answer the CALL with a
-    CALLERROR PropertyConstraintViolation (the same word in 1.6 and 2.0.1, OCPP-J 1.6
-    §4.2.3), and nothing is recorded."""
-
-
-class _RefusalsLoggedOnce(logging.Filter):
-    """The `ocpp` library logs every exception of a handler with its traceback; a value
-    we refused is the charger's doing, already logged as one line (see `refused`)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], ValueRefused))
-
-
-frames_log.addFilter(_RefusalsLoggedOnce())
+    of -2^40): raised in a handler, the CALL is answered with a CALLERROR
+    PropertyConstraintViolation (the same word in 1.6 and 2.0.1, OCPP-J 1.6 §4.2.3),
+    and nothing is recorded."""
 
 
 class CallFailed(Exception):
@@ -128,8 +114,8 @@ def _as_sent(value: Any) -> Any:
 
 def wire_form(answer: Any) -> dict[str, Any]:
     """A call's answer as the charger sent it: camelCase keys, plain JSON values."""
-    payload = snake_to_camel_case(remove_nones(serialize_as_dict(answer)))
-    return _as_sent(json.loads(json.dumps(payload, default=_plain_number)))  # type: ignore[no-any-return]
+    payload = wire_payload(answer)
+    return cast(dict[str, Any], _as_sent(json.loads(json.dumps(payload, default=_plain_number))))
 
 
 def refused(charge_point_id: str, check: Callable[..., T], *args: Any, **options: Any) -> T:
@@ -141,12 +127,11 @@ def refused(charge_point_id: str, check: Callable[..., T], *args: Any, **options
         raise ValueRefused(str(refusal)) from None
 
 
-class ChargerConnection:
-    """Mixed into an `ocpp` ChargePoint class (which provides `call`, `_handle_call`, ...)."""
+class ChargerConnection(OcppEndpoint):
+    """A charger's connection, whatever its version: its frame loop (OcppEndpoint), its
+    outbox, and what it reports turned into domain commands."""
 
-    _ocpp_version: str
     protocol: str
-    id: str
 
     def __init__(
         self,
@@ -155,19 +140,14 @@ class ChargerConnection:
         context: GatewayContext,
         evses: dict[int, UUID],
     ):
-        super().__init__(  # type: ignore[call-arg]
-            charge_point_id, websocket, response_timeout=context.call_timeout, logger=frames_log
-        )
-        self.websocket = websocket
+        guard = FrameGuard(context.bad_frame_limit, context.bad_frame_window)
+        super().__init__(charge_point_id, websocket, context.call_timeout, guard)
         self.context = context
         self.evses = evses  # connector (2.0.1: EVSE) number -> our EVSE id
         self.transactions: dict[str, int] = {}  # transaction id -> connector, this connection's
         self.sent_versions: dict[UUID, int] = {}  # EVSE -> desired version sent on this connection
         self.connected_position: int | None = None
         self.outbox = Outbox(charge_point_id)
-        self.guard = FrameGuard(context.bad_frame_limit, context.bad_frame_window)
-        self._pending_id: str | None = None
-        self._unique_id_generator = self._next_message_id
 
     # --- life --------------------------------------------------------------------------------
 
@@ -176,7 +156,7 @@ class ChargerConnection:
         worker = asyncio.create_task(self.outbox.run(), name=f"outbox {self.id}")
         try:
             async for raw in self.websocket:
-                await self.route_message(raw)
+                await self.receive(raw)
         except ConnectionClosed:
             pass
         finally:
@@ -184,64 +164,16 @@ class ChargerConnection:
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        await self.websocket.close(code, reason)
-
     async def blocking(self, function: Callable[..., T], *args: Any) -> T:
         """Run a synchronous domain or database call off the event loop."""
         return await asyncio.to_thread(function, *args)
 
-    # --- inbound frames ----------------------------------------------------------------------
-
-    async def route_message(self, raw_msg: str | bytes) -> None:  # type: ignore[override]
-        try:
-            message = parse_frame(raw_msg)
-        except FrameError as error:
-            frames_log.warning("%s: bad frame (%s): %.200r", self.id, error, raw_msg)
-            if error.answer:
-                # our call in flight fails now, rather than waiting out its timeout
-                self._take_answer(CallError(error.message_id, error.code, error.description, {}))
-            await self._refuse(error.message_id, error.code, error.description)
-            return
-        if message.message_type_id != MessageType.Call:
-            self._take_answer(message)
-            return
-        assert isinstance(message, Call)
-        try:
-            await self._handle_call(message)  # type: ignore[attr-defined]
-        except OCPPError as error:
-            frames_log.warning("%s: refused %s: %s", self.id, message.action, error)
-            await self._refuse(message.unique_id, error.code, error.description)
-        except Exception:  # a bug of ours must not end the charger's connection
-            log.exception("%s: failed to handle %s", self.id, message.action)
-            await self._send(  # type: ignore[attr-defined]
-                call_error(message.unique_id, "InternalError", "", self._ocpp_version)
-            )
-
-    def _take_answer(self, message: Any) -> None:
-        """Pass the answer to our call in flight; drop late and unknown ones, which would
-        otherwise wait in the library's queue for the next call."""
-        if message.unique_id == self._pending_id:
-            self._response_queue.put_nowait(message)  # type: ignore[attr-defined]
-        else:
-            frames_log.info("%s: dropped an answer to no call in flight", self.id)
-
-    async def _refuse(self, message_id: str, code: str, description: str) -> None:
-        await self._send(call_error(message_id, code, description, self._ocpp_version))  # type: ignore[attr-defined]
-        if self.guard.strike():
-            log.warning("%s: too many bad frames; closing the connection", self.id)
-            await self.close(POLICY_VIOLATION, "too many malformed messages")
-
     # --- outbound calls ----------------------------------------------------------------------
-
-    def _next_message_id(self) -> str:
-        self._pending_id = str(uuid.uuid4())
-        return self._pending_id
 
     async def request(self, payload: Any) -> Any:
         """One call and its answer, or CallFailed with the status to record."""
         try:
-            return await self.call(payload, suppress=False)  # type: ignore[attr-defined]
+            return await self.call(payload)
         except TimeoutError:
             raise CallFailed("Timeout", f"no answer within {self.context.call_timeout} s") from None
         except ConnectionClosed:
@@ -259,8 +191,6 @@ class ChargerConnection:
             # a CALLERROR, or an answer that fails the schema or does not make the
             # library's answer class: nothing we can rely on
             raise CallFailed("Error", str(error)) from None
-        finally:
-            self._pending_id = None
 
     # The protocol-specific calls, each answering with a status or raising CallFailed.
 

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from ocpp.routing import after, on
-from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
 from chargers.connection import ChargerConnection, wire_form
@@ -35,8 +35,11 @@ def capabilities_from(configuration_keys: list[dict[str, Any]] | None) -> Charge
     )
 
 
-class ChargePoint16(ChargerConnection, ChargePoint):
+class ChargePoint16(ChargerConnection):
     protocol = "ocpp1.6"
+    ocpp_version = "1.6"
+    actions = Action
+    results = call_result
 
     # --- the charger's calls (§4) ---------------------------------------------------------
 

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from ocpp.routing import after, on
-from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
 from chargers.connection import ChargerConnection, wire_form
@@ -42,8 +42,11 @@ def capabilities_from(results: list[dict[str, Any]]) -> ChargerCapabilities:
     )
 
 
-class ChargePoint201(ChargerConnection, ChargePoint):
+class ChargePoint201(ChargerConnection):
     protocol = "ocpp2.0.1"
+    ocpp_version = "2.0.1"
+    actions = Action
+    results = call_result
 
     # --- the station's calls ---------------------------------------------------------------
 
