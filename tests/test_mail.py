@@ -73,7 +73,9 @@ def test_an_invitation_by_the_api_sends_one_mail_whose_link_works(
     invite(operator_client, "Ann@Example.com")
 
     token = invitation_token(smtp_server.wait_for("ann@example.com", INVITED))
-    accepted = httpx.post(f"{server}/api/invitations/{token}/accept", json={"password": "ann-pw-1-quill"})
+    accepted = httpx.post(
+        f"{server}/api/invitations/{token}/accept", json={"password": "ann-pw-1-quill"}
+    )
     settled(smtp_server, operator_client)
 
     assert accepted.status_code == 200, accepted.text

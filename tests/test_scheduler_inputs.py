@@ -14,7 +14,9 @@ from scheduler.tou import desired_profiles
 
 def test_a_charger_with_two_stack_levels_gets_exclusion_at_0_and_priority_at_1() -> None:
     app = SmartCharging()
-    operator = Actor.operator(app.accounts.add_operator("ops@example.com", "operator-pass-7", SYSTEM))
+    operator = Actor.operator(
+        app.accounts.add_operator("ops@example.com", "operator-pass-7", SYSTEM)
+    )
     evse_id, _ = app.evses.register_evse("CP-SMALL", 1, operator, EvseLimits(max_power_w=7400))
     app.chargers.set_charger_password("CP-SMALL", "0123456789abcdef", operator)
     app.chargers.charger_capabilities("CP-SMALL", ChargerCapabilities(5, ("W",), max_stack_level=1))
@@ -37,7 +39,9 @@ def test_a_charger_with_two_stack_levels_gets_exclusion_at_0_and_priority_at_1()
 
 def test_an_unknown_charger_gets_the_common_defaults() -> None:
     app = SmartCharging()
-    operator = Actor.operator(app.accounts.add_operator("ops@example.com", "operator-pass-7", SYSTEM))
+    operator = Actor.operator(
+        app.accounts.add_operator("ops@example.com", "operator-pass-7", SYSTEM)
+    )
     evse_id, _ = app.evses.register_evse(
         "CP-NEW", 1, operator, EvseLimits(max_current_a=16, phases=3)
     )
