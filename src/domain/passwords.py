@@ -97,7 +97,7 @@ class HashingWork:
     hashes: int = 0
     verifications: int = 0
     running: int = 0
-    most_at_once: int = 0
+    most_at_once: int = 0  # since the bound was last set
 
 
 class _HashBound:
@@ -140,7 +140,10 @@ def bound_concurrent_hashes(size: int) -> None:
     if size < 1:
         raise ValueError("at least one password hash must be able to run")
     if size != _bound.size:
+        counted = _bound.work
         _bound = _HashBound(size)
+        # the counts go on; `most_at_once` starts again, under the new bound
+        _bound.work.hashes, _bound.work.verifications = counted.hashes, counted.verifications
 
 
 def hashing_work() -> HashingWork:
