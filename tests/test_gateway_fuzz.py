@@ -36,6 +36,7 @@ from websockets.typing import Subprotocol
 
 from chargers.frames import _V16_VALID
 from chargers.gateway import Gateway
+from chargers.throttle import CallLimits, CallRate
 from domain.actors import Actor
 from domain.evse_limits import EvseLimits
 from peer.ocpp_chargers import basic_auth
@@ -191,12 +192,15 @@ def mutated(payload: Any, data: st.DataObject) -> Any:
     return payload
 
 
-# Frames no schema makes: (frame, the id the CALLERROR must carry).
+# Frames no schema makes: (frame, the id the CALLERROR must carry). A frame that is not
+# JSON we can read still has its id read from its start (OCPP-J 2.0.1 §4.2.3: "-1" only
+# when it cannot be).
 RAW_FRAMES = [
-    ('[2, "fz-raw-1", "Heartbeat", {}', "-1"),
+    ('[2, "fz-raw-1", "Heartbeat", {}', "fz-raw-1"),
     ("[" * 100_000 + "]" * 100_000, "-1"),
-    ('[2, "fz-raw-2", "Heartbeat", {"x": NaN}]', "-1"),
-    ('[2, "fz-raw-3", "Heartbeat", {"x": 1' + "0" * 5000 + "}]", "-1"),
+    ('[2, "fz-raw-2", "Heartbeat", {"x": NaN}]', "fz-raw-2"),
+    ('[2, "fz-raw-3", "Heartbeat", {"x": 1' + "0" * 5000 + "}]", "fz-raw-3"),
+    ('[2, "fz-raw-11", "Heartbeat", ' + "[" * 100_000 + "]" * 100_000 + "]", "fz-raw-11"),
     ('[2, "fz-\\ud800", "Heartbeat", {}]', "fz-\ud800"),
     ('[2, "fz-raw-4", "\\ud800\\u0000", {}]', "fz-raw-4"),
     ('[2, "fz-raw-5", "Heartbeat", ' + json.dumps(nested(40)) + "]", "fz-raw-5"),
@@ -369,9 +373,14 @@ class CalmCharger(threading.Thread):
 
 @pytest.fixture
 def tolerant_gateway(gateway: Gateway) -> Gateway:
-    """The gateway, without cutting off a charger after 20 bad frames a minute: the property
-    sends hundreds on purpose, and asserts the connection lives through them."""
-    gateway.context = dataclasses.replace(gateway.context, bad_frame_limit=1_000_000)
+    """The gateway, without cutting off a charger after 20 bad frames a minute nor refusing
+    its calls over the call rate: the property sends hundreds on purpose, and asserts the
+    connection lives through them."""
+    gateway.context = dataclasses.replace(
+        gateway.context,
+        bad_frame_limit=1_000_000,
+        call_rate=CallRate(CallLimits(per_minute=1_000_000, burst=1_000_000)),
+    )
     return gateway
 
 

@@ -11,7 +11,7 @@ from unittest.mock import MagicMock
 import pytest
 from ocpp.messages import Call, CallError, CallResult
 
-from chargers.auth import basic_password, charge_point_id_from
+from chargers.auth import BadIdentity, basic_password, charge_point_id_from
 from chargers.connection import GatewayContext, utc_timestamp
 from chargers.delivery import Reason, Step, plan
 from chargers.frames import FrameError, FrameGuard, call_error, error_code, parse_frame
@@ -46,10 +46,14 @@ def test_a_call_result_and_error_are_read():
         ('[3,"m"]', "FormatViolation", "m"),
         ('[5,"m",{}]', "MessageTypeNotSupported", "m"),
         ('["2","m","Heartbeat",{}]', "MessageTypeNotSupported", "m"),
-        # Python's reader takes these; JSON and the `ocpp` library do not
-        ('[2,"m","Heartbeat",{"x":NaN}]', "RpcFrameworkError", "-1"),
-        ('[2,"m","Heartbeat",{"x":1' + "0" * 5000 + "}]", "RpcFrameworkError", "-1"),
+        # Python's reader takes these; JSON and the `ocpp` library do not. The id at the
+        # frame's start is read all the same (OCPP-J 2.0.1 §4.2.3: "-1" only if it cannot be)
+        ('[2,"m","Heartbeat",{"x":NaN}]', "FormatViolation", "m"),
+        ('[2,"m","Heartbeat",{"x":1' + "0" * 5000 + "}]", "FormatViolation", "m"),
+        ('[3, "m", {"x":1' + "0" * 5000 + "}]", "FormatViolation", "m"),
+        ('[2,"m","Heartbeat",' + "[" * 100_000 + "]" * 100_000 + "]", "FormatViolation", "m"),
         ("[" * 100_000 + "]" * 100_000, "RpcFrameworkError", "-1"),
+        (b'[2,"m","Heartbeat",{"x":"\xff"}]', "FormatViolation", "m"),
         ('[2,"m","Heartbeat",{"x":1e400}]', "FormatViolation", "m"),
         ('[2,"m","Heartbeat",{"x":' + "[" * 40 + "]" * 40 + "}]", "FormatViolation", "m"),
         ('[3,"m",{"x":' + "[" * 40 + "]" * 40 + "}]", "FormatViolation", "m"),
@@ -147,8 +151,14 @@ def test_the_charger_id_is_the_decoded_last_segment_of_the_endpoint():
     assert charge_point_id_from("/ocpp/") is None
     assert charge_point_id_from("/ocpp/a/b") is None
     assert charge_point_id_from("/other/CP001") is None
-    assert charge_point_id_from("/ocpp/%ff") is None
-    assert charge_point_id_from("/ocpp/CP%00X") is None  # no text column holds a NUL
+    with pytest.raises(BadIdentity, match="UTF-8"):
+        charge_point_id_from("/ocpp/%ff")
+    for control in ("%00", "%0A", "%0D%0A", "%E2%80%A8", "%7F"):  # NUL, LF, CR LF, U+2028, DEL
+        with pytest.raises(BadIdentity, match="control character"):
+            charge_point_id_from(f"/ocpp/CP{control}forged")
+    assert charge_point_id_from("/ocpp/" + "C" * 48) == "C" * 48  # OCPP 2.0.1: at most 48
+    with pytest.raises(BadIdentity, match="over 48 characters"):
+        charge_point_id_from("/ocpp/" + "C" * 49)
 
 
 def test_the_basic_username_must_be_the_charger_id_which_may_hold_a_colon():

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
@@ -27,12 +27,14 @@ from ocpp.exceptions import (
     PropertyConstraintViolationError,
     UnknownCallErrorCodeError,
 )
+from ocpp.messages import Call
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from chargers.frames import FrameGuard
 from chargers.outbox import Outbox
 from chargers.rpc import OcppEndpoint, wire_payload
+from chargers.throttle import CallRate
 from domain.capabilities import ChargerCapabilities
 from domain.charge_points import reported_connector
 from domain.charging_profiles import ChargingProfile
@@ -64,6 +66,8 @@ class GatewayContext:
     ping_interval: float | None = 60.0
     bad_frame_limit: int = 20
     bad_frame_window: float = 60.0
+    # One per gateway, shared by its connections: a charger's count outlives a reconnect.
+    call_rate: CallRate = field(default_factory=CallRate)
 
 
 class ValueRefused(PropertyConstraintViolationError):
@@ -148,6 +152,7 @@ class ChargerConnection(OcppEndpoint):
         self.sent_versions: dict[UUID, int] = {}  # EVSE -> desired version sent on this connection
         self.connected_position: int | None = None
         self.outbox = Outbox(charge_point_id)
+        self._over_rate = False
 
     # --- life --------------------------------------------------------------------------------
 
@@ -163,6 +168,25 @@ class ChargerConnection(OcppEndpoint):
             self.outbox.close()
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
+
+    async def answer_call(self, call: Call) -> None:
+        """A call over the charger's rate is refused before it is read, and records nothing;
+        it counts as a bad frame, so a charger that goes on far beyond is closed (1008).
+
+        The CALLERROR is GenericError (OCPP-J 1.6 §4.2.3, the same word in 2.0.1): the
+        payload is fine, so no constraint-violation code fits (OccurenceConstraintViolation
+        is about a field's occurrences, not the message's); SecurityError would say the
+        charger is not accepted, and InternalError would invite an immediate retry."""
+        if self.context.call_rate.admit(self.id):
+            self._over_rate = False
+            await super().answer_call(call)
+            return
+        if not self._over_rate:  # one line per run of refusals, not one per call
+            log.warning("%s: over its call rate; refusing calls", self.id)
+        self._over_rate = True
+        await self.refuse(
+            call.unique_id, "GenericError", f"too many calls: {self.context.call_rate.describe()}"
+        )
 
     async def blocking(self, function: Callable[..., T], *args: Any) -> T:
         """Run a synchronous domain or database call off the event loop."""

@@ -8,6 +8,7 @@ got wrong instead, and the connection lives on (OCPP-J 1.6 §4.2.3).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -24,6 +25,10 @@ UNREADABLE_ID = "-1"  # OCPP-J 2.0.1 §4.2.3: the id to answer with when the fra
 MAX_DEPTH = 32
 MAX_NUMBER = 1e300  # no OCPP field means more; a float ends at about 1.8e308
 ANSWERS = (MessageType.CallResult, MessageType.CallError)
+# The start of a frame, up to its message id: read when the whole frame is not JSON
+# we can hold (nested too deep, an integer of over 4300 digits), so the CALLERROR can
+# still name the message it answers (OCPP-J 2.0.1 §4.2.3: "-1" only when it cannot).
+_FRAME_START = re.compile(rf'\s*\[\s*([2-4])\s*,\s*"([^"\\\x00-\x1f]{{1,{MAX_MESSAGE_ID}}})"')
 
 # The same faults have other names in the two versions: 1.6 keeps its historic
 # misspellings (OCPP-J 1.6 §4.2.3, Table 7), which the `ocpp` library does not use.
@@ -86,15 +91,42 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _frame_start(raw: str | bytes) -> re.Match[str] | None:
+    start = raw[:80].decode("utf-8", "replace") if isinstance(raw, bytes) else raw[:80]
+    return _FRAME_START.match(start)
+
+
+def readable_id(raw: str | bytes) -> str:
+    """The message id at the start of a frame that could not be read whole, else "-1"."""
+    found = _frame_start(raw)
+    return found.group(2) if found else UNREADABLE_ID
+
+
+def _unreadable(raw: str | bytes, error: Exception) -> FrameError:
+    """OCPP-J 1.6 §4.1.2: the whole message must be JSON in UTF-8. Python's reader also
+    takes NaN and Infinity, which JSON has not (refused by _no_constant), refuses
+    integers of over 4300 digits with a ValueError, and nesting past its recursion limit."""
+    if isinstance(error, RecursionError):
+        why = f"the message nests deeper than {MAX_DEPTH} levels"  # far deeper, in fact
+    elif isinstance(error, UnicodeDecodeError):
+        why = "the message is not UTF-8"
+    elif "digits" in str(error):
+        why = "the message holds an integer of over 4300 digits"
+    else:
+        why = "the message is not JSON"
+    found = _frame_start(raw)
+    if found is None:
+        return FrameError("RpcFrameworkError", why)
+    # an answer we cannot read fails the call it answers (see FrameError.answer)
+    return FrameError("FormatViolation", why, found.group(2), answer=found.group(1) != "2")
+
+
 def _decode(raw: str | bytes) -> list[Any]:
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         frame = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        # OCPP-J 1.6 §4.1.2: the whole message must be JSON in UTF-8. Python's reader
-        # also takes NaN and Infinity, which JSON has not, refuses integers of over
-        # 4300 digits with a ValueError, and nesting past its recursion limit.
-        raise FrameError("RpcFrameworkError", "the message is not JSON in UTF-8") from None
+    except (ValueError, RecursionError) as error:
+        raise _unreadable(raw, error) from None
     if not isinstance(frame, list) or not frame:
         raise FrameError("RpcFrameworkError", "the message is not a JSON array")
     return frame

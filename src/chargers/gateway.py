@@ -25,11 +25,12 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from chargers.auth import CHALLENGE, basic_password, charge_point_id_from
+from chargers.auth import CHALLENGE, BadIdentity, basic_password, charge_point_id_from
 from chargers.connection import CallFailed, ChargerConnection, GatewayContext
 from chargers.follower import GatewayFollower
 from chargers.outbox import OutboxClosed
 from chargers.registry import Registry
+from chargers.throttle import HandshakeThrottle
 from chargers.v16 import ChargePoint16
 from chargers.v201 import ChargePoint201
 from domain.errors import Conflict
@@ -58,11 +59,19 @@ def select_subprotocol(
 
 
 class Gateway:
-    def __init__(self, context: GatewayContext, host: str, port: int, tls: ssl.SSLContext | None):
+    def __init__(
+        self,
+        context: GatewayContext,
+        host: str,
+        port: int,
+        tls: ssl.SSLContext | None,
+        handshakes: HandshakeThrottle | None = None,
+    ):
         self.context = context
         self.host = host
         self.port = port
         self.tls = tls
+        self.handshakes = handshakes or HandshakeThrottle()
         self.registry = Registry(context.gateway_id)
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[str, dict[int, UUID]]]
         self._admitted = weakref.WeakKeyDictionary()
@@ -168,28 +177,63 @@ class Gateway:
     # --- the handshake -------------------------------------------------------------------------
 
     async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse before the upgrade: 404 for an unknown charger, 401 for a wrong password."""
-        charge_point_id = charge_point_id_from(request.path)
+        """Refuse before the upgrade: 400 for an identity no charger can have, 404 for an
+        unknown charger, 401 for a wrong password, 429 after too many failures."""
+        try:
+            charge_point_id = charge_point_id_from(request.path)
+        except BadIdentity as bad:
+            return self._refuse(connection, HTTPStatus.BAD_REQUEST, str(bad))
         if charge_point_id is None:
             return self._refuse(connection, HTTPStatus.NOT_FOUND, "use /ocpp/{charge_point_id}")
+        address = self._address(connection)
+        wait = await asyncio.to_thread(self.handshakes.retry_after, charge_point_id, address)
+        if wait:
+            return self._too_many(connection, charge_point_id, wait)
+        refusal = await self._identify(connection, request, charge_point_id)
+        if refusal is not None:
+            known = refusal.status_code != HTTPStatus.NOT_FOUND
+            await asyncio.to_thread(
+                self.handshakes.failed, charge_point_id if known else None, address
+            )
+        return refusal
+
+    async def _identify(
+        self, connection: ServerConnection, request: Request, charge_point_id: str
+    ) -> Response | None:
+        """404 for an unknown charger, 401 for a wrong password; None once admitted."""
         rows = await asyncio.to_thread(self.context.queries.evses_of_charger, charge_point_id)
         if not rows:
             return self._refuse(
-                connection, HTTPStatus.NOT_FOUND, f"unknown charger {charge_point_id}"
+                connection, HTTPStatus.NOT_FOUND, f"unknown charger {charge_point_id!r}"
             )
         password = basic_password(request.headers.get("Authorization"), charge_point_id)
         if password is None or not await asyncio.to_thread(
             self.context.service.chargers.verify_charger, charge_point_id, password
         ):
             return self._refuse(
-                connection, HTTPStatus.UNAUTHORIZED, f"charger {charge_point_id}: wrong credentials"
+                connection,
+                HTTPStatus.UNAUTHORIZED,
+                f"charger {charge_point_id!r}: wrong credentials",
             )
         evses = {int(row["connector_id"]): row["id"] for row in rows}
         self._admitted[connection] = (charge_point_id, evses)
         return None
 
     @staticmethod
+    def _address(connection: ServerConnection) -> str:
+        """The peer's IP address (its port changes with every attempt)."""
+        peer = connection.remote_address
+        return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+
+    def _too_many(self, connection: ServerConnection, charge_point_id: str, wait: int) -> Response:
+        reason = f"charger {charge_point_id!r}: too many failed attempts; try again in {wait} s"
+        response = self._refuse(connection, HTTPStatus.TOO_MANY_REQUESTS, reason)
+        response.headers["Retry-After"] = str(wait)  # RFC 9110 §10.2.3
+        return response
+
+    @staticmethod
     def _refuse(connection: ServerConnection, status: HTTPStatus, reason: str) -> Response:
+        # Every part of the line is ours or escaped (!r): a request cannot forge log lines.
         log.warning("refused %s: %s (%d)", connection.remote_address, reason, status)
         response = connection.respond(status, f"{reason}\n")
         if status == HTTPStatus.UNAUTHORIZED:

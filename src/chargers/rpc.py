@@ -34,7 +34,7 @@ from ocpp.messages import Call, CallError, CallResult, MessageType, validate_pay
 from ocpp.routing import create_route_map
 from websockets.asyncio.server import ServerConnection
 
-from chargers.frames import FrameError, FrameGuard, call_error, parse_frame
+from chargers.frames import FrameError, FrameGuard, call_error, parse_frame, readable_id
 
 frames_log = logging.getLogger("chargers.frames")
 log = logging.getLogger(__name__)
@@ -72,9 +72,10 @@ def routes_of(endpoint: object) -> dict[str, Route]:
 def described(error: OCPPError) -> str:
     """What a CALLERROR says: the cause when the library names one (the schema's complaint),
     else the code's own description. Bounded (MAX_DESCRIPTION) by cutting out its middle:
-    a schema's complaint quotes the value first and says what is wrong with it last."""
+    a schema's complaint quotes the value first and says what is wrong with it last. Only
+    its first line: the rest is jsonschema's report of the schema."""
     details = error.details if isinstance(error.details, dict) else {}
-    text = str(details.get("cause") or error.description or "")
+    text = str(details.get("cause") or error.description or "").split("\n", 1)[0]
     if len(text) <= MAX_DESCRIPTION:
         return text
     half = (MAX_DESCRIPTION - 1) // 2
@@ -130,6 +131,10 @@ class OcppEndpoint:
                 self._take_answer(CallError(error.message_id, error.code, error.description, {}))
             await self.refuse(error.message_id, error.code, error.description)
             return
+        except Exception:  # a frame our reader did not foresee must not end the connection
+            log.exception("%s: could not read a frame", self.id)
+            await self.refuse(readable_id(raw), "RpcFrameworkError", "the message cannot be read")
+            return
         if message.message_type_id != MessageType.Call:
             self._take_answer(message)
             return
@@ -145,8 +150,12 @@ class OcppEndpoint:
             if route.validated:
                 await validate_payload(call, self.ocpp_version)
         except OCPPError as error:
-            frames_log.warning("%s: refused %.60r: %s", self.id, call.action, described(error))
+            frames_log.warning("%s: refused %.60r: %r", self.id, call.action, described(error))
             await self.refuse(call.unique_id, error.code, described(error))
+            return
+        except Exception:  # the schema check failed on the payload itself (parse_frame bounds it)
+            log.exception("%s: could not check a %.60r against its schema", self.id, call.action)
+            await self.refuse(call.unique_id, "FormatViolation", "the payload cannot be checked")
             return
         arguments = camel_to_snake_case(call.payload)
         answer = await self._handled(call, route, arguments)

@@ -76,6 +76,7 @@ class ChargePoint(Aggregate):
         self.rate_units: tuple[str, ...] = ()
         self.max_stack_level: int | None = None
         self.capability_notes: tuple[str, ...] = ()
+        self.booted_as: tuple[str, str, str] | None = None  # vendor, model, firmware
 
     @staticmethod
     def create_id(charge_point_id: str) -> UUID:
@@ -115,17 +116,20 @@ class ChargePoint(Aggregate):
         self.connected = False
 
     def boot(self, vendor: object, model: object, firmware: object, actor: Actor) -> None:
-        """Firmware's free text is cleaned, never refused: the charger keeps working."""
-        self._booted(
-            vendor=clean_text(vendor, MAX_CHARGER_TEXT),
-            model=clean_text(model, MAX_CHARGER_TEXT),
-            firmware=clean_text(firmware, MAX_CHARGER_TEXT),
-            actor=actor,
+        """Firmware's free text is cleaned, never refused: the charger keeps working.
+        Recorded only when it tells something new: a charger rebooting (or flooding
+        BootNotifications) with the same vendor, model and firmware adds no event."""
+        told = (
+            clean_text(vendor, MAX_CHARGER_TEXT),
+            clean_text(model, MAX_CHARGER_TEXT),
+            clean_text(firmware, MAX_CHARGER_TEXT),
         )
+        if told != self.booted_as:
+            self._booted(vendor=told[0], model=told[1], firmware=told[2], actor=actor)
 
     @event("Booted")
     def _booted(self, vendor: str, model: str, firmware: str, actor: Actor) -> None:
-        pass
+        self.booted_as = (vendor, model, firmware)
 
     def report_capabilities(self, found: ChargerCapabilities, actor: Actor) -> None:
         """Recorded only when something changed, with the notes on what was replaced."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from eventsourcing.postgres import PostgresDatastore
 from fastapi import FastAPI
+from limits.storage import Storage
 
 from api.app import create_app
 from api.context import ApiContext
@@ -21,6 +22,7 @@ from api.ratelimit import LoginThrottle, ThrottleLimits
 from api.sessions import SessionStore
 from chargers.connection import GatewayContext
 from chargers.gateway import Gateway
+from chargers.throttle import CallLimits, CallRate, HandshakeLimits, HandshakeThrottle
 from domain.passwords import bound_concurrent_hashes
 from domain.service import Clock, SmartCharging
 from projections.health import FollowerProbe, Health
@@ -93,8 +95,14 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
-def make_gateway(settings: Settings, service: SmartCharging, queries: ReadModelQueries) -> Gateway:
-    """The OCPP gateway, not yet listening: `start()` it (serve, gateway commands)."""
+def make_gateway(
+    settings: Settings,
+    service: SmartCharging,
+    queries: ReadModelQueries,
+    handshake_storage: Storage | None = None,
+) -> Gateway:
+    """The OCPP gateway, not yet listening: `start()` it (serve, gateway commands).
+    Failed handshakes are counted in `handshake_storage` (this process's memory if None)."""
     port = settings.ocpp_port or uuid.uuid4().hex[:8]  # any free port: a name of its own
     context = GatewayContext(
         service=service,
@@ -103,8 +111,18 @@ def make_gateway(settings: Settings, service: SmartCharging, queries: ReadModelQ
         call_timeout=settings.ocpp_call_timeout,
         heartbeat_interval=settings.ocpp_heartbeat_interval,
         ping_interval=settings.ocpp_ping_interval,
+        call_rate=CallRate(CallLimits(settings.ocpp_calls_per_minute, settings.ocpp_call_burst)),
     )
-    return Gateway(context, settings.ocpp_host, settings.ocpp_port, tls_context(settings))
+    handshakes = HandshakeThrottle(
+        handshake_storage,
+        HandshakeLimits(
+            per_charger=settings.ocpp_failed_handshakes_per_charger,
+            per_address=settings.ocpp_failed_handshakes_per_address,
+            window_seconds=settings.ocpp_failed_handshake_window,
+        ),
+    )
+    tls = tls_context(settings)
+    return Gateway(context, settings.ocpp_host, settings.ocpp_port, tls, handshakes)
 
 
 def service_env(settings: Settings, database: Database) -> dict[str, str]:
@@ -177,7 +195,9 @@ class Runtime:
         )
         self.context.allowances = RememberedAllowances()
         self.mail = make_mailing(settings, self.service, view.datastore, mailer)
-        self.gateway = make_gateway(settings, self.service, self.context.queries)
+        self.gateway = make_gateway(
+            settings, self.service, self.context.queries, self.limits_storage
+        )
         self.context.gateway = self.gateway
         self.api = create_app(self.context, lifespan=self._lifespan)
         lock = LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))

@@ -70,6 +70,21 @@ class Settings(BaseSettings):
         default=None, description="PEM certificate (chain): the gateway then serves wss://"
     )
     ocpp_tls_key: Path | None = Field(default=None, description="PEM private key of the cert")
+    ocpp_failed_handshakes_per_charger: int = Field(
+        default=10, ge=1, description="failed charger logins per charge point id per window"
+    )
+    ocpp_failed_handshakes_per_address: int = Field(
+        default=30, ge=1, description="failed charger logins from one address per window"
+    )
+    ocpp_failed_handshake_window: int = Field(
+        default=300, ge=1, description="seconds; over a limit, logins get 429 until it slides"
+    )
+    ocpp_calls_per_minute: int = Field(
+        default=300, ge=1, description="calls a charger may make in any minute"
+    )
+    ocpp_call_burst: int = Field(
+        default=60, ge=1, description="calls a charger may make in any 10 seconds"
+    )
     gateway_id: str | None = Field(
         default=None,
         description="this gateway's name in the event store; default host name and OCPP port",
