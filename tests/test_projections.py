@@ -363,7 +363,7 @@ def directory(runtime: Runtime) -> list[str]:
         "axb@example.com",
         "a%c@example.com",
         "azc@example.com",
-        "a\\d@example.com",
+        "a^d@example.com",  # a backslash is no address (email-validator), a caret is
         "gone@example.com",
     ]
     for email in emails:
@@ -405,7 +405,7 @@ def test_autocomplete_treats_percent_and_underscore_literally(
 ) -> None:
     assert complete(operator_client, "a_") == ["a_b@example.com"]
     assert complete(operator_client, "a%") == ["a%c@example.com"]
-    assert complete(operator_client, "a\\") == ["a\\d@example.com"]
+    assert complete(operator_client, "a\\") == []  # not LIKE's escape: "a%c" does not match
     assert complete(operator_client, "%") == []
 
 
@@ -414,7 +414,7 @@ def test_autocomplete_sorts_by_code_point_whatever_the_database_locale(
 ) -> None:
     found = complete(operator_client, "a")
 
-    assert found == ["a%c@example.com", "a\\d@example.com", "a_b@example.com"] + [
+    assert found == ["a%c@example.com", "a^d@example.com", "a_b@example.com"] + [
         f"ann{n:02d}@example.com" for n in range(1, 8)
     ]
 
