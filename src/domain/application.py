@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording, Transcoder
 
@@ -24,6 +24,7 @@ from domain.charge_points import ChargePoint, charge_point_aggregate_id
 from domain.delivery import ProfileDelivery, delivery_id_for
 from domain.errors import ConcurrentChange, NotFound
 from domain.evses import Evse
+from domain.group_commit import GroupCommit
 from domain.groups import SmartChargingGroup
 from domain.transcodings import TRANSCODINGS
 from domain.users import User
@@ -62,6 +63,7 @@ class CommandApplication(Application[UUID]):
         self.invitation_validity = timedelta(
             days=float(self.env.get("INVITATION_VALID_DAYS") or DEFAULT_INVITATION_DAYS)
         )
+        self.group_commit = GroupCommit(self.events.put)
 
     def register_transcodings(self, transcoder: Transcoder) -> None:
         super().register_transcodings(transcoder)  # type: ignore[arg-type]
@@ -118,11 +120,29 @@ class CommandApplication(Application[UUID]):
 
     # --- saving --------------------------------------------------------------------------
 
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """The library's `save` records here: every save goes through the group commit,
+        in one transaction with the other commands waiting (see `domain.group_commit`)."""
+        if processing_event.tracking is not None:  # a process application's; none here
+            return super()._record(processing_event)
+        if not processing_event.events and not processing_event.saved_kwargs:
+            return []
+        recordings = self.group_commit.save(
+            processing_event.events, processing_event.saved_kwargs
+        )
+        # As the library's own `_record` does after a save.
+        if self.repository.cache and not self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
+        return recordings
+
     def commit(self, *aggregates: Aggregate, **beside: Any) -> int | None:
         """Save atomically; return the notification position to wait for (read-your-writes).
 
         `beside` goes to the recorder with the events, in their transaction, never into an
-        event (an invitation's one-time token, which only its mail may carry).
+        event (an invitation's one-time token, which only its mail may carry). The
+        transaction may hold other commands' events too (group commit); the position is
+        this command's own last event.
         """
         recordings: list[Recording[UUID]] = self.save(*aggregates, **beside)
         return recordings[-1].notification.id if recordings else None
