@@ -125,11 +125,10 @@ class CommandApplication(Application[UUID]):
         in one transaction with the other commands waiting (see `domain.group_commit`)."""
         if processing_event.tracking is not None:  # a process application's; none here
             return super()._record(processing_event)
-        if not processing_event.events and not processing_event.saved_kwargs:
+        events, beside = processing_event.events, processing_event.saved_kwargs
+        if not events and not beside:
             return []
-        recordings = self.group_commit.save(
-            processing_event.events, processing_event.saved_kwargs
-        )
+        recordings = self.group_commit.save(events, beside)
         # As the library's own `_record` does after a save.
         if self.repository.cache and not self.repository.fastforward:
             for aggregate_id, aggregate in processing_event.aggregates.items():

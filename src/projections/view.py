@@ -106,13 +106,16 @@ class ReadModelsView(faults.TracksStuckEvents):
 
         Woken at once by a projection running in this process; otherwise polls
         the tracking table briefly. Returns False if the bound passed first.
+        Once a projection here has advanced, waiting on it alone is enough: polling
+        as well cost every command a few queries under load, for no earlier answer.
         """
         if position is None:
             return True
         deadline = time.monotonic() + timeout
+        in_memory = timeout if self._position is not None else min(timeout, 0.05)
         with self._advanced:
             if self._advanced.wait_for(
-                lambda: (self._position or 0) >= position, timeout=min(timeout, 0.05)
+                lambda: (self._position or 0) >= position, timeout=in_memory
             ):
                 return True
         pause = 0.005
