@@ -4,6 +4,8 @@
 
 Each group gets 0-6 random exclusion windows, a random time zone among those
 with and without DST, and 1-2 EVSEs. Prints the time per group and in total.
+With `--patterns N` the groups draw their zone and windows from N such patterns
+(home users keep to a few tariffs), as on a DST night of a real fleet.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ ZONES = (
 )
 
 
-def random_group(rng: random.Random) -> tuple[GroupInput, list[EvseSpec]]:
-    windows = tuple(
+def random_windows(rng: random.Random) -> tuple[ExclusionWindow, ...]:
+    return tuple(
         ExclusionWindow(
             tuple(rng.sample(WEEKDAYS, rng.randint(1, 7))),
             rng.randrange(0, 1440, 15),
@@ -43,7 +45,13 @@ def random_group(rng: random.Random) -> tuple[GroupInput, list[EvseSpec]]:
         )
         for _ in range(rng.randint(0, 6))
     )
-    group = GroupInput(rng.choice(ZONES), windows, random_delay=rng.random() < 0.3)
+
+
+def random_group(
+    rng: random.Random, patterns: list[tuple[str, tuple[ExclusionWindow, ...]]]
+) -> tuple[GroupInput, list[EvseSpec]]:
+    zone, windows = rng.choice(patterns) if patterns else (rng.choice(ZONES), random_windows(rng))
+    group = GroupInput(zone, windows, random_delay=rng.random() < 0.3)
     evses = [
         EvseSpec(uuid.UUID(int=rng.getrandbits(128)), connector, EvseLimits(16.0, 3, None))
         for connector in range(1, rng.randint(1, 2) + 1)
@@ -65,10 +73,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--patterns", type=int, default=0, help="0: every group its own")
     args = parser.parse_args()
-    header("ToU algorithm", groups=args.groups, seed=args.seed)
+    header("ToU algorithm", groups=args.groups, seed=args.seed, patterns=args.patterns)
     rng = random.Random(args.seed)
-    groups = [random_group(rng) for _ in range(args.groups)]
+    patterns = [(rng.choice(ZONES), random_windows(rng)) for _ in range(args.patterns)]
+    groups = [random_group(rng, patterns) for _ in range(args.groups)]
     now = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
     started = time.perf_counter()

@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -47,6 +48,10 @@ RANDOM_DELAY_MAX_SECONDS = 600
 # An Absolute fallback looks this far ahead, and is refreshed this long before it runs out.
 ABSOLUTE_HORIZON = timedelta(days=8)
 ABSOLUTE_REFRESH_MARGIN = timedelta(hours=6)
+# A DST night re-issues every group of a zone at the same instant, and many groups share
+# their windows: each distinct pattern, and each distinct recurring profile, is worked
+# out once. The cached values are immutable, so groups may share them.
+PATTERN_CACHE_SIZE = 8192
 
 
 def random_delay_seconds(evse_id: UUID) -> int:
@@ -56,6 +61,11 @@ def random_delay_seconds(evse_id: UUID) -> int:
     """
     digest = hashlib.sha256(evse_id.bytes).digest()
     return int.from_bytes(digest[:8], "big") % (RANDOM_DELAY_MAX_SECONDS + 1)
+
+
+@lru_cache(maxsize=PATTERN_CACHE_SIZE)
+def week_pattern(windows: tuple[ExclusionWindow, ...], delay: int) -> WeekPattern:
+    return WeekPattern.from_windows(windows, delay)
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,7 @@ class GroupInput:
 
     def pattern_for(self, evse_id: UUID) -> WeekPattern:
         delay = random_delay_seconds(evse_id) if self.random_delay else 0
-        return WeekPattern.from_windows(self.exclusion_windows, delay)
+        return week_pattern(self.exclusion_windows, delay)
 
     def priority_changes(self, now: datetime) -> list[datetime]:
         """When the priority charge starts or ends, if that is still to come."""
@@ -177,19 +187,21 @@ def exclusion_profile(
         start, length = local_midnight(zone, now), DAY
     # A recurring schedule repeats on a fixed UTC period (OCPP 1.6 §7.37; see the
     # DST note in §3.13.7): it matches local time only while now's offset holds.
-    profile = _exclusion(evse, charger, steps, start, length, kind)
+    rate = evse.rate(charger)
+    profile = _exclusion(evse.connector_id, rate, charger, steps, start, length, kind)
     return profile, next_offset_change(zone, now)
 
 
+@lru_cache(maxsize=PATTERN_CACHE_SIZE)
 def _recurring_steps(
     pattern: WeekPattern, charger: ChargerLimits
-) -> tuple[RecurrencyKind, list[Step]] | None:
+) -> tuple[RecurrencyKind, tuple[Step, ...]] | None:
     """Weekly if it fits ChargingScheduleMaxPeriods, else Daily if every day is alike."""
     week = pattern.week_steps()
     if len(week) <= charger.max_periods:
-        return "Weekly", week
+        return "Weekly", tuple(week)
     if pattern.repeats_daily() and len(day := pattern.day_steps()) <= charger.max_periods:
-        return "Daily", day
+        return "Daily", tuple(day)
     return None
 
 
@@ -206,7 +218,7 @@ def absolute_exclusion_profile(
     steps = pattern.steps_in_utc(zone, start, start + ABSOLUTE_HORIZON)
     covered = steps[: charger.max_periods]
     end = steps[len(covered)][0] if len(steps) > len(covered) else horizon
-    profile = _exclusion(evse, charger, covered, start, end, None)
+    profile = _exclusion(evse.connector_id, evse.rate(charger), charger, covered, start, end, None)
     # A refresh within the last covered period always reaches further; before
     # the second period starts it would not (with one period, only `end` can).
     margin = int(ABSOLUTE_REFRESH_MARGIN.total_seconds())
@@ -215,16 +227,16 @@ def absolute_exclusion_profile(
 
 
 def _exclusion(
-    evse: EvseSpec,
+    connector_id: int,
+    rate: Rate,
     charger: ChargerLimits,
-    steps: list[Step],
+    steps: Sequence[Step],
     start: datetime,
     duration: int,
     recurrency: RecurrencyKind | None,
 ) -> ChargingProfile:
-    rate = evse.rate(charger)
     return ChargingProfile(
-        profile_id=profile_id(evse.connector_id, EXCLUSION_ROLE),
+        profile_id=profile_id(connector_id, EXCLUSION_ROLE),
         stack_level=stack_levels(charger)[0],
         purpose="TxDefaultProfile",
         kind="Absolute" if recurrency is None else "Recurring",
@@ -238,7 +250,7 @@ def _exclusion(
     )
 
 
-def _periods(steps: list[Step], rate: Rate) -> tuple[ChargingSchedulePeriod, ...]:
+def _periods(steps: Sequence[Step], rate: Rate) -> tuple[ChargingSchedulePeriod, ...]:
     return tuple(
         ChargingSchedulePeriod(second, 0.0 if excluded else rate.limit, rate.number_phases)
         for second, excluded in steps
