@@ -9,6 +9,9 @@
    on the same server as the ceiling.
 4. Projection lag: from an event's commit to its row in the read models, for
    every command of the HTTP run (rm_audit_log.projected_at - event time).
+
+With `--servers 2` the HTTP clients are spread over two `smartcharge serve`
+processes on the same database (each a Python process, so each up to one core).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import itertools
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 
 import httpx
 import psycopg
@@ -58,9 +62,14 @@ async def edit_until(
         out.append((time.perf_counter() - started) * 1000)
 
 
-async def http_run(base: str, users: list[tuple[str, object]], seconds: float) -> list[float]:
-    """All users log in first; then each edits his exclusion times for `seconds`."""
-    clients = await asyncio.gather(*(logged_in(base, email) for email, _ in users))
+async def http_run(
+    bases: list[str], users: list[tuple[str, object]], seconds: float
+) -> list[float]:
+    """All users log in first (spread over the servers); then each edits his exclusion
+    times for `seconds`."""
+    clients = await asyncio.gather(
+        *(logged_in(bases[i % len(bases)], email) for i, (email, _) in enumerate(users))
+    )
     samples: list[float] = []
     stop_at = time.perf_counter() + seconds
     await asyncio.gather(
@@ -101,9 +110,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--servers", type=int, default=1)
     args = parser.parse_args()
-    header("command throughput and projection lag", clients=args.clients, seconds=args.seconds)
-    with fresh_database() as database, running_service(database) as service:
+    header(
+        "command throughput and projection lag",
+        clients=args.clients,
+        seconds=args.seconds,
+        servers=args.servers,
+    )
+    with fresh_database() as database, ExitStack() as stack:
+        services = [stack.enter_context(running_service(database)) for _ in range(args.servers)]
         app = SmartCharging(env=database.eventsourcing_env(pool_size=args.clients + 4))
         actor = operator(app)
         users = home_users_with_groups(app, actor, args.clients, with_password=True)
@@ -111,7 +127,7 @@ def main() -> None:
 
         http = report(
             "HTTP exclusion-time edits",
-            asyncio.run(http_run(service.http, users, args.seconds)),
+            asyncio.run(http_run([s.http for s in services], users, args.seconds)),
             args.seconds,
         )
         lag_rows = projection_lag(database, start_position)

@@ -444,3 +444,31 @@ def test_a_connector_registered_again_is_back_in_the_registry(runtime: Runtime) 
 
     row = runtime.context.queries.evse(evse_id)
     assert row is not None and (row["max_current_a"], row["phases"]) == (32.0, 1)
+
+
+def test_a_batch_partly_projected_by_another_process_projects_the_rest_once(
+    runtime: Runtime, database: Database, reference: Any
+) -> None:
+    """Several processes keep the same read models: a batch overlapping what another one
+    projected first is applied only for the rest, and this process knows it is there."""
+    runtime.read_models.stop()
+    make_history(runtime, "overlap")
+    events = events_with_tracking(runtime)
+    views = [
+        InfrastructureFactory.construct(
+            env=Environment(READ_MODELS_NAME, runtime.env)
+        ).tracking_recorder(ReadModelsView)
+        for _ in range(2)
+    ]
+    first, second = views
+    try:
+        first.process_batch(events[: len(events) // 2])  # the other process got there first
+
+        second.process_batch(events)
+
+        assert second.wait_for(last_position(runtime), timeout=0.01)
+    finally:
+        for view in views:
+            view.datastore.close()
+    assert tracked_position(database, runtime) == last_position(runtime)
+    assert_exactly_once(database, runtime, reference())

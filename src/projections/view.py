@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 HANDLER_TABLES = (users.HANDLERS, evses.HANDLERS, groups.HANDLERS, charger_status.HANDLERS)
 # Names the read models' settings (READMODELS_POSTGRES_SCHEMA, ...) and tracking.
 READ_MODELS_NAME = "ReadModels"
+# How long read-your-writes trusts this process's own projection before it looks at
+# the tracking table too (another process's projection may be ahead).
+LOCAL_WAIT_SECONDS = 0.2
 
 
 class ReadModelsView(faults.TracksStuckEvents):
@@ -76,11 +79,23 @@ class ReadModelsView(faults.TracksStuckEvents):
         try:
             self._apply(batch)
         except IntegrityError:
-            position = batch[-1][1].notification_id
-            if len(batch) > 1 or not self.has_tracking_id(self.application_name, position):
+            rest = self._not_yet_projected(batch)
+            if len(rest) == len(batch):
                 raise
-            log.info("event %d was already projected; skipped", position)
+            if rest:
+                self.process_batch(rest)
+                return
+            log.debug(
+                "events up to %d were already projected; skipped", batch[-1][1].notification_id
+            )
         self._advanced_to(batch[-1][1].notification_id)
+
+    def _not_yet_projected(self, batch: list[tuple[Any, Tracking]]) -> list[tuple[Any, Tracking]]:
+        """Where several processes keep the read models, another one may have projected
+        part of the batch first: passed over in one query, not event by event (which left
+        this process's followers behind, and its callers waiting for their own writes)."""
+        done = self.max_tracking_id(self.application_name) or 0
+        return [(event, tracking) for event, tracking in batch if tracking.notification_id > done]
 
     def record_stuck(self, stuck: StuckEvent) -> None:
         super().record_stuck(stuck)
@@ -106,19 +121,21 @@ class ReadModelsView(faults.TracksStuckEvents):
 
         Woken at once by a projection running in this process; otherwise polls
         the tracking table briefly. Returns False if the bound passed first.
-        Once a projection here has advanced, waiting on it alone is enough: polling
-        as well cost every command a few queries under load, for no earlier answer.
+        Once a projection here has advanced, it is waited for longer before polling,
+        and polled less often: polling every few ms cost every command queries under
+        load, for no earlier answer.
         """
         if position is None:
             return True
         deadline = time.monotonic() + timeout
-        in_memory = timeout if self._position is not None else min(timeout, 0.05)
+        local = self._position is not None
+        in_memory = min(timeout, LOCAL_WAIT_SECONDS if local else 0.05)
         with self._advanced:
             if self._advanced.wait_for(
                 lambda: (self._position or 0) >= position, timeout=in_memory
             ):
                 return True
-        pause = 0.005
+        pause = LOCAL_WAIT_SECONDS if local else 0.005
         while time.monotonic() < deadline:
             if self.has_tracking_id(self.application_name, position):
                 return True
