@@ -146,6 +146,7 @@ def main() -> None:
             args.seconds,
         )
         app.close()  # its connections back to the server before the ceiling takes as many
+        stack.close()  # and the services' (two of them hold as many as the server allows)
         ceiling = report(
             "plain psycopg INSERT (ceiling)",
             insert_loop(database, args.clients, args.seconds),
