@@ -17,6 +17,7 @@ from domain.errors import (
     NotFound,
     WrongPassword,
 )
+from domain.operator_commands import load_roster
 from domain.passwords import hash_password, verify_password
 from domain.users import (
     Invitation,
@@ -38,10 +39,17 @@ class AccountCommands:
     def add_operator(self, email: str, password: str, actor: Actor) -> UUID:
         require_operator(actor)
         check_password_strength(password, user_inputs=[email] if isinstance(email, str) else [])
-        user = self._new_user(email, Role.OPERATOR, actor)
-        user.set_password(hash_password(password), actor)
-        self._save_new_user(user)
-        return user.id
+        password_hash = hash_password(password)
+
+        def command() -> UUID:
+            user = self._new_user(email, Role.OPERATOR, actor)
+            user.set_password(password_hash, actor)
+            roster = load_roster(self.app, actor)  # "never the last operator" counts this one
+            roster.enable(user.id, actor)
+            self.app.commit(user, roster)  # a lost race runs again and meets the e-mail taken
+            return user.id
+
+        return self.app.retrying(command)
 
     def _new_user(self, email: str, role: Role, actor: Actor) -> User:
         user = User.register(email, role, actor)

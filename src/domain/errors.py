@@ -82,3 +82,8 @@ class InvitationInvalid(DomainError):
 
 class ConcurrentChange(Conflict):
     """Another change to the same thing won a race and retrying did not help."""
+
+
+class ResetLinkInvalid(InvitationInvalid):
+    """A password-reset link that is unknown, used, voided by a newer one or expired; a
+    one-time link that no longer works, as an invitation's (HTTP 410)."""

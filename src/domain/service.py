@@ -16,6 +16,8 @@ from domain.charger_commands import ChargerCommands
 from domain.delivery_commands import DeliveryCommands
 from domain.evse_commands import EvseCommands
 from domain.group_commands import GroupCommands
+from domain.operator_commands import OperatorCommands
+from domain.password_reset_commands import PasswordResetCommands
 
 __all__ = ["Clock", "SmartCharging"]
 
@@ -30,3 +32,5 @@ class SmartCharging(CommandApplication):
         self.accounts = AccountCommands(self)
         self.chargers = ChargerCommands(self)
         self.deliveries = DeliveryCommands(self)
+        self.operators = OperatorCommands(self)
+        self.password_resets = PasswordResetCommands(self)

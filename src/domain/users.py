@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -21,6 +21,9 @@ from domain.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
 from domain.passwords import check_password_strength as check_password_strength
 from domain.passwords import could_be_password as could_be_password
 
+RESETS_PER_HOUR = 3
+RESET_WINDOW = timedelta(hours=1)
+
 
 def user_id_for(email: str) -> UUID:
     """One id per e-mail, case-insensitively: the event store itself refuses a second account."""
@@ -33,6 +36,9 @@ class User(Aggregate):
         PasswordSet: ClassVar[type[Any]]
         Invited: ClassVar[type[Any]]
         Revoked: ClassVar[type[Any]]
+        Disabled: ClassVar[type[Any]]
+        Enabled: ClassVar[type[Any]]
+        PasswordResetAsked: ClassVar[type[Any]]
 
     @event("Registered")
     def __init__(self, email: str, role: Role, actor: Actor):
@@ -42,6 +48,9 @@ class User(Aggregate):
         self.invitation_id: UUID | None = None
         self.active = False
         self.revoked = False
+        self.disabled = False
+        self.latest_reset_id: UUID | None = None  # the one reset link that works
+        self.reset_times: list[datetime] = []  # resets asked within the last hour
 
     @staticmethod
     def create_id(email: str) -> UUID:
@@ -55,13 +64,21 @@ class User(Aggregate):
 
     @property
     def may_log_in(self) -> bool:
-        """Whether the account's password opens a session (not while invited or revoked)."""
-        return self.active and not self.revoked and self.password_hash is not None
+        """Whether the account's password opens a session (not while invited, revoked or
+        disabled)."""
+        return (
+            self.active
+            and not self.revoked
+            and not self.disabled
+            and self.password_hash is not None
+        )
 
     @property
     def status(self) -> str:
         if self.revoked:
             return "revoked"
+        if self.disabled:
+            return "disabled"
         return "active" if self.active else "invited"
 
     def set_password(self, password_hash: str, actor: Actor) -> None:
@@ -73,6 +90,7 @@ class User(Aggregate):
     def _password_set(self, password_hash: str, actor: Actor) -> None:
         self.password_hash = password_hash
         self.active = True
+        self.latest_reset_id = None  # a link asked before this password no longer works
 
     def invite(self, invitation_id: UUID, actor: Actor) -> None:
         if self.role is not Role.HOME_USER:
@@ -93,6 +111,53 @@ class User(Aggregate):
         self.revoked = True
         self.active = False
         self.password_hash = None
+
+    # --- an operator's account: disabled and enabled again (never removed: the audit log
+    # --- keeps naming who did what) --------------------------------------------------------
+
+    def disable(self, actor: Actor) -> None:
+        """The account no longer logs in; the rules about who may be disabled are the
+        operator roster's (`domain.operator_roster`), which the command saves with it."""
+        if self.role is not Role.OPERATOR:
+            raise InvalidInput("only operators are disabled; home users are revoked")
+        if actor.user_id == self.id:
+            raise Conflict("you cannot disable your own account; ask another operator")
+        if not self.disabled:
+            self._disabled_by(actor=actor)
+
+    @event("Disabled")
+    def _disabled_by(self, actor: Actor) -> None:
+        self.disabled = True
+
+    def enable(self, actor: Actor) -> None:
+        if self.role is not Role.OPERATOR:
+            raise InvalidInput("only operators are enabled; home users are invited again")
+        if self.disabled:
+            self._enabled_by(actor=actor)
+
+    @event("Enabled")
+    def _enabled_by(self, actor: Actor) -> None:
+        self.disabled = False
+
+    # --- a forgotten password ----------------------------------------------------------
+
+    def ask_password_reset(self, reset_id: UUID, now: datetime, actor: Actor) -> bool:
+        """Whether a reset link may be mailed now: only to an account that may log in, and
+        at most RESETS_PER_HOUR an hour, so the form cannot flood someone's inbox."""
+        if not self.may_log_in:
+            return False
+        if len(self.resets_asked_since(now - RESET_WINDOW)) >= RESETS_PER_HOUR:
+            return False
+        self._password_reset_asked(reset_id=reset_id, asked_at=now, actor=actor)
+        return True
+
+    def resets_asked_since(self, since: datetime) -> list[datetime]:
+        return [at for at in self.reset_times if at > since]
+
+    @event("PasswordResetAsked")
+    def _password_reset_asked(self, reset_id: UUID, asked_at: datetime, actor: Actor) -> None:
+        self.latest_reset_id = reset_id  # asking again voids the links asked before
+        self.reset_times = [*self.resets_asked_since(asked_at - RESET_WINDOW), asked_at]
 
 
 def hash_token(token: str) -> str:
