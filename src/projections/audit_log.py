@@ -123,6 +123,8 @@ def _other_entry(curs: Cursor[Any], t: Tables, e: Any) -> Entry | None:
         return Entry(new={"email": e.email, "role": role}, user_id=e.originator_id)
     if isinstance(e, User.PasswordSet | User.Invited | User.Revoked):
         return Entry(user_id=e.originator_id)  # never the hash or the token
+    if isinstance(e, User.Disabled | User.Enabled | User.PasswordResetAsked):
+        return Entry(user_id=e.originator_id)  # the reset's link is in no event
     if isinstance(e, Evse.Registered | Evse.Reregistered | Evse.LimitsChanged):
         new = limit_fields(e.limits)
         if isinstance(e, Evse.Registered | Evse.Reregistered):

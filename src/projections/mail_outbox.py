@@ -1,8 +1,9 @@
 """The mail outbox: mails written exactly once from recorded events, sent afterwards.
 
 Three tables:
-- `invitation_tokens`: an invitation's one-time token, written by the command
-  service's recorder (`InvitationTokenRecorder`) beside the `Invitation.Issued`
+- `invitation_tokens` (and `password_reset_tokens`): an invitation's (a reset
+  link's) one-time token, written by the command service's recorder
+  (`InvitationTokenRecorder`) beside the `Invitation.Issued` (`PasswordReset.Asked`)
   event, in the same transaction; never in an event;
 - `mail_outbox`: one row per mail, keyed by the position of the event that called
   for it (the idempotency key). The follower (`MailOutbox.process_batch`) writes
@@ -46,22 +47,27 @@ TRACKING_TABLE = "mail_tracking"
 
 class InvitationTokenRecorder(PostgresApplicationRecorder):
     """The command service's recorder: `save(..., invitation_tokens={invitation id: token})`
-    writes each token beside the events, in their transaction."""
+    writes each token beside the events, in their transaction; `reset_tokens={reset id:
+    token}` likewise for password-reset links."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         tables = Tables(datastore.schema)
         self.sql_create_statements.append(SQL(tables.invitation_tokens_ddl()))  # type: ignore[arg-type]
-        self._insert_token = (
-            f"INSERT INTO {tables.invitation_tokens} (invitation_id, token) VALUES (%s, %s)"
-        )
+        self.sql_create_statements.append(SQL(tables.reset_tokens_ddl()))  # type: ignore[arg-type]
+        self._insert_token = {
+            "invitation_tokens": f"INSERT INTO {tables.invitation_tokens}"
+            " (invitation_id, token) VALUES (%s, %s)",
+            "reset_tokens": f"INSERT INTO {tables.reset_tokens} (reset_id, token) VALUES (%s, %s)",
+        }
 
     def _insert_events(
         self, curs: Cursor[Any], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        tokens: dict[UUID, str] = kwargs.get("invitation_tokens") or {}
-        for invitation_id, token in tokens.items():
-            curs.execute(self._insert_token, (invitation_id, token))
+        for name, insert in self._insert_token.items():
+            tokens: dict[UUID, str] = kwargs.get(name) or {}
+            for aggregate_id, token in tokens.items():
+                curs.execute(insert, (aggregate_id, token))
         super()._insert_events(curs, stored_events, **kwargs)
 
 
@@ -122,6 +128,7 @@ class MailOutbox(TracksStuckEvents):
             with self.datastore.transaction(commit=True) as curs:
                 self._insert_tracking(curs, Tracking(self.application_name, end))
                 curs.execute(f"DELETE FROM {self.tables.invitation_tokens}")
+                curs.execute(f"DELETE FROM {self.tables.reset_tokens}")
             log.info("mail outbox created: mails begin after event %d", end)
 
     def position(self) -> int | None:

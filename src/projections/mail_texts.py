@@ -35,6 +35,22 @@ class MailTexts:
             "If you did not expect this mail, you can ignore it.\n",
         )
 
+    def password_reset_link(self, token: str) -> str:
+        return f"{self.base_url}/password-reset/{token}"
+
+    def password_reset(self, to: str, token: str, valid_minutes: float) -> Mail:
+        return Mail(
+            to,
+            "Set a new smart charging password",
+            "Hello,\n\n"
+            "Someone (we hope you) asked to set a new password for your smart charging\n"
+            "account. Set it here (the link works once, for "
+            f"{valid_minutes:g} minutes):\n\n"
+            f"    {self.password_reset_link(token)}\n\n"
+            "Setting it logs you out everywhere else. If you did not ask, ignore this mail:\n"
+            "your password stays as it is.\n",
+        )
+
     def added_to_group(self, to: str, group_name: str) -> Mail:
         return Mail(
             to,

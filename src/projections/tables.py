@@ -62,6 +62,10 @@ class Tables:
         return self._name("invitation_tokens")
 
     @property
+    def reset_tokens(self) -> str:
+        return self._name("password_reset_tokens")
+
+    @property
     def rate_limit_hits(self) -> str:
         return self._name("rate_limit_hits")
 
@@ -208,6 +212,14 @@ class Tables:
             recorded_at timestamptz NOT NULL DEFAULT now()
         )"""
 
+    def reset_tokens_ddl(self) -> str:
+        """Password-reset links' one-time tokens until their mail is made, as invitations'."""
+        return f"""CREATE TABLE IF NOT EXISTS {self.reset_tokens} (
+            reset_id uuid PRIMARY KEY,
+            token text NOT NULL,
+            recorded_at timestamptz NOT NULL DEFAULT now()
+        )"""
+
     def rate_limit_ddl(self) -> list[str]:
         """The `limits` library's counters, shared by every API process and kept over a
         restart (smartcharge/limits_storage.py): one row per hit of a moving window, one
@@ -234,6 +246,7 @@ class Tables:
         t = self
         return [
             t.invitation_tokens_ddl(),
+            t.reset_tokens_ddl(),
             f"""CREATE TABLE IF NOT EXISTS {t.mail_outbox} (
             position bigint PRIMARY KEY,
             recipient text NOT NULL,

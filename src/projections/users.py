@@ -1,4 +1,5 @@
-"""User directory: consumer-portal users with their status, and e-mail prefix search."""
+"""User directory: operators and consumer-portal users with their status (invited, active,
+revoked, disabled), and e-mail prefix search."""
 
 from __future__ import annotations
 
@@ -38,6 +39,17 @@ def _invited(curs: Cursor[Any], t: Tables, e: Any) -> None:
 @HANDLERS.on(User.Revoked)
 def _revoked(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(f"UPDATE {t.users} SET status = 'revoked' WHERE id = %s", (e.originator_id,))
+
+
+@HANDLERS.on(User.Disabled)
+def _disabled(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    # A session is found only for an 'active' account (api/sessions.py): this ends them too.
+    curs.execute(f"UPDATE {t.users} SET status = 'disabled' WHERE id = %s", (e.originator_id,))
+
+
+@HANDLERS.on(User.Enabled)
+def _enabled(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    curs.execute(f"UPDATE {t.users} SET status = 'active' WHERE id = %s", (e.originator_id,))
 
 
 @HANDLERS.on(Invitation.Issued)
