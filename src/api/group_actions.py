@@ -79,7 +79,13 @@ def stop_priority_charge(ctx: ApiContext, group_id: UUID, actor: Actor) -> Group
 
 def audit_log(ctx: ApiContext, group_id: UUID, actor: Actor, limit: int) -> list[AuditEntryView]:
     group_row(ctx, group_id, actor)
-    return [AuditEntryView(**row) for row in ctx.queries.audit_for_group(group_id, limit)]
+    rows = ctx.queries.audit_for_group(group_id, limit, home_user_of(actor))
+    return [AuditEntryView(**row) for row in rows]
+
+
+def home_user_of(actor: Actor) -> UUID | None:
+    """Whose view of a group's history this is: a home user's begins when they joined it."""
+    return actor.user_id if actor.role is Role.HOME_USER else None
 
 
 def schedule(ctx: ApiContext, group_id: UUID, actor: Actor, days: int) -> ScheduleView:

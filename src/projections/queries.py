@@ -240,8 +240,20 @@ class ReadModelQueries:
             (*params, limit),
         )
 
-    def audit_for_group(self, group_id: UUID, limit: int = 200) -> list[dict[str, Any]]:
-        return self._audit("a.group_id = %s", (group_id,), limit)
+    def audit_for_group(
+        self, group_id: UUID, limit: int = 200, home_user_id: UUID | None = None
+    ) -> list[dict[str, Any]]:
+        """The group's history; for its home user (`home_user_id`) only from the latest time
+        they were added, so a new home user never sees the previous one's e-mail, priority
+        charges and exclusion times. Without such an entry the home user sees nothing."""
+        if home_user_id is None:
+            return self._audit("a.group_id = %s", (group_id,), limit)
+        since = (
+            f"a.group_id = %s AND a.position >= (SELECT max(added.position) FROM {self.t.audit}"
+            " added WHERE added.group_id = %s AND added.action = 'home_user_added'"
+            " AND added.user_id = %s)"
+        )
+        return self._audit(since, (group_id, group_id, home_user_id), limit)
 
     def audit_for_user(self, user_id: UUID, limit: int = 200) -> list[dict[str, Any]]:
         """What the user did, and what was done to the user's account."""

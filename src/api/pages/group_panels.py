@@ -83,10 +83,17 @@ def group_context(
             for evse, allowance in zip(evses, per_evse, strict=True)
         ],
         charts=charts(ctx, row, now),
-        audit=audit_lines(ctx.queries.audit_for_group(row["id"], AUDIT_LIMIT), zone),
+        audit=audit_lines(history(ctx, user, row["id"]), zone),
         signature=signature(row, evses, now.replace(second=0, microsecond=0)),
         live_url=f"{user.portal.group_url(row['id'])}/live",
         priority_minutes=PRIORITY_MINUTES,
+    )
+
+
+def history(ctx: ApiContext, user: PageUser, group_id: UUID) -> list[dict[str, Any]]:
+    """The group's history as this user may see it (a home user's from when they joined)."""
+    return ctx.queries.audit_for_group(
+        group_id, AUDIT_LIMIT, group_actions.home_user_of(user.actor)
     )
 
 
