@@ -223,7 +223,7 @@ class UserView(BaseModel):
     id: UUID
     email: str
     role: str
-    status: Literal["invited", "active", "revoked"]
+    status: Literal["invited", "active", "revoked", "disabled"]  # disabled: operators only
     created_at: datetime
     invited_at: datetime | None
     invitation_expires_at: datetime | None

@@ -106,6 +106,32 @@ def user_audit(
     return [AuditEntryView(**row) for row in ctx.queries.audit_for_user(user_id, limit)]
 
 
+# --- operators -----------------------------------------------------------------------------
+
+
+@router.get("/operators", summary="Operator accounts, with their state (active or disabled)")
+def list_operators(
+    ctx: Context, actor: OperatorActor, q: Search = "", limit: Limit = 100, offset: Offset = 0
+) -> list[UserView]:
+    return [UserView(**row) for row in ctx.queries.users("operator", q, limit, offset)]
+
+
+@router.post(
+    "/operators/{user_id}/disable",
+    summary="Disable another operator: no login, sessions end (never yourself or the last one)",
+)
+def disable_operator(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
+    ctx.caught_up(ctx.service.operators.disable_operator(user_id, actor))
+    ctx.sessions.close_all(user_id)
+    return _user_view(ctx, user_id)
+
+
+@router.post("/operators/{user_id}/enable", summary="Enable a disabled operator again")
+def enable_operator(user_id: UUID, ctx: Context, actor: OperatorActor) -> UserView:
+    ctx.caught_up(ctx.service.operators.enable_operator(user_id, actor))
+    return _user_view(ctx, user_id)
+
+
 # --- EVSE registry --------------------------------------------------------------------------
 
 

@@ -11,8 +11,8 @@ import sys
 from types import FrameType
 
 from domain.actors import Actor
-from domain.errors import DomainError, InvalidInput
-from domain.users import check_password_strength, normalize_email
+from domain.errors import DomainError, InvalidInput, NotFound
+from domain.users import check_password_strength, normalize_email, user_id_for
 from smartcharge.settings import Settings
 
 
@@ -132,6 +132,40 @@ def add_operator(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def disable_operator(settings: Settings, args: argparse.Namespace) -> int:
+    return change_operator(settings, args.email, disable=True)
+
+
+def enable_operator(settings: Settings, args: argparse.Namespace) -> int:
+    return change_operator(settings, args.email, disable=False)
+
+
+def change_operator(settings: Settings, email: str, *, disable: bool) -> int:
+    """Disable (and log out) or enable an operator; as `operator add`, only the command
+    service is opened. Refused for a home user, an unknown e-mail, or the last operator."""
+    from smartcharge.runtime import end_sessions, open_service
+
+    try:
+        user_id = user_id_for(normalize_email(email))
+    except InvalidInput as error:
+        return refused(error, 2)
+    service = open_service(settings)
+    try:
+        if disable:
+            service.operators.disable_operator(user_id, Actor.system())
+            end_sessions(service, user_id)
+        else:
+            service.operators.enable_operator(user_id, Actor.system())
+    except NotFound:
+        return refused(NotFound(f"no operator has the e-mail {normalize_email(email)}"), 1)
+    except DomainError as error:
+        return refused(error, 1)
+    finally:
+        service.close()
+    print(f"operator {normalize_email(email)} {'disabled' if disable else 'enabled'}")
+    return 0
+
+
 def operator_password(generate: bool) -> str | None:
     """A new operator's password: generated, typed twice at a terminal, or one line of stdin.
     None when the two typed differ (said on stderr)."""
@@ -181,6 +215,14 @@ def parser() -> argparse.ArgumentParser:
         "--generate-password", action="store_true", help="print a one-time password instead"
     )
     add.set_defaults(run=add_operator)
+    disable = operator_commands.add_parser(
+        "disable", help="stop an operator logging in (logged out at once); never the last one"
+    )
+    disable.add_argument("email")
+    disable.set_defaults(run=disable_operator)
+    enable = operator_commands.add_parser("enable", help="let a disabled operator log in again")
+    enable.add_argument("email")
+    enable.set_defaults(run=enable_operator)
     return main_parser
 
 

@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
-from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from fastapi import FastAPI
 from limits.storage import Storage
 
@@ -138,6 +139,17 @@ def open_service(settings: Settings) -> SmartCharging:
     """Only the command service, for a command that records and leaves (`operator add`):
     no read models, no threads."""
     return SmartCharging(env=service_env(settings, resolve_database(settings)))
+
+
+def end_sessions(service: SmartCharging, user_id: UUID) -> None:
+    """Log a user out everywhere from a command that opened only the service (`operator
+    disable`): the sessions live in the read models' schema, beside the event store."""
+    recorder = service.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)  # open_service's is
+    datastore = recorder.datastore
+    sessions = SessionStore(datastore, Tables(datastore.schema), timedelta(0))
+    sessions.create_table()
+    sessions.close_all(user_id)
 
 
 def open_limits_storage(database: Database) -> PostgresLimitsStorage:

@@ -18,6 +18,7 @@ from . import (
     auth_pages,
     consumer_pages,
     group_forms,
+    operator_accounts,
     operator_evses,
     operator_health,
     operator_pages,
@@ -96,6 +97,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, malformed_request)
     app.include_router(auth_pages.router)
     app.include_router(operator_users.router)
+    app.include_router(operator_accounts.router)
     app.include_router(operator_wizard.router)  # before /operator/groups/{group_id}
     app.include_router(operator_pages.router)
     app.include_router(operator_evses.router)
