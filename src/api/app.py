@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 
-from api import accounts, chargers, consumer, errors, health, operator, pages
+from api import accounts, chargers, consumer, errors, health, operator, pages, password_resets
 from api.context import ApiContext
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -27,6 +27,7 @@ def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI
     app.state.context = context
     errors.install(app)
     app.include_router(accounts.router)
+    app.include_router(password_resets.router)
     app.include_router(operator.router)
     app.include_router(chargers.router)
     app.include_router(consumer.router)

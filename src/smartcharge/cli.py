@@ -31,9 +31,11 @@ def stop_on_sigterm() -> None:
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from smartcharge.access_log import hide_link_tokens
     from smartcharge.runtime import Runtime
 
     stop_on_sigterm()
+    hide_link_tokens()
     runtime = Runtime(settings).start()
     runtime.start_scheduler()
     host, port = args.host or settings.http_host, args.port or settings.http_port

@@ -24,6 +24,7 @@ from . import (
     operator_pages,
     operator_users,
     operator_wizard,
+    password_reset_pages,
 )
 from .access import FormRefused, LoginRequired, PageUser, WrongPortal, portal_at, portal_of
 from .formatting import sentence
@@ -96,6 +97,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PageNotFound, page_not_found)
     app.add_exception_handler(RequestValidationError, malformed_request)
     app.include_router(auth_pages.router)
+    app.include_router(password_reset_pages.router)
     app.include_router(operator_users.router)
     app.include_router(operator_accounts.router)
     app.include_router(operator_wizard.router)  # before /operator/groups/{group_id}
