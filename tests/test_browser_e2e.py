@@ -227,3 +227,36 @@ def test_operator_and_home_user_in_the_browser(
         operator.get_by_role("cell", name="Priority charge: charging at full power")
     ).to_be_visible()
     shot(operator, "operator-groups")
+
+
+def test_home_user_who_forgot_the_password_sets_a_new_one_in_the_browser(
+    server: str, runtime: Runtime, smtp_server: MailCatcher, browser: sync_api.Browser
+) -> None:
+    """From "Forgot password?" on the login page to the mail's link, the new password, and
+    a login with it; the link then no longer works."""
+    accounts = runtime.service.accounts
+    _, token = accounts.invite_home_user("anna@example.com", Actor.system())
+    accounts.accept_invitation(token, "violet-harbour-lantern-42")
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+
+    page.goto(f"{server}/login")
+    page.get_by_role("link", name="Forgot password?").click()
+    page.get_by_label("E-mail").fill("anna@example.com")
+    page.get_by_role("button", name="Mail me a link").click()
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
+
+    mail = smtp_server.wait_for("anna@example.com", "Set a new smart charging password")
+    found = re.search(r"https?://\S+(/password-reset/[A-Za-z0-9_-]+)", mail.get_content())
+    assert found, mail.get_content()
+    page.goto(f"{server}{found.group(1)}")
+    page.get_by_label("New password").fill("copper-meadow-whistle-77")
+    page.get_by_label("The same password again").fill("copper-meadow-whistle-77")
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your new password is set")
+    log_in(page, "anna@example.com", "copper-meadow-whistle-77")
+    expect(page.get_by_role("heading", name="My smart charging groups")).to_be_visible()
+
+    page.goto(f"{server}{found.group(1)}")
+    expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
+    expect(page.get_by_text("this link was already used", exact=False)).to_be_visible()
+    page.context.close()
