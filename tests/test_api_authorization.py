@@ -52,6 +52,7 @@ class Service:
     operator_id: uuid.UUID
     anna_id: uuid.UUID  # the home user of the group the requests name
     bob_id: uuid.UUID  # the home user of another group
+    colleague_id: uuid.UUID  # a second operator, whom the first may disable and enable
 
 
 def home_user(runtime: Runtime, email: str) -> uuid.UUID:
@@ -72,8 +73,11 @@ def service(
             )
             anna_id = home_user(runtime, "anna@example.com")
             bob_id = home_user(runtime, "bob@example.com")
+            colleague_id = runtime.service.accounts.add_operator(
+                "colleague@example.com", PASSWORD, Actor.system()
+            )
             with serving(runtime.api) as url:
-                yield Service(runtime, url, operator_id, anna_id, bob_id)
+                yield Service(runtime, url, operator_id, anna_id, bob_id, colleague_id)
         finally:
             runtime.close()
 
@@ -213,6 +217,14 @@ def her_evse(w: World) -> dict[str, str]:
 # What an allowed caller sends: enough for the request to succeed.
 
 
+def the_colleague(w: World) -> dict[str, str]:
+    return {"user_id": str(w.service.colleague_id)}
+
+
+def nobodys_email(w: World) -> dict[str, str]:
+    return {"email": f"nobody-{w.n}@example.com"}
+
+
 def anna_logs_in(w: World) -> dict[str, str]:
     return {"email": "anna@example.com", "password": PASSWORD}
 
@@ -271,6 +283,10 @@ ENDPOINTS = [
     E("POST", "/api/auth/password", LOGGED_IN, ok=422, body=a_wrong_current_password),
     E("GET", "/api/invitations/{token}", PUBLIC),
     E("POST", "/api/invitations/{token}/accept", PUBLIC, body=a_password),
+    # forgotten passwords: the same 202 for any e-mail; an invitation's token is no reset link
+    E("POST", "/api/auth/password-reset", PUBLIC, ok=202, body=nobodys_email),
+    E("GET", "/api/password-resets/{token}", PUBLIC, ok=410),
+    E("POST", "/api/password-resets/{token}", PUBLIC, ok=410, body=a_password),
     # operator portal: users
     E("GET", "/api/operator/users", OPERATOR),
     E("GET", "/api/operator/users/autocomplete", OPERATOR),
@@ -279,6 +295,10 @@ ENDPOINTS = [
     E("POST", "/api/operator/users/{user_id}/resend", OPERATOR),
     E("POST", "/api/operator/users/{user_id}/revoke", OPERATOR),
     E("GET", "/api/operator/users/{user_id}/audit", OPERATOR),
+    # operator portal: operators
+    E("GET", "/api/operator/operators", OPERATOR),
+    E("POST", "/api/operator/operators/{user_id}/disable", OPERATOR, params=the_colleague),
+    E("POST", "/api/operator/operators/{user_id}/enable", OPERATOR, params=the_colleague),
     # operator portal: EVSEs
     E("GET", "/api/operator/evses", OPERATOR),
     E("POST", "/api/operator/evses", OPERATOR, ok=201, body=a_new_evse),
