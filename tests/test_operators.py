@@ -14,10 +14,12 @@ import httpx
 import pytest
 
 from conftest import login
-from domain.actors import Actor
+from domain.actors import Actor, Role
 from domain.errors import Conflict
 from domain.operator_roster import LastOperator
+from domain.passwords import hash_password
 from domain.service import SmartCharging
+from domain.users import User
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from test_pages_kit import PageClient, error_text, text
@@ -65,6 +67,25 @@ def test_nobody_disables_themselves_or_the_last_operator() -> None:
 
     assert not service.user(ann).disabled and service.user(bob).disabled
     assert service.operators.roster(Actor.system()).enabled == {ann}
+
+
+def test_operators_recorded_before_the_roster_count_when_it_is_first_made() -> None:
+    """A store whose operators were added before the roster existed: it is made from them."""
+    service = SmartCharging(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    ids = []
+    for email in ("ann@example.com", "bob@example.com"):
+        user = User.register(email, Role.OPERATOR, Actor.system())  # as an older version did
+        user.set_password(hash_password(OPS_PASSWORD), Actor.system())
+        service.save(user)
+        ids.append(user.id)
+    ann, bob = ids
+
+    service.operators.disable_operator(bob, Actor.operator(ann))
+
+    with pytest.raises(LastOperator):
+        service.operators.disable_operator(ann, Actor.system())
+    assert service.operators.roster(Actor.system()).enabled == {ann}
+    assert service.accounts.authenticate("bob@example.com", OPS_PASSWORD) is None
 
 
 # --- the JSON API ----------------------------------------------------------------------------

@@ -275,12 +275,20 @@ def test_access_log_hides_link_tokens() -> None:
 # --- refusals: a clear answer, nothing changed -------------------------------------------------
 
 
-def test_a_malformed_email_is_refused_in_words(base: str) -> None:
+def test_a_malformed_email_is_refused_in_words_and_records_nothing(
+    base: str, anna: UUID, service_runtime: Runtime
+) -> None:
+    before = service_runtime.service.recorder.max_notification_id()
+
     answer = ask(base, "anna@")
     page = httpx.post(f"{base}/forgot-password", data={"email": "anna@"})
+    empty = httpx.post(f"{base}/operator/forgot-password", data={"email": " "})
 
     assert answer.status_code == 422 and "is not an e-mail address" in answer.json()["detail"]
     assert page.status_code == 422 and "is not an e-mail address" in error_text(page)
+    assert empty.status_code == 422
+    assert error_text(empty) == "Give the e-mail address you log in with."
+    assert service_runtime.service.recorder.max_notification_id() == before
 
 
 @pytest.mark.parametrize(
