@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.context import ApiContext
+from api.edge import SESSION_COOKIE, EdgeSettings, from_own_site
 from api.sessions import Session
 from domain.actors import Actor, Role
 
-SESSION_COOKIE = "smartcharge_session"
+__all__ = ["SESSION_COOKIE"]  # where the pages and the account routes take it from
 _bearer = HTTPBearer(auto_error=False, description="the token returned by POST /api/auth/login")
 
 
@@ -32,20 +32,14 @@ def session_token(
     return request.cookies.get(SESSION_COOKIE)
 
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 def same_origin(request: Request) -> bool:
-    """False only when the browser names another origin; old browsers send no Origin."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    """False when the browser names another site in Origin or Referer. A request that
+    names none and carries the session cookie never gets here (`edge.SameSiteWrites`)."""
+    edge: EdgeSettings = getattr(request.app.state, "edge", EdgeSettings())
+    return from_own_site(request.headers, edge.public_origin)
 
 
-def current_session(
-    request: Request, ctx: Context, token: Annotated[str | None, Depends(session_token)]
-) -> Session:
+def current_session(ctx: Context, token: Annotated[str | None, Depends(session_token)]) -> Session:
     session = ctx.sessions.find(token, ctx.now()) if token else None
     if session is None:
         raise HTTPException(
@@ -53,13 +47,7 @@ def current_session(
             "log in first: send the session cookie or 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    # The cookie rides along with any site's request (SameSite=Lax stops most, not
-    # sibling subdomains or old browsers): a change must come from our own pages.
-    by_cookie = "authorization" not in request.headers
-    if by_cookie and request.method not in SAFE_METHODS and not same_origin(request):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "a page of another site may not act with your session"
-        )
+    # A change made with the cookie came from our own site: edge.SameSiteWrites checked.
     return session
 
 

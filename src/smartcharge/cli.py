@@ -43,7 +43,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         runtime.gateway.start()
         print(f"smartcharge: chargers connect to {runtime.gateway.url}/{{id}}", flush=True)
         print(f"smartcharge: portals and API on http://{host}:{port}/ (OpenAPI at /docs)")
-        uvicorn.run(runtime.api, host=host, port=port, log_level="info")
+        uvicorn.run(
+            runtime.api,
+            host=host,
+            port=port,
+            log_level="info",
+            # The scheme (so HSTS) and client address a proxy forwards are believed only
+            # from these addresses.
+            forwarded_allow_ips=settings.trusted_proxies,
+        )
     finally:
         runtime.close()
     return 0
@@ -69,7 +77,13 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
         runtime.read_models.wait(runtime.service.recorder.max_notification_id(), timeout=30)
         runtime.start_scheduler()
         runtime.gateway.start()
-        config = uvicorn.Config(runtime.api, host=host, port=port, log_level="warning")
+        config = uvicorn.Config(
+            runtime.api,
+            host=host,
+            port=port,
+            log_level="warning",
+            forwarded_allow_ips=settings.trusted_proxies,
+        )
         http = uvicorn.Server(config)
         # Listening before the banner says so: a login sent at once waits in the backlog
         # until uvicorn accepts it, instead of being refused. Port 0 picks a free one.

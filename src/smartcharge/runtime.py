@@ -19,6 +19,7 @@ from limits.storage import Storage
 
 from api.app import create_app
 from api.context import ApiContext
+from api.edge import EdgeSettings, origin_of
 from api.ratelimit import LoginThrottle, ThrottleLimits
 from api.sessions import SessionStore
 from chargers.connection import GatewayContext
@@ -126,6 +127,13 @@ def make_gateway(
     return Gateway(context, settings.ocpp_host, settings.ocpp_port, tls, handshakes)
 
 
+def edge_settings(settings: Settings) -> EdgeSettings:
+    return EdgeSettings(
+        max_body_bytes=settings.max_request_body_bytes,
+        public_origin=origin_of(settings.public_url) if settings.public_url else "",
+    )
+
+
 def service_env(settings: Settings, database: Database) -> dict[str, str]:
     """The command service's settings: its database and the domain's own."""
     return {
@@ -211,7 +219,7 @@ class Runtime:
             settings, self.service, self.context.queries, self.limits_storage
         )
         self.context.gateway = self.gateway
-        self.api = create_app(self.context, lifespan=self._lifespan)
+        self.api = create_app(self.context, self._lifespan, edge_settings(settings))
         lock = LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))
         self.scheduler = ProfileScheduler(self.service, self.context.queries, lock)
         self.context.health_of = self._health()

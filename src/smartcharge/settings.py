@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="", description="base URL users reach the portals at, used in e-mails"
     )
+    max_request_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="largest request body (JSON or form); beyond: 413"
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="addresses whose X-Forwarded-Proto/-For are believed (comma-separated, or *)",
+    )
 
     smtp_host: str | None = Field(
         default=None, description="SMTP server; when unset mails go to the outbox folder"

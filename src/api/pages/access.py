@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Depends, Request
 
@@ -162,8 +163,41 @@ PortalForm = Annotated[PageUser, Depends(portal_form)]
 
 def safe_next(path: str | None, portal: Portal) -> str:
     """A local path of the portal to go to after logging in, never another site."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return portal.home
-    if len(path) > MAX_NEXT_LENGTH or not path.isprintable():
-        return portal.home
-    return path if portal.owns(urlsplit(path).path) else portal.home
+    local = same_site_path(path or "")
+    return local if local and portal.owns(urlsplit(local).path) else portal.home
+
+
+# What a browser drops or reads as a separator in a URL, or a header cannot carry: a
+# tab or line break in "/\t/evil.example" is removed (WHATWG URL: "//evil.example"),
+# a line break ended the answer's headers, U+3000 could not be encoded (a 500).
+_NOT_IN_A_PATH = ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp")
+# Kept as they are when the path is made ASCII for the Location header.
+_URL_SAFE = "/?#[]@!$&'()*+,;=:~%-._"
+
+
+def same_site_path(path: str) -> str:
+    """`path` as an ASCII path of this site (non-ASCII letters percent-encoded), or "" when it
+    is anything else: not starting with exactly one "/", a backslash (browsers read it as
+    "/"), a scheme or host, a control, format or space character, or over 500 characters.
+    Each is checked again after percent-decoding (up to three rounds), so "/%2F%2Fevil"
+    or "/%09/evil" are refused too, whatever decodes them later."""
+    if not path or len(path) > MAX_NEXT_LENGTH:
+        return ""
+    seen = path
+    for _ in range(3):
+        if not _plain_local_path(seen):
+            return ""
+        decoded = unquote(seen)
+        if decoded == seen:
+            return quote(path, safe=_URL_SAFE)
+        seen = decoded
+    return ""  # still encoded after three rounds: no link of ours
+
+
+def _plain_local_path(path: str) -> bool:
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return False
+    if any(unicodedata.category(ch) in _NOT_IN_A_PATH for ch in path):
+        return False
+    parts = urlsplit(path)
+    return not parts.scheme and not parts.netloc

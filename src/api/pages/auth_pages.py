@@ -24,10 +24,10 @@ from .access import (
     PortalPage,
     csrf_token,
     logged_in,
-    portal_at,
     portal_of,
     safe_next,
     same_origin,
+    same_site_path,
 )
 from .form_input import FormFields, Posted, echo
 from .formatting import sentence
@@ -128,7 +128,7 @@ async def login_form(
 def own_page(path: str) -> str:
     """A page of ours to go to after logging in; "" for anything else (another site, a path
     with control characters or of 5 KB), which the login page then does not carry along."""
-    return path if safe_next(path, portal_at(path)) == path else ""
+    return same_site_path(path)
 
 
 def log_out(request: Request, ctx: ApiContext, portal: Portal, sent: str) -> Response:

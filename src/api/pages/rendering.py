@@ -19,17 +19,8 @@ TEMPLATES_DIR = API_DIR / "templates"
 STATIC_DIR = API_DIR / "static"
 NOTICE_COOKIE = "smartcharge_notice"
 
-# Pages load scripts and styles from /static only; no frames, forms post to this site.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+# Security headers (CSP, no framing, no-store …) are added to every answer at the edge
+# (api/security_headers.py).
 
 environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -68,7 +59,7 @@ def render(
         "attention": _attention(request, context),
     }
     html = fragment(name, {**shared, **context})
-    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    response = HTMLResponse(html, status_code=status_code)
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/")
     return response
