@@ -6,7 +6,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from domain.evse_limits import MAX_CURRENT_A, MAX_POWER_W, EvseLimits
 from domain.evses import MAX_CONNECTOR_ID
@@ -16,7 +26,8 @@ from domain.priority_charge import MAX_PRIORITY_MINUTES, priority_charge_runs
 from domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
+# ASCII digits only: the regular expressions' \d also takes full-width digits ("1\uff17:00").
+TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 CHARGE_POINT_ID = r"^[A-Za-z0-9._~:@!$&'()*+,;=-]+$"
 # What a failed pattern means, in words: a regular expression is no message for a person.
 PATTERN_PROBLEMS = {
@@ -41,6 +52,30 @@ Description = Annotated[
     str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH, pattern=NO_CONTROL)
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+# Numbers and yes/no in the JSON API are JSON numbers and booleans: no client means "1" or
+# true for a connector, or 1 for yes. (Pydantic's lax mode took them; HTML forms send text
+# and are parsed by the pages.) OCPP 1.6 §7.13 (ChargingSchedulePeriod.limit): "accepts
+# at most one digit fraction (e.g. 8.1)", so limits are in steps of 0.1; a positive value
+# below the step (1e-320 was stored) is no limit any charger can hold.
+LIMIT_STEP = 0.1
+
+
+def _whole_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number (a JSON number without fraction)")
+    return value
+
+
+Phases = Annotated[Literal[1, 3], BeforeValidator(_whole_number)]
+Current = Annotated[
+    StrictFloat,
+    Field(ge=LIMIT_STEP, le=MAX_CURRENT_A, multiple_of=LIMIT_STEP, allow_inf_nan=False),
+]
+Power = Annotated[
+    StrictFloat, Field(ge=1, le=MAX_POWER_W, multiple_of=LIMIT_STEP, allow_inf_nan=False)
+]
 NewPassword = Annotated[
     str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 ]
@@ -85,14 +120,14 @@ class GroupIn(Strict):
     )
     evse_ids: list[UUID] = Field(default_factory=list, max_length=100)
     exclusion_windows: list[ExclusionWindowIn] = Field(default_factory=list, max_length=MAX_WINDOWS)
-    random_delay: bool = False
+    random_delay: StrictBool = False
 
 
 class GroupPatch(Strict):
     name: Name | None = None
     description: Description | None = None
     time_zone: TimeZoneName | None = None
-    random_delay: bool | None = None
+    random_delay: StrictBool | None = None
 
 
 class HomeUserIn(Strict):
@@ -165,7 +200,7 @@ class GroupView(BaseModel):
 
 
 class PriorityChargeIn(Strict):
-    duration_minutes: int | None = Field(
+    duration_minutes: StrictInt | None = Field(
         default=None,
         ge=1,
         le=MAX_PRIORITY_MINUTES,
@@ -184,10 +219,10 @@ class EvseIn(Strict):
     charge_point_id: Annotated[
         str, StringConstraints(min_length=1, max_length=48, pattern=CHARGE_POINT_ID)
     ]
-    connector_id: int = Field(ge=1, le=MAX_CONNECTOR_ID)
-    max_current_a: float | None = Field(default=None, gt=0, le=MAX_CURRENT_A)
-    phases: Literal[1, 3] | None = None
-    max_power_w: float | None = Field(default=None, gt=0, le=MAX_POWER_W)
+    connector_id: StrictInt = Field(ge=1, le=MAX_CONNECTOR_ID)
+    max_current_a: Current | None = None
+    phases: Phases | None = None
+    max_power_w: Power | None = None
 
     def limits(self) -> EvseLimits:
         """The three fields as the domain's value, checked there."""
@@ -195,9 +230,9 @@ class EvseIn(Strict):
 
 
 class EvseLimitsIn(Strict):
-    max_current_a: float | None = Field(default=None, gt=0, le=MAX_CURRENT_A)
-    phases: Literal[1, 3] | None = None
-    max_power_w: float | None = Field(default=None, gt=0, le=MAX_POWER_W)
+    max_current_a: Current | None = None
+    phases: Phases | None = None
+    max_power_w: Power | None = None
 
     def limits(self) -> EvseLimits:
         return EvseLimits(self.max_current_a, self.phases, self.max_power_w)

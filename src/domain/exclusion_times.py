@@ -15,7 +15,8 @@ MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 MAX_WINDOWS = 20
 
-_TIME = re.compile(r"(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)")
+# ASCII digits only: \d alone also matches full-width and other scripts' digits.
+_TIME = re.compile(r"(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)", re.ASCII)
 
 
 def parse_minute_of_day(text: object, *, field: str) -> int:

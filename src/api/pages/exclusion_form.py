@@ -16,7 +16,8 @@ class WindowFormError(FormError):
 
 
 # <input type="time"> sends HH:MM (or HH:MM:SS with a step); typed text may lack the zero.
-TIME = re.compile(r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(:[0-5]\d)?")
+# ASCII digits only (re.ASCII): \d alone takes full-width digits, and int() reads them.
+TIME = re.compile(r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(:[0-5]\d)?", re.ASCII)
 
 
 def time_of_day(text: str, what: str) -> str:

@@ -58,9 +58,9 @@ def refused(
 
 
 # What a person types as a number: digits, one decimal point or comma. Not "nan", "inf",
-# "1e400" or "1_000", which Python's float() and int() would take.
-NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
-INTEGER = re.compile(r"[+-]?\d+")
+# "1e400", "1_000" or full-width digits, which Python's float() and int() would take.
+NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?", re.ASCII)
+INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 MAX_NUMBER_LENGTH = 30
 EVSE_FIELDS = ("charge_point_id", "connector_id", "max_current_a", "phases", "max_power_w")
 
