@@ -3,7 +3,8 @@
 The links in our mails carry their token in the path (/invitation/TOKEN,
 /password-reset/TOKEN, and their /api/ twins), and uvicorn's access log writes every
 path: anyone who reads the log could use a link the mail has not reached yet. The
-filter keeps the line and puts "…" where the token was.
+filter keeps the line and puts "…" where the token was, and where the value of a query
+parameter named like a secret (token, key, password, code, session) was.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from typing import Any
 ONE_TIME_LINK = re.compile(
     r"(/(?:api/)?(?:invitation|invitations|password-reset|password-resets)/)[^/?#\s\"]+"
 )
+# A secret in a query string (?token=…, &access_key=…): no link of ours has one now, but a
+# client or a later link may, and the log would keep it.
+SECRET_PARAMETER = re.compile(
+    r"([?&;][^=&;#\s\"]*(?:token|secret|password|passwd|key|code|session)[^=&;#\s\"]*=)"
+    r"[^&;#\s\"]+",
+    re.IGNORECASE,
+)
 ACCESS_LOGGER = "uvicorn.access"
 
 
 def redact(text: str) -> str:
-    return ONE_TIME_LINK.sub(r"\1…", text)
+    return SECRET_PARAMETER.sub(r"\1…", ONE_TIME_LINK.sub(r"\1…", text))
 
 
 class HideLinkTokens(logging.Filter):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -70,22 +71,36 @@ class SmtpMailer:
 
 
 class OutboxMailer:
-    """With no SMTP server set, each mail is written to a file and its recipient logged."""
+    """With no SMTP server set, each mail is written to a file and its recipient logged.
+
+    The mails hold invitation and password-reset links: the folder is the service user's
+    alone (0700) and each file readable by it only (0600), whatever the umask, instead of
+    readable by every account on the machine."""
 
     def __init__(self, folder: Path):
         self.folder = folder
 
     async def send(self, message: EmailMessage) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.folder.chmod(0o700)  # mkdir's mode is cut by the umask, and an old folder kept
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.folder / f"{stamp}.eml"
-        path.write_bytes(message.as_bytes())
+        write_private(path, message.as_bytes())
         log.warning(
             "no SMTP server set: mail %r to %s written to %s",
             message["Subject"],
             message["To"],
             path,
         )
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """A new file readable and writable by its owner only, from its first byte on (no
+    window in which it exists with the umask's permissions)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        os.fchmod(file.fileno(), 0o600)  # exactly: a umask may have taken the owner's bits
+        file.write(data)
 
 
 def message(mail: Mail, sender: str) -> EmailMessage:
