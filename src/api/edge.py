@@ -13,6 +13,7 @@ Each answers in the JSON API's error shape (`{"detail": ...}`) and says what was
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,15 @@ from api.security_headers import ONE_YEAR, SecurityHeaders
 
 SESSION_COOKIE = "smartcharge_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Writes that do not act with the session, whatever cookie comes along: logging in, asking
+# for and using a reset link, accepting an invitation (a password or the link's token is
+# what counts). An API client keeping cookies may log in again without naming an origin;
+# the pages among them check Origin and Referer themselves (`deps.same_origin`).
+SESSIONLESS_WRITES = re.compile(
+    r"/(operator/)?(login|forgot-password)"
+    r"|/api/auth/(login|password-reset)"
+    r"|/(api/)?(invitations?|password-resets?)/[^/]+(/accept)?"
+)
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,7 @@ class SameSiteWrites:
             await refuse(scope, receive, send, 403, problem)
 
     def problem(self, scope: Scope) -> str | None:
-        if scope["method"] in SAFE_METHODS:
+        if scope["method"] in SAFE_METHODS or SESSIONLESS_WRITES.fullmatch(scope["path"]):
             return None
         headers = Headers(scope=scope)
         if is_bearer(headers) or not has_session_cookie(headers):
