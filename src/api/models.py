@@ -56,7 +56,7 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWOR
 
 # Numbers and yes/no in the JSON API are JSON numbers and booleans: no client means "1" or
 # true for a connector, or 1 for yes. (Pydantic's lax mode took them; HTML forms send text
-# and are parsed by the pages.) OCPP 1.6 §7.13 (ChargingSchedulePeriod.limit): "accepts
+# and are parsed by the pages.) OCPP 1.6 §7.14 (ChargingSchedulePeriod.limit): "accepts
 # at most one digit fraction (e.g. 8.1)", so limits are in steps of 0.1; a positive value
 # below the step (1e-320 was stored) is no limit any charger can hold.
 LIMIT_STEP = 0.1
