@@ -12,7 +12,6 @@ from api.edge import SESSION_COOKIE, EdgeSettings, from_own_site
 from api.sessions import Session
 from domain.actors import Actor, Role
 
-__all__ = ["SESSION_COOKIE"]  # where the pages and the account routes take it from
 _bearer = HTTPBearer(auto_error=False, description="the token returned by POST /api/auth/login")
 
 
