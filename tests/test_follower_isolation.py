@@ -31,7 +31,7 @@ from peer.scenario import PASSWORD, register
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from test_pages_kit import PageClient, text
+from pages_kit import PageClient, text
 
 pytestmark = pytest.mark.postgres
 

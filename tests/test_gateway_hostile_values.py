@@ -25,7 +25,7 @@ from peer.ocpp_chargers import Charger16, Session, basic_auth, open_charger
 from peer.scenario import PASSWORD, charger_row, desire, exclusion, now_utc, register, wait_until
 from scheduler.service import ProfileScheduler
 from smartcharge.runtime import Runtime
-from test_pages_kit import PageClient
+from pages_kit import PageClient
 
 pytestmark = pytest.mark.postgres
 

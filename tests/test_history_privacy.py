@@ -12,7 +12,7 @@ import pytest
 
 from conftest import login
 from mailcatcher import MailCatcher
-from test_pages_kit import PageClient, evse, group, home_user, text
+from pages_kit import PageClient, evse, group, home_user, text
 
 pytestmark = pytest.mark.postgres
 

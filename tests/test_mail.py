@@ -24,7 +24,7 @@ from mailcatcher import MailCatcher, invitation_token
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from test_pages_kit import PageClient
+from pages_kit import PageClient
 
 pytestmark = pytest.mark.postgres
 

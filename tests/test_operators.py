@@ -22,7 +22,7 @@ from domain.service import SmartCharging
 from domain.users import User
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
-from test_pages_kit import PageClient, error_text, text
+from pages_kit import PageClient, error_text, text
 
 OPS, OPS_PASSWORD = "operator@example.com", "operator-password"
 BEA, BEA_PASSWORD = "bea@example.com", "amber-falcon-orchard-19"

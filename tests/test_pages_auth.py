@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from mailcatcher import MailCatcher, invitation_token
-from test_pages_kit import PageClient, error_text, group, home_user, text
+from pages_kit import PageClient, error_text, group, home_user, text
 
 pytestmark = pytest.mark.postgres
 

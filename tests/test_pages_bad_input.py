@@ -31,7 +31,7 @@ from domain_strategies import typed_text
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from test_pages_kit import PageClient, error_text, text
+from pages_kit import PageClient, error_text, text
 
 pytestmark = pytest.mark.postgres
 

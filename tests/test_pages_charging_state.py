@@ -16,7 +16,7 @@ from scheduler.tou import random_delay_seconds
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from test_pages_kit import PageClient, evse, group, home_user, text
+from pages_kit import PageClient, evse, group, home_user, text
 
 pytestmark = pytest.mark.postgres
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mailcatcher import MailCatcher
-from test_pages_kit import PageClient, error_text, evse, group, home_user, text
+from pages_kit import PageClient, error_text, evse, group, home_user, text
 
 pytestmark = pytest.mark.postgres
 

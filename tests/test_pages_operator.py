@@ -12,7 +12,7 @@ import pytest
 
 from mailcatcher import MailCatcher, invitation_token
 from smartcharge.runtime import Runtime
-from test_pages_kit import PageClient, error_text, evse, group, home_user, mails_to, text
+from pages_kit import PageClient, error_text, evse, group, home_user, mails_to, text
 
 pytestmark = pytest.mark.postgres
 

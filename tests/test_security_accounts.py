@@ -33,7 +33,7 @@ from domain.passwords import hashing_work
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from test_pages_kit import PageClient, error_text
+from pages_kit import PageClient, error_text
 
 pytestmark = pytest.mark.postgres
 

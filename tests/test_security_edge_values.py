@@ -23,7 +23,7 @@ from domain.actors import Actor
 from edge_kit import PASSWORD, WINDOW, Service, nothing_recorded, service
 from faults_support import ServeProcess, wait_until
 from smartcharge.database import Database
-from test_pages_kit import PageClient, error_text
+from pages_kit import PageClient, error_text
 
 __all__ = ["service"]  # the module's fixture, from the kit
 pytestmark = pytest.mark.postgres

@@ -1,6 +1,6 @@
 """What the page tests share: a browser-like HTTP client (cookies, CSRF field) and setup.
 
-No tests here; the test_pages_* modules import these helpers.
+No tests here; the page tests import these helpers.
 """
 
 from __future__ import annotations
