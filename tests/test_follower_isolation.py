@@ -26,12 +26,12 @@ from domain.actors import SYSTEM, Actor
 from domain.delivery import ProfileDelivery
 from domain.evse_limits import EvseLimits
 from domain.evses import Evse
+from pages_kit import PageClient, text
 from peer.ocpp_chargers import open_charger
 from peer.scenario import PASSWORD, register
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from pages_kit import PageClient, text
 
 pytestmark = pytest.mark.postgres
 

@@ -21,11 +21,11 @@ from websockets.typing import Subprotocol
 
 from chargers.gateway import Gateway
 from domain.actors import Actor
+from pages_kit import PageClient
 from peer.ocpp_chargers import Charger16, Session, basic_auth, open_charger
 from peer.scenario import PASSWORD, charger_row, desire, exclusion, now_utc, register, wait_until
 from scheduler.service import ProfileScheduler
 from smartcharge.runtime import Runtime
-from pages_kit import PageClient
 
 pytestmark = pytest.mark.postgres
 

@@ -21,10 +21,10 @@ from conftest import free_port, login, serving
 from domain.actors import SYSTEM, Actor
 from faults_support import wait_until
 from mailcatcher import MailCatcher, invitation_token
+from pages_kit import PageClient
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from pages_kit import PageClient
 
 pytestmark = pytest.mark.postgres
 

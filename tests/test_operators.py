@@ -20,9 +20,9 @@ from domain.operator_roster import LastOperator
 from domain.passwords import hash_password
 from domain.service import SmartCharging
 from domain.users import User
+from pages_kit import PageClient, error_text, text
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
-from pages_kit import PageClient, error_text, text
 
 OPS, OPS_PASSWORD = "operator@example.com", "operator-password"
 BEA, BEA_PASSWORD = "bea@example.com", "amber-falcon-orchard-19"

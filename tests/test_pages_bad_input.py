@@ -28,10 +28,10 @@ from domain.errors import InvalidInput
 from domain.exclusion_times import parse_windows
 from domain.groups import validate_description, validate_name, validate_time_zone
 from domain_strategies import typed_text
+from pages_kit import PageClient, error_text, text
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from pages_kit import PageClient, error_text, text
 
 pytestmark = pytest.mark.postgres
 

@@ -12,11 +12,11 @@ import pytest
 
 from domain.evses import evse_id_for
 from mailcatcher import MailCatcher
+from pages_kit import PageClient, evse, group, home_user, text
 from scheduler.tou import random_delay_seconds
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from pages_kit import PageClient, evse, group, home_user, text
 
 pytestmark = pytest.mark.postgres
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from mailcatcher import MailCatcher, invitation_token
-from smartcharge.runtime import Runtime
 from pages_kit import PageClient, error_text, evse, group, home_user, mails_to, text
+from smartcharge.runtime import Runtime
 
 pytestmark = pytest.mark.postgres
 

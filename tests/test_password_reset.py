@@ -20,10 +20,10 @@ from conftest import login, serving
 from domain.actors import Actor
 from faults_support import wait_until
 from mailcatcher import MailCatcher
+from pages_kit import PageClient, error_text, text
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from pages_kit import PageClient, error_text, text
 
 pytestmark = pytest.mark.postgres
 

@@ -30,10 +30,10 @@ from api.ratelimit import LoginThrottle, ThrottleLimits
 from conftest import serving
 from domain.actors import Actor
 from domain.passwords import hashing_work
+from pages_kit import PageClient, error_text
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
-from pages_kit import PageClient, error_text
 
 pytestmark = pytest.mark.postgres
 

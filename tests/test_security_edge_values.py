@@ -22,8 +22,8 @@ from api.pages.access import CONSUMER, OPERATOR, safe_next
 from domain.actors import Actor
 from edge_kit import PASSWORD, WINDOW, Service, nothing_recorded, service
 from faults_support import ServeProcess, wait_until
-from smartcharge.database import Database
 from pages_kit import PageClient, error_text
+from smartcharge.database import Database
 
 __all__ = ["service"]  # the module's fixture, from the kit
 pytestmark = pytest.mark.postgres
