@@ -27,6 +27,9 @@ import uvicorn
 from aiosmtpd.controller import Controller
 
 from chargers.gateway import Gateway
+from domain.actors import Actor
+from domain.service import SmartCharging
+from domain_strategies import ManualClock
 from mailcatcher import MailCatcher
 from smartcharge.database import Database, start_embedded
 from smartcharge.runtime import Runtime
@@ -139,6 +142,27 @@ def smtp_server() -> Iterator[MailCatcher]:
     controller.stop()
 
 
+# --- the command service alone, on an in-memory store (pure domain tests) -----------------
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The domain's time, moved by the test; a module may start it elsewhere."""
+    return ManualClock()
+
+
+@pytest.fixture
+def app(clock: ManualClock) -> Iterator[SmartCharging]:
+    application = SmartCharging(clock=clock)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def operator() -> Actor:
+    return Actor.operator(uuid.uuid4())
+
+
 # A charger that does not answer is given up on after this long in tests.
 OCPP_CALL_TIMEOUT = 2.0
 
@@ -197,8 +221,6 @@ def server(runtime: Runtime) -> Iterator[str]:
 
 @pytest.fixture
 def operator_credentials(runtime: Runtime) -> tuple[str, str]:
-    from domain.actors import Actor
-
     runtime.service.accounts.add_operator(
         "operator@example.com", "operator-password", Actor.system()
     )

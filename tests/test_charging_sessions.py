@@ -3,7 +3,6 @@ priority charge that ends with it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -24,13 +23,6 @@ NOW = datetime(2030, 1, 7, 18, tzinfo=UTC)
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest.fixture
-def app(clock: ManualClock) -> Iterator[SmartCharging]:
-    application = SmartCharging(clock=clock)
-    yield application
-    application.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,18 +20,6 @@ from domain.evse_limits import EvseLimits
 from domain.evses import Evse, evse_id_for
 from domain.service import SmartCharging
 from old_evse_events import record_old_evse
-
-
-@pytest.fixture
-def app() -> Iterator[SmartCharging]:
-    application = SmartCharging()
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def operator() -> Actor:
-    return Actor.operator(uuid4())
 
 
 def event_names(app: SmartCharging, aggregate_id: UUID) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
@@ -37,23 +37,6 @@ PEAK = parse_windows(
 )
 SYSTEM = Actor.system()
 NIGHT = parse_windows([{"weekdays": ["sat", "sun"], "start": "22:00", "end": "06:00"}])
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def app(clock: ManualClock) -> Iterator[SmartCharging]:
-    application = SmartCharging(clock=clock)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def operator() -> Actor:
-    return Actor.operator(uuid4())
 
 
 @pytest.fixture

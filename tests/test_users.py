@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,23 +22,6 @@ from domain.users import Invitation, User, hash_token, user_id_for
 from domain_strategies import ManualClock
 
 PASSWORD = "correct horse"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def app(clock: ManualClock) -> Iterator[SmartCharging]:
-    application = SmartCharging(clock=clock)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def operator() -> Actor:
-    return Actor.operator(uuid4())
 
 
 def stored_states(app: SmartCharging) -> list[bytes]:
