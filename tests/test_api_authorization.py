@@ -313,6 +313,8 @@ ENDPOINTS = [
     E("DELETE", "/api/operator/groups/{group_id}", OPERATOR, ok=204),
     E("PUT", "/api/operator/groups/{group_id}/home-user", OPERATOR, body=anna),
     E("DELETE", "/api/operator/groups/{group_id}/home-user/{user_id}", OPERATOR, params=her),
+    # Anna has set her password: nothing to resend, and the answer says so.
+    E("POST", "/api/operator/groups/{group_id}/home-user/resend", OPERATOR, ok=409),
     E("POST", "/api/operator/groups/{group_id}/evses", OPERATOR, body=the_free_evse),
     E("DELETE", "/api/operator/groups/{group_id}/evses/{evse_id}", OPERATOR, params=her_evse),
     E("GET", "/api/operator/groups/{group_id}/exclusion-times", OPERATOR),

@@ -56,6 +56,17 @@ def invite(client: httpx.Client, email: str) -> str:
     return str(answer.json()["id"])
 
 
+def active(client: httpx.Client, smtp: MailCatcher, email: str) -> str:
+    """A home user who has accepted the invitation and set a password."""
+    user_id = invite(client, email)
+    token = invitation_token(smtp.wait_for(email, INVITED))
+    accepted = httpx.post(
+        f"{client.base_url}/api/invitations/{token}/accept", json={"password": "quill-pw-" + email}
+    )
+    assert accepted.status_code == 200, accepted.text
+    return user_id
+
+
 @pytest.fixture
 def operator(server: str, operator_credentials: tuple[str, str]) -> Iterator[PageClient]:
     client = PageClient(server)
@@ -119,7 +130,7 @@ def test_a_resent_invitation_sends_one_new_mail_and_the_old_link_stops_working(
 def test_a_group_made_with_its_home_user_by_the_api_sends_one_mail(
     operator_client: httpx.Client, smtp_server: MailCatcher
 ) -> None:
-    invite(operator_client, "dan@example.com")
+    active(operator_client, smtp_server, "dan@example.com")
     body = {"name": "Dan's", "time_zone": "UTC", "home_user_email": "DAN@example.com"}
 
     assert operator_client.post("/api/operator/groups", json=body).status_code == 201
@@ -129,10 +140,48 @@ def test_a_group_made_with_its_home_user_by_the_api_sends_one_mail(
     assert "Dan's" in str(mail["Subject"])
 
 
+def test_a_group_made_by_the_api_inviting_a_new_home_user_sends_one_mail_that_sets_the_password(
+    server: str, operator_client: httpx.Client, smtp_server: MailCatcher
+) -> None:
+    body = {
+        "name": "Nia's",
+        "time_zone": "UTC",
+        "home_user_email": "nia@example.com",
+        "invite_home_user": True,
+    }
+
+    made = operator_client.post("/api/operator/groups", json=body)
+    settled(smtp_server, operator_client)
+
+    assert made.status_code == 201, made.text
+    assert made.json()["home_user"]["status"] == "invited"
+    (mail,) = mails(smtp_server, "nia@example.com")
+    assert "invited" in str(mail["Subject"]) and "Nia's" in str(mail["Subject"])
+    assert "Nia's" in mail.get_content()
+    token = invitation_token(mail)
+    accepted = httpx.post(
+        f"{server}/api/invitations/{token}/accept", json={"password": "nia-pw-quill-9"}
+    )
+    assert accepted.status_code == 200, accepted.text
+
+
+def test_an_invited_home_user_added_to_a_group_gets_no_second_mail(
+    operator_client: httpx.Client, smtp_server: MailCatcher
+) -> None:
+    invite(operator_client, "ola@example.com")
+    body = {"name": "Ola", "time_zone": "UTC", "home_user_email": "ola@example.com"}
+
+    assert operator_client.post("/api/operator/groups", json=body).status_code == 201
+    settled(smtp_server, operator_client)
+
+    (mail,) = mails(smtp_server, "ola@example.com")
+    assert INVITED in str(mail["Subject"])
+
+
 def test_a_home_user_set_by_the_api_is_mailed_once_and_not_again_when_set_again(
     operator_client: httpx.Client, smtp_server: MailCatcher
 ) -> None:
-    user_id = invite(operator_client, "eve@example.com")
+    user_id = active(operator_client, smtp_server, "eve@example.com")
     group = operator_client.post("/api/operator/groups", json={"name": "Eve", "time_zone": "UTC"})
     path = f"/api/operator/groups/{group.json()['id']}/home-user"
 
@@ -146,7 +195,7 @@ def test_a_home_user_set_by_the_api_is_mailed_once_and_not_again_when_set_again(
 def test_a_home_user_set_by_the_page_is_mailed_once(
     operator: PageClient, operator_client: httpx.Client, smtp_server: MailCatcher
 ) -> None:
-    invite(operator_client, "fay@example.com")
+    active(operator_client, smtp_server, "fay@example.com")
     group = operator_client.post("/api/operator/groups", json={"name": "Fay", "time_zone": "UTC"})
     group_id = group.json()["id"]
     operator.get(f"/operator/groups/{group_id}")
@@ -161,7 +210,7 @@ def test_a_home_user_set_by_the_page_is_mailed_once(
 def test_a_group_made_by_the_wizard_mails_its_home_user_once(
     operator: PageClient, operator_client: httpx.Client, smtp_server: MailCatcher
 ) -> None:
-    invite(operator_client, "gus@example.com")
+    active(operator_client, smtp_server, "gus@example.com")
     operator.get("/operator/groups/new")
 
     answer = operator.post(
@@ -186,9 +235,14 @@ def test_mails_of_commands_recorded_just_before_a_stop_are_sent_once_after_the_r
         operator = Actor.operator(
             first.service.accounts.add_operator("op@example.com", "op-pw-123-quill", SYSTEM)
         )
-        user_id, _ = first.service.accounts.invite_home_user("hal@example.com", operator)
+        # A group made inviting its new home user, and an active home user's new group.
         first.service.groups.create_group(
-            name="Hal", time_zone="UTC", actor=operator, home_user_id=user_id
+            name="Hal", time_zone="UTC", actor=operator, invite_email="hal@example.com"
+        )
+        _, token = first.service.accounts.invite_home_user("ivy@example.com", operator)
+        ivy = first.service.accounts.accept_invitation(token, "ivy-password-7")
+        first.service.groups.create_group(
+            name="Ivy", time_zone="UTC", actor=operator, home_user_id=ivy
         )
     finally:
         first.close()
@@ -196,9 +250,9 @@ def test_mails_of_commands_recorded_just_before_a_stop_are_sent_once_after_the_r
     second = Runtime(settings, database).start()
     try:
         second.start_mail()
-        token = invitation_token(smtp_server.wait_for("hal@example.com", INVITED, timeout=20))
-        smtp_server.wait_for("hal@example.com", ADDED, timeout=20)
-        assert second.service.accounts.accept_invitation(token, "hal-password-7") == user_id
+        token = invitation_token(smtp_server.wait_for("hal@example.com", "'Hal'", timeout=20))
+        smtp_server.wait_for("ivy@example.com", ADDED, timeout=20)
+        assert second.service.accounts.accept_invitation(token, "hal-password-7")
         sent = second.mail.outbox.mails()
     finally:
         second.close()
@@ -209,9 +263,13 @@ def test_mails_of_commands_recorded_just_before_a_stop_are_sent_once_after_the_r
         settled(smtp_server, third)
     finally:
         third.close()
-    assert len(mails(smtp_server, "hal@example.com")) == 2
+    assert len(mails(smtp_server, "hal@example.com")) == 1
+    assert len(mails(smtp_server, "ivy@example.com")) == 2  # the invitation, then the group
     # Once sent, a mail's body (an invitation's holds its link) is no longer kept.
-    assert [(m["recipient"], m["body"]) for m in sent] == [("hal@example.com", None)] * 2
+    assert {(m["recipient"], m["body"]) for m in sent} == {
+        ("hal@example.com", None),
+        ("ivy@example.com", None),
+    }
 
 
 @pytest.fixture

@@ -91,9 +91,9 @@ def test_invitation_is_resent_revoked_and_sent_again(
 
 
 def test_wizard_without_javascript_creates_the_group_and_mails_the_user(
-    operator: PageClient, operator_client: httpx.Client, smtp_server: MailCatcher
+    server: str, operator: PageClient, operator_client: httpx.Client, smtp_server: MailCatcher
 ) -> None:
-    operator_client.post("/api/operator/users", json={"email": "gina@example.com"})
+    home_user(server, operator_client, smtp_server, "gina@example.com", "gina-secret-quill-1")
     evse_id = evse(operator_client, "CP-GINA")
     steps = {
         "name": "Gina's garage",
@@ -118,7 +118,7 @@ def test_wizard_without_javascript_creates_the_group_and_mails_the_user(
     assert "Step 3: EVSEs" in text(step3)
     assert "CP-GINA / connector 1" in text(step3)
     assert "Step 4: Review and save" in text(step4)
-    assert "gina@example.com invited — is told by e-mail" in text(step4)
+    assert "gina@example.com active — is told by e-mail" in text(step4)
     assert saved.status_code == 303
     page = operator.follow(saved)
     assert "Group “Gina's garage” created. gina@example.com is told by e-mail." in text(page)
@@ -145,23 +145,23 @@ def test_wizard_step_one_refuses_bad_answers_in_words(
     assert message in error_text(answer)
 
 
-def test_wizard_refuses_a_home_user_who_is_not_invited(operator: PageClient) -> None:
+def test_wizard_refuses_an_operator_as_home_user(
+    operator: PageClient, operator_credentials: tuple[str, str]
+) -> None:
     answer = operator.get(
         "/operator/groups/new",
         params={
             "name": "x",
             "time_zone": "UTC",
-            "home_user_email": "nobody@example.com",
+            "home_user_email": operator_credentials[0],
             "step": 3,
         },
     )
 
     assert answer.status_code == 422
     assert "Step 2: Home user" in text(answer)
-    assert "No home user has the e-mail nobody@example.com: invite the user first." in error_text(
-        answer
-    )
-    assert 'value="nobody@example.com"' in answer.text
+    assert "operator@example.com is an operator's account, not a home user's." in error_text(answer)
+    assert 'value="operator@example.com"' in answer.text
 
 
 def test_wizard_refuses_an_evse_taken_meanwhile(
@@ -218,9 +218,9 @@ def test_home_user_is_removed_and_another_added(
     assert removed.status_code == 303
     assert added.status_code == 303
     assert "Home user: ida@example.com" in text(operator.follow(added))
-    smtp_server.wait_for("ida@example.com", "Changing hands")
+    assert "ida@example.com invited" in text(operator.get(f"/operator/groups/{group_id}"))
     assert unknown.status_code == 422
-    assert "invite the user first" in error_text(unknown)
+    assert "No home user has the e-mail zed@example.com yet" in error_text(unknown)
 
 
 def test_details_are_edited_and_an_empty_name_refused(

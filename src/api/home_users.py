@@ -10,26 +10,50 @@ from projections.queries import ReadModelQueries
 
 
 class NoSuchHomeUser(InvalidInput):
-    """No invited or active home user has this e-mail."""
+    """No invited or active home user has this e-mail (and inviting was not asked for)."""
 
-    def __init__(self, email: str):
-        super().__init__(f"home_user_email: no home user {email!r}; invite the user first")
-        self.in_words = f"No home user has the e-mail {email}: invite the user first."
+    def __init__(self, email: str, field: str = "home_user_email", invite: str = "invite"):
+        super().__init__(
+            f"{field}: no home user {email!r} yet; send {invite}: true to invite them by"
+            " e-mail with this change"
+        )
+        self.in_words = f"No home user has the e-mail {email} yet."
 
 
 class RevokedHomeUser(InvalidInput):
     def __init__(self, email: str):
         super().__init__(f"home_user_email: {email} was revoked and cannot join a group")
-        self.in_words = f"{email} was revoked and cannot join a group."
+        self.in_words = (
+            f"{email} was revoked and cannot join a group; invite them again under Admin: users."
+        )
 
 
-def home_user_by_email(queries: ReadModelQueries, email: str) -> UUID:
-    """The id of the invited or active home user with this e-mail (any case, from the user
-    directory); a malformed e-mail, an unknown one, an operator's or a revoked account's
-    is refused (InvalidInput)."""
+class NotAHomeUser(InvalidInput):
+    def __init__(self, email: str):
+        super().__init__(f"home_user_email: {email} is an operator's account, not a home user's")
+        self.in_words = f"{email} is an operator's account, not a home user's."
+
+
+def found_home_user(queries: ReadModelQueries, email: str) -> dict[str, object] | None:
+    """The user directory's row of the invited or active home user with this e-mail (any
+    case); None when no account has it. A malformed e-mail, an operator's or a revoked
+    account's is refused (InvalidInput)."""
     row = queries.user(user_id_for(email))
-    if row is None or row["role"] != "home_user":
-        raise NoSuchHomeUser(email.strip())
+    if row is None:
+        return None
+    if row["role"] != "home_user":
+        raise NotAHomeUser(row["email"])
     if row["status"] == "revoked":
         raise RevokedHomeUser(row["email"])
+    return dict(row)
+
+
+def home_user_by_email(
+    queries: ReadModelQueries, email: str, field: str = "home_user_email", invite: str = "invite"
+) -> UUID:
+    """The id of the invited or active home user with this e-mail; an unknown one is
+    refused too (NoSuchHomeUser), naming the body's field and its flag that invites."""
+    row = found_home_user(queries, email)
+    if row is None:
+        raise NoSuchHomeUser(email.strip(), field, invite)
     return UUID(str(row["id"]))

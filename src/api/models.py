@@ -116,7 +116,12 @@ class GroupIn(Strict):
     algorithm: Literal["consumer_tou"] = "consumer_tou"
     home_user_id: UUID | None = None
     home_user_email: Email | None = Field(
-        default=None, description="alternative to home_user_id: the invited user's e-mail"
+        default=None, description="alternative to home_user_id: the home user's e-mail"
+    )
+    invite_home_user: StrictBool = Field(
+        default=False,
+        description="with home_user_email: an e-mail without an account is invited in the"
+        " same save; its one mail (the invitation, naming the group) sets the password",
     )
     evse_ids: list[UUID] = Field(default_factory=list, max_length=100)
     exclusion_windows: list[ExclusionWindowIn] = Field(default_factory=list, max_length=MAX_WINDOWS)
@@ -133,6 +138,11 @@ class GroupPatch(Strict):
 class HomeUserIn(Strict):
     user_id: UUID | None = None
     email: Email | None = Field(default=None, examples=["anna@example.com"])
+    invite: StrictBool = Field(
+        default=False,
+        description="with email: an e-mail without an account is invited and added in one"
+        " save; its one mail (the invitation, naming the group) sets the password",
+    )
 
 
 class EvseRef(Strict):

@@ -202,17 +202,34 @@ def list_groups(
     return [GroupView.from_row(row, now) for row in rows]
 
 
-def _home_user_id(ctx: ApiContext, user_id: UUID | None, email: str | None) -> UUID | None:
+def _home_user_id(
+    ctx: ApiContext, user_id: UUID | None, email: str | None, invite: str
+) -> UUID | None:
     if user_id is not None and email is not None:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "give the home user's id or e-mail, not both"
         )
-    return user_id if email is None else home_user_by_email(ctx.queries, email)
+    field = "home_user_email" if invite == "invite_home_user" else "email"
+    return user_id if email is None else home_user_by_email(ctx.queries, email, field, invite)
+
+
+def _invited(email: str | None, invite: bool, field: str) -> str | None:
+    """The e-mail to invite (or find) in the command itself, when inviting is asked for."""
+    if invite and email is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field}: give the e-mail to invite"
+        )
+    return email if invite else None
 
 
 @router.post("/groups", status_code=status.HTTP_201_CREATED, summary="Create a group")
 def create_group(body: GroupIn, ctx: Context, actor: OperatorActor) -> GroupView:
-    home_user_id = _home_user_id(ctx, body.home_user_id, body.home_user_email)
+    invite_email = _invited(body.home_user_email, body.invite_home_user, "home_user_email")
+    home_user_id = (
+        None
+        if invite_email
+        else _home_user_id(ctx, body.home_user_id, body.home_user_email, "invite_home_user")
+    )
     group_id, position = ctx.service.groups.create_group(
         name=body.name,
         description=body.description,
@@ -220,6 +237,7 @@ def create_group(body: GroupIn, ctx: Context, actor: OperatorActor) -> GroupView
         algorithm=body.algorithm,
         actor=actor,
         home_user_id=home_user_id,
+        invite_email=invite_email,
         evse_ids=body.evse_ids,
         exclusion_windows=group_actions.windows_from(body.exclusion_windows),
         random_delay=body.random_delay,
@@ -252,10 +270,32 @@ def delete_group(group_id: UUID, ctx: Context, actor: OperatorActor) -> Response
 def set_home_user(
     group_id: UUID, body: HomeUserIn, ctx: Context, actor: OperatorActor
 ) -> GroupView:
-    user_id = _home_user_id(ctx, body.user_id, body.email)
+    invite_email = _invited(body.email, body.invite, "email")
+    if invite_email is not None:
+        if body.user_id is not None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "give the home user's id or e-mail, not both"
+            )
+        position = ctx.service.groups.invite_home_user(group_id, invite_email, actor)
+        ctx.caught_up(position)
+        return group_actions.group_view(ctx, group_id, actor)
+    user_id = _home_user_id(ctx, body.user_id, body.email, "invite")
     if user_id is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give user_id or email")
     ctx.caught_up(ctx.service.groups.add_home_user(group_id, user_id, actor))
+    return group_actions.group_view(ctx, group_id, actor)
+
+
+@router.post(
+    "/groups/{group_id}/home-user/resend",
+    summary="Send the group's invited home user a new invitation; the old link stops working",
+)
+def resend_home_user_invitation(group_id: UUID, ctx: Context, actor: OperatorActor) -> GroupView:
+    row = group_actions.group_row(ctx, group_id, actor)
+    if row["home_user_id"] is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the group has no home user to invite")
+    ctx.service.accounts.resend_invitation(row["home_user_id"], actor, group_id)
+    ctx.caught_up(ctx.service.recorder.max_notification_id())
     return group_actions.group_view(ctx, group_id, actor)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.actors import Actor, Role, require_operator
 from domain.application import CommandApplication
 from domain.errors import (
+    Conflict,
     EmailAlreadyRegistered,
     InvalidInput,
     InvitationInvalid,
@@ -30,6 +32,20 @@ from domain.users import (
 )
 
 MAX_TOKEN_LENGTH = 200  # new_invitation_token's are 43 characters
+
+
+@dataclass
+class HomeUserToAdd:
+    """The home user a group is about to get, by e-mail: an account that exists, or a new
+    one with its invitation. `new` and `tokens` are saved with the group, in its commit."""
+
+    user: User
+    new: list[Aggregate] = field(default_factory=list)
+    tokens: dict[UUID, str] = field(default_factory=dict)
+
+    @property
+    def invited_now(self) -> bool:
+        return bool(self.new)
 
 
 class AccountCommands:
@@ -81,34 +97,63 @@ class AccountCommands:
         self._save_new_user(user, invitation, invitation_tokens={invitation.id: token})
         return user.id, token
 
-    def _issue(self, user: User, actor: Actor) -> tuple[str, Invitation]:
+    def home_user_to_add(self, email: str, actor: Actor, group_name: str) -> HomeUserToAdd:
+        """The home user with this e-mail, for a group being made or changed; an e-mail
+        without an account gets one and an invitation whose mail names the group, to be
+        saved with the group (a race with another invitation loses on the account's id and
+        runs again). Operators' and revoked accounts are refused."""
+        require_operator(actor)
+        user_id = user_id_for(email)
+        if self.app.exists(user_id):
+            return HomeUserToAdd(self.app.user(user_id))
+        user = self._new_user(email, Role.HOME_USER, actor)
+        token, invitation = self._issue(user, actor, group_name)
+        return HomeUserToAdd(user, [user, invitation], {invitation.id: token})
+
+    def _issue(
+        self, user: User, actor: Actor, group_name: str | None = None
+    ) -> tuple[str, Invitation]:
         """A new invitation and its one-time token. The event keeps only the token's hash;
-        the token is saved beside the events (`invitation_tokens`) for the invitation mail."""
+        the token is saved beside the events (`invitation_tokens`) for the invitation mail,
+        which names the group the invitation is for, if any."""
         token = new_invitation_token()
         expires_at = self.app.clock() + self.app.invitation_validity
-        invitation = Invitation.issue(token, user.id, user.email, expires_at, actor)
+        invitation = Invitation.issue(token, user.id, user.email, expires_at, actor, group_name)
         user.invite(invitation.id, actor)
         return token, invitation
 
-    def _reissue(self, user: User, actor: Actor) -> str:
+    def _reissue(self, user: User, actor: Actor, group_name: str | None = None) -> str:
         changed: list[Aggregate] = [user]
         if user.invitation_id is not None:
             previous = self.app.load(Invitation, user.invitation_id, "invitation")
             previous.withdraw(actor)
             changed.append(previous)
-        token, invitation = self._issue(user, actor)
+        token, invitation = self._issue(user, actor, group_name)
         self.app.commit(*changed, invitation, invitation_tokens={invitation.id: token})
         return token
 
-    def resend_invitation(self, user_id: UUID, actor: Actor) -> str:
-        """A new token for a home user who has not accepted yet; the old one stops working."""
+    def resend_invitation(self, user_id: UUID, actor: Actor, group_id: UUID | None = None) -> str:
+        """A new token for a home user who has not accepted yet; the old one stops working.
+        From a group's page (`group_id`, whose home user this must be) the mail names it."""
         require_operator(actor)
         user = self.app.user(user_id)
         if user.role is not Role.HOME_USER:
             raise InvalidInput("only home users are invited")
         if user.active:
-            raise EmailAlreadyRegistered(f"{user.email} has already accepted the invitation")
-        return self.app.retrying(lambda: self._reissue(self.app.user(user_id), actor))
+            raise EmailAlreadyRegistered(
+                f"{user.email} has already accepted the invitation and logs in with their "
+                "password; if it is forgotten, the login page mails a new one"
+            )
+        group_name = self._group_name_of(group_id, user_id)
+        return self.app.retrying(lambda: self._reissue(self.app.user(user_id), actor, group_name))
+
+    def _group_name_of(self, group_id: UUID | None, user_id: UUID) -> str | None:
+        if group_id is None:
+            return None
+        group = self.app.group(group_id)
+        if group.home_user_id != user_id:
+            raise Conflict("this user is no longer the group's home user")
+        return str(group.name)
 
     def revoke_user(self, user_id: UUID, actor: Actor) -> int | None:
         """The account can no longer log in and its open invitation stops working."""

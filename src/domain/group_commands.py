@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
+from domain.account_commands import AccountCommands, HomeUserToAdd
 from domain.actors import Actor, Role, require_operator
 from domain.application import CommandApplication
 from domain.errors import Conflict, GroupAlreadyHasHomeUser, InvalidInput, NotFound
@@ -26,8 +29,9 @@ GROUP_LOCK_STRIPES = 64
 
 
 class GroupCommands:
-    def __init__(self, app: CommandApplication):
+    def __init__(self, app: CommandApplication, accounts: AccountCommands):
         self.app = app
+        self.accounts = accounts  # a home user invited with the group is saved with it
         # Striped: a bounded set of locks, one turn per group (see the module's text).
         self._locks = [threading.Lock() for _ in range(GROUP_LOCK_STRIPES)]
 
@@ -52,12 +56,19 @@ class GroupCommands:
             return self.app.change(lambda: self._group_for(group_id, actor), change)
 
     def _home_user(self, user_id: UUID) -> User:
-        user = self.app.user(user_id)
+        return self._checked_home_user(self.app.user(user_id))
+
+    @staticmethod
+    def _checked_home_user(user: User) -> User:
         if user.role is not Role.HOME_USER:
             raise InvalidInput(f"user {user.email} is an operator, not a home user")
         if user.revoked:
             raise InvalidInput(f"user {user.email} was revoked")
         return user
+
+    @staticmethod
+    def _put_in(group: SmartChargingGroup, user: User, actor: Actor) -> None:
+        group.add_home_user(user.id, actor, invited=not user.active)
 
     # --- the group -----------------------------------------------------------------------
 
@@ -70,28 +81,49 @@ class GroupCommands:
         description: str = "",
         algorithm: str = "consumer_tou",
         home_user_id: UUID | None = None,
+        invite_email: str | None = None,
         evse_ids: Sequence[UUID] = (),
         exclusion_windows: Sequence[ExclusionWindow] = (),
         random_delay: bool = False,
     ) -> tuple[UUID, int | None]:
-        """Create a group with its home user and EVSEs in one atomic save."""
+        """Create a group with its home user and EVSEs in one atomic save.
+
+        The home user is `home_user_id`, or the account of `invite_email`: an e-mail
+        without one is invited in the same save, and its one mail names the group."""
         require_operator(actor)
+        if home_user_id is not None and invite_email is not None:
+            raise InvalidInput("home_user_email: give the home user's id or e-mail, not both")
 
         def command() -> tuple[UUID, int | None]:
             group = SmartChargingGroup.create(name, description, algorithm, time_zone, actor)
             if exclusion_windows:
                 group.set_exclusion_times(list(exclusion_windows), actor)
             group.set_random_delay(random_delay, actor)
-            if home_user_id is not None:
-                self._home_user(home_user_id)
-                group.add_home_user(home_user_id, actor)
+            joining = self._joining(home_user_id, invite_email, actor, group.name)
+            if joining is not None:
+                self._put_in(group, self._checked_home_user(joining.user), actor)
             evses = [self.app.evse(evse_id) for evse_id in dict.fromkeys(evse_ids)]
             for evse in evses:
                 evse.assign_to(group.id, actor)
                 group.add_evse(evse.id, actor)
-            return group.id, self.app.commit(group, *evses)
+            new, tokens = (joining.new, joining.tokens) if joining else ([], {})
+            return group.id, self._commit(group, *evses, *new, invitation_tokens=tokens)
 
         return self.app.retrying(command)
+
+    def _joining(
+        self, user_id: UUID | None, invite_email: str | None, actor: Actor, group_name: str
+    ) -> HomeUserToAdd | None:
+        if user_id is not None:
+            return HomeUserToAdd(self.app.user(user_id))
+        if invite_email is not None:
+            return self.accounts.home_user_to_add(invite_email, actor, group_name)
+        return None
+
+    def _commit(self, *aggregates: Aggregate, invitation_tokens: dict[UUID, str]) -> int | None:
+        if invitation_tokens:
+            return self.app.commit(*aggregates, invitation_tokens=invitation_tokens)
+        return self.app.commit(*aggregates)
 
     def edit_group(
         self,
@@ -210,15 +242,31 @@ class GroupCommands:
 
         def command() -> int | None:
             group = self.app.group(group_id)
-            self._home_user(user_id)
-            try:
-                group.add_home_user(user_id, actor)
-            except GroupAlreadyHasHomeUser as refusal:
-                current = self.app.user(refusal.current_user_id)
-                raise GroupAlreadyHasHomeUser(group_id, current.id, current.email) from None
+            self._add(group, self._home_user(user_id), actor)
             return self.app.commit(group)
 
         return self.app.retrying(command)
+
+    def invite_home_user(self, group_id: UUID, email: str, actor: Actor) -> int | None:
+        """The home user by e-mail: an e-mail without an account is invited and added in
+        one save (its one mail, the invitation, names the group); an invited or active home
+        user is added."""
+        require_operator(actor)
+
+        def command() -> int | None:
+            group = self.app.group(group_id)
+            joining = self.accounts.home_user_to_add(email, actor, group.name)
+            self._add(group, self._checked_home_user(joining.user), actor)
+            return self._commit(group, *joining.new, invitation_tokens=joining.tokens)
+
+        return self.app.retrying(command)
+
+    def _add(self, group: SmartChargingGroup, user: User, actor: Actor) -> None:
+        try:
+            self._put_in(group, user, actor)
+        except GroupAlreadyHasHomeUser as refusal:
+            current = self.app.user(refusal.current_user_id)
+            raise GroupAlreadyHasHomeUser(group.id, current.id, current.email) from None
 
     def remove_home_user(self, group_id: UUID, user_id: UUID, actor: Actor) -> int | None:
         return self._change(group_id, actor, lambda g: g.remove_home_user(user_id, actor))

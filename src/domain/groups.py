@@ -184,17 +184,22 @@ class SmartChargingGroup(Aggregate):
 
     # --- home user: the one-user rule --------------------------------------------
 
-    def add_home_user(self, user_id: UUID, actor: Actor, *, email: str | None = None) -> None:
-        """Put the home user in the group; a second, different user is refused, never swapped in."""
+    def add_home_user(self, user_id: UUID, actor: Actor, *, invited: bool = False) -> None:
+        """Put the home user in the group; a second, different user is refused, never swapped in.
+
+        `invited`: the user has an invitation and no password yet. The event says so, for
+        the mail: such a user's one mail is the invitation, whose link sets the password,
+        not a note about the group pointing at a login he cannot use yet."""
         self._check_exists()
         if self.home_user_id == user_id:
             return
         if self.home_user_id is not None and self.algorithm is Algorithm.CONSUMER_TOU:
             raise GroupAlreadyHasHomeUser(self.id, self.home_user_id)
-        self._home_user_added(user_id=user_id, actor=actor)
+        self._home_user_added(user_id=user_id, actor=actor, invited=invited)
 
     @event("HomeUserAdded")
-    def _home_user_added(self, user_id: UUID, actor: Actor) -> None:
+    def _home_user_added(self, user_id: UUID, actor: Actor, invited: bool = False) -> None:
+        # Events recorded before `invited` was kept replay with False (a mail was sent then).
         self.home_user_id = user_id
 
     def remove_home_user(self, user_id: UUID, actor: Actor) -> None:

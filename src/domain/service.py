@@ -27,9 +27,9 @@ class SmartCharging(CommandApplication):
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock | None = None):
         super().__init__(env, clock=clock)
-        self.groups = GroupCommands(self)
-        self.evses = EvseCommands(self)
         self.accounts = AccountCommands(self)
+        self.groups = GroupCommands(self, self.accounts)
+        self.evses = EvseCommands(self)
         self.chargers = ChargerCommands(self)
         self.deliveries = DeliveryCommands(self)
         self.operators = OperatorCommands(self)

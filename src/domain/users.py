@@ -176,8 +176,16 @@ class Invitation(Aggregate):
 
     @event("Issued")
     def __init__(
-        self, token_hash: str, user_id: UUID, email: str, expires_at: datetime, actor: Actor
+        self,
+        token_hash: str,
+        user_id: UUID,
+        email: str,
+        expires_at: datetime,
+        actor: Actor,
+        group_name: str | None = None,
     ):
+        # group_name: the group the invitation brings the home user into, for its mail
+        # (events recorded before it was kept have none).
         self.token_hash = token_hash
         self.user_id = user_id
         self.email = email
@@ -192,7 +200,13 @@ class Invitation(Aggregate):
 
     @classmethod
     def issue(
-        cls, token: str, user_id: UUID, email: str, expires_at: datetime, actor: Actor
+        cls,
+        token: str,
+        user_id: UUID,
+        email: str,
+        expires_at: datetime,
+        actor: Actor,
+        group_name: str | None = None,
     ) -> Invitation:
         return cls(
             token_hash=hash_token(token),
@@ -200,6 +214,7 @@ class Invitation(Aggregate):
             email=email,
             expires_at=expires_at,
             actor=actor,
+            group_name=group_name,
         )
 
     def check_usable(self, now: datetime) -> None:

@@ -23,15 +23,25 @@ class MailTexts:
     def invitation_link(self, token: str) -> str:
         return f"{self.base_url}/invitation/{token}"
 
-    def invitation(self, to: str, token: str, valid_days: float) -> Mail:
+    def invitation(
+        self, to: str, token: str, valid_days: float, group_name: str | None = None
+    ) -> Mail:
+        """The one mail a new home user gets: its link sets the password and logs him in."""
+        group = (
+            f"Your charger is in the smart charging group {group_name!r}. " if group_name else ""
+        )
         return Mail(
             to,
-            "You are invited to smart charging",
+            "You are invited to smart charging"
+            + (f": your charger in {group_name!r}" if group_name else ""),
             "Hello,\n\n"
-            "Your charge point operator invites you to the smart charging portal, where you\n"
-            "can see your charger, set when it must not charge, and start a priority charge.\n\n"
-            f"Set your password here (the link works once, for {valid_days:g} days):\n\n"
+            f"{group}Your charge point operator invites you to the smart charging\n"
+            "portal, where you see your charger, set when it must not charge, and start a\n"
+            "priority charge.\n\n"
+            "Choose your password here; that logs you in (the link works once, for "
+            f"{valid_days:g} days):\n\n"
             f"    {self.invitation_link(token)}\n\n"
+            f"Afterwards you log in at {self.base_url}/ with this e-mail and your password.\n\n"
             "If you did not expect this mail, you can ignore it.\n",
         )
 

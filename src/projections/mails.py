@@ -5,14 +5,17 @@ next one) records events; the mail follower turns these events into rows of the
 mail outbox, so each path sends the same mail, once:
 
 - an invitation issued, first or again (`Invitation.Issued`): the invitation with its
-  link. The event holds only the token's hash; the command service saved the plain
-  token beside the event, in the same transaction, and it is taken from there;
+  link, naming the group it brings the home user into when there is one. The event
+  holds only the token's hash; the command service saved the plain token beside the
+  event, in the same transaction, and it is taken from there;
 - a password reset asked (`PasswordReset.Asked`, recorded only for an account that may
   log in, and not too often): the one-time link, whose token was saved beside the event
   as an invitation's is. A missing token makes no mail (the person asks again);
 - a home user added to a group (`SmartChargingGroup.HomeUserAdded`), when the group
   is created with him or later: "your charger is now in the group", with the group's
-  name as it was then. The event is recorded only when the home user changes.
+  name as it was then. The event is recorded only when the home user changes. A home
+  user added while still invited (`invited`) gets no such mail: his one mail is the
+  invitation, whose link sets the password; the portal's login is no use to him yet.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class MailReactions:
         if isinstance(event, INVITATION_ISSUED):
             return self._invitation(curs, event)
         if isinstance(event, HOME_USER_ADDED):
-            return self._added_to_group(event)
+            return None if getattr(event, "invited", False) else self._added_to_group(event)
         if isinstance(event, RESET_ASKED):
             return self._password_reset(curs, event)
         return None
@@ -76,7 +79,8 @@ class MailReactions:
                 f"no token was kept for invitation {event.originator_id}; resend the invitation"
             )
         token = row["token"] if isinstance(row, dict) else row[0]
-        return self.texts.invitation(event.email, token, self.invitation_days)
+        group_name = getattr(event, "group_name", None)  # none in events recorded before
+        return self.texts.invitation(event.email, token, self.invitation_days, group_name)
 
     def _password_reset(self, curs: Cursor[Any], event: Any) -> Mail | None:
         curs.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from api.errors import status_for
-from api.home_users import NoSuchHomeUser, RevokedHomeUser
+from api.home_users import NoSuchHomeUser, NotAHomeUser, RevokedHomeUser
 from domain.errors import DomainError, EvseInAnotherGroup, GroupAlreadyHasHomeUser
 from projections.queries import ReadModelQueries
 
@@ -50,7 +50,7 @@ def label(field: str) -> str:
 
 
 def in_words(error: DomainError, queries: ReadModelQueries | None = None) -> str:
-    if isinstance(error, NoSuchHomeUser | RevokedHomeUser):
+    if isinstance(error, NoSuchHomeUser | RevokedHomeUser | NotAHomeUser):
         return error.in_words
     if isinstance(error, GroupAlreadyHasHomeUser):
         who = error.current_email or "the current home user"

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.context import ApiContext
 from api.deps import Context
-from api.home_users import home_user_by_email
+from api.home_users import found_home_user
 from domain.errors import DomainError
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
@@ -87,17 +87,69 @@ def edit_details(
 def set_home_user(
     group_id: UUID, request: Request, ctx: Context, user: OperatorForm, form: Posted
 ) -> Response:
+    """The home user by e-mail; one without an account is invited once the operator says so
+    (the page offers it), in the same save."""
     find_group(ctx, user, group_id)
     try:
-        email = form.text("email", "E-mail")
-        if not email.strip():
+        email = form.text("email", "E-mail").strip()
+        if not email:
             raise FormError("Type the home user's e-mail.")
-        added = home_user_by_email(ctx.queries, email)
-        ctx.caught_up(ctx.service.groups.add_home_user(group_id, added, user.actor))
+        invite = form.text("invite", "Invite", optional=True) == "yes"
+        found = found_home_user(ctx.queries, email)
+        if found is None and not invite:
+            raise NotInvitedYet(email)
+        ctx.caught_up(ctx.service.groups.invite_home_user(group_id, email, user.actor))
+    except NotInvitedYet as error:
+        values = {**form.typed("email"), "offer_invite": True}
+        return refused(request, ctx, user, group_id, "home_user", error, values)
     except (DomainError, FormError) as error:
         return refused(request, ctx, user, group_id, "home_user", error, form.typed("email"))
-    notice = f"{email.strip().lower()} is the home user now and is told by e-mail."
-    return redirect(OPERATOR.group_url(group_id), notice)
+    return redirect(OPERATOR.group_url(group_id), home_user_notice(ctx, group_id, found))
+
+
+class NotInvitedYet(FormError):
+    def __init__(self, email: str):
+        super().__init__(
+            f"No home user has the e-mail {email} yet. Check it, or invite them by e-mail with"
+            " the button below: one mail, whose link sets their password."
+        )
+
+
+def home_user_notice(ctx: ApiContext, group_id: UUID, found: dict[str, Any] | None) -> str:
+    row = ctx.queries.group(group_id) or {}
+    email = row.get("home_user_email") or ""
+    if found is None:
+        return (
+            f"{email} is the home user now and is invited by e-mail;"
+            " the mail's link sets the password."
+        )
+    if row.get("home_user_status") == "invited":
+        return (
+            f"{email} is the home user now. They have not accepted their invitation yet:"
+            " “Resend invitation” sends a new one if it was lost."
+        )
+    return f"{email} is the home user now and is told by e-mail."
+
+
+@router.post("/{group_id}/home-user/resend")
+def resend_invitation(
+    group_id: UUID, request: Request, ctx: Context, user: OperatorForm
+) -> Response:
+    """A new invitation for the group's invited home user, naming the group; the link of the
+    earlier one stops working."""
+    row = find_group(ctx, user, group_id)
+    try:
+        if row["home_user_id"] is None:
+            raise FormError("The group has no home user to invite.", 409)
+        ctx.service.accounts.resend_invitation(row["home_user_id"], user.actor, group_id)
+    except (DomainError, FormError) as error:
+        return refused(request, ctx, user, group_id, "home_user", error)
+    ctx.caught_up(ctx.service.recorder.max_notification_id())
+    notice = (
+        f"A new invitation went to {row['home_user_email']}; the link in the earlier mail"
+        " no longer works."
+    )
+    return redirect(f"{OPERATOR.group_url(group_id)}#home-user", notice)
 
 
 @router.post("/{group_id}/home-user/remove")

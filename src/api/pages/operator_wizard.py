@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.context import ApiContext
 from api.deps import Context
-from api.home_users import home_user_by_email
+from api.home_users import found_home_user
 from domain.errors import DomainError, InvalidInput
 from domain.groups import Algorithm, validate_description, validate_name, validate_time_zone
 
@@ -70,12 +70,15 @@ def check_details(ctx: ApiContext, draft: Draft) -> dict[str, str]:
 
 
 def check_home_user(ctx: ApiContext, draft: Draft) -> dict[str, str]:
+    """An e-mail without an account is fine: saving the group invites it."""
     return _refused(lambda: home_user_of(ctx, draft), "home_user_email")
 
 
-def home_user_of(ctx: ApiContext, draft: Draft) -> UUID | None:
+def home_user_of(ctx: ApiContext, draft: Draft) -> dict[str, Any] | None:
+    """The home user's directory row, None when the e-mail has no account yet (or is empty);
+    an operator's or a revoked account is refused."""
     email = draft.home_user_email.strip()
-    return home_user_by_email(ctx.queries, email) if email else None
+    return found_home_user(ctx.queries, email) if email else None
 
 
 def check_evses(ctx: ApiContext, draft: Draft) -> dict[str, str]:
@@ -123,12 +126,15 @@ def step_page(
 
 
 def chosen_home_user(ctx: ApiContext, draft: Draft) -> dict[str, Any] | None:
-    """The home user the review shows, if the e-mail names one."""
+    """The home user the review shows: the account, or the e-mail it invites."""
+    email = draft.home_user_email.strip()
+    if not email:
+        return None
     try:
-        user_id = home_user_of(ctx, draft)
+        row = home_user_of(ctx, draft)
     except InvalidInput:
         return None
-    return ctx.queries.user(user_id) if user_id else None
+    return row or {"email": email.lower(), "status": "new"}
 
 
 def wizard(request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step: int) -> Response:
@@ -140,18 +146,36 @@ def wizard(request: Request, ctx: ApiContext, user: PageUser, draft: Draft, step
 
 
 def create(ctx: ApiContext, user: PageUser, draft: Draft) -> UUID:
-    """As the JSON API's create_group: one save (the home user's mail follows from it)."""
+    """As the JSON API's create_group with invite_home_user: one save, which invites an
+    e-mail without an account (the home user's one mail follows from it)."""
     group_id, position = ctx.service.groups.create_group(
         name=draft.name,
         description=draft.description,
         time_zone=draft.time_zone.strip(),
         algorithm=draft.algorithm,
         actor=user.actor,
-        home_user_id=home_user_of(ctx, draft),
+        invite_email=draft.home_user_email.strip() or None,
         evse_ids=[UUID(evse) for evse in draft.evse],
     )
     ctx.caught_up(position)
     return group_id
+
+
+def told(ctx: ApiContext, group_id: UUID) -> str:
+    """What the home user was sent, as the saved group's row says."""
+    row = ctx.queries.group(group_id)
+    if row is None or row["home_user_id"] is None:
+        return ""
+    email, status = row["home_user_email"], row["home_user_status"]
+    if status != "invited":
+        return f" {email} is told by e-mail."
+    invitation = ctx.queries.user(row["home_user_id"]) or {}
+    if invitation.get("invited_at") and invitation["invited_at"] >= row["created_at"]:
+        return f" {email} is invited by e-mail; the mail's link sets the password."
+    return (
+        f" {email} has not accepted the invitation sent earlier yet;"
+        " the group page sends a new one if it was lost."
+    )
 
 
 def draft_from(form: FormFields) -> Draft:
@@ -209,5 +233,5 @@ def save_group(request: Request, ctx: Context, user: OperatorForm, form: Posted)
     except DomainError as error:
         errors = {"save": in_words(error, ctx.queries)}
         return step_page(request, ctx, user, draft, len(STEPS), errors, status_of(error))
-    told = f" {draft.home_user_email.strip()} is told by e-mail." if draft.home_user_email else ""
-    return redirect(OPERATOR.group_url(group_id), f"Group “{draft.name.strip()}” created.{told}")
+    notice = f"Group “{draft.name.strip()}” created.{told(ctx, group_id)}"
+    return redirect(OPERATOR.group_url(group_id), notice)
