@@ -52,11 +52,14 @@ def window_lists(max_size: int = MAX_WINDOWS) -> st.SearchStrategy[list[Exclusio
 def wire_windows(draw: st.DrawFn) -> dict[str, Any]:
     """The wire form as the portals send it, with day names in any case and order."""
     days = draw(weekday_sets)
-    return {
+    wire = {
         "weekdays": [draw(st.sampled_from([day, day.upper(), day.title()])) for day in days],
         "start": draw(times_of_day),
         "end": draw(times_of_day),
     }
+    if wire["start"] == wire["end"]:
+        wire["all_day"] = True  # 24 hours from the start, which a client must say so
+    return wire
 
 
 week_intervals = st.tuples(

@@ -265,6 +265,10 @@ def saturday_nights(w: World) -> dict[str, Any]:
     return {"windows": [NIGHT]}
 
 
+def later_evenings(w: World) -> dict[str, Any]:
+    return {"old": EVENING, "new": {**EVENING, "start": "17:30"}}
+
+
 def half_an_hour(w: World) -> dict[str, int]:
     return {"duration_minutes": 30}
 
@@ -319,6 +323,7 @@ ENDPOINTS = [
     E("DELETE", "/api/operator/groups/{group_id}/evses/{evse_id}", OPERATOR, params=her_evse),
     E("GET", "/api/operator/groups/{group_id}/exclusion-times", OPERATOR),
     E("PUT", "/api/operator/groups/{group_id}/exclusion-times", OPERATOR, body=saturday_nights),
+    E("PATCH", "/api/operator/groups/{group_id}/exclusion-times", OPERATOR, body=later_evenings),
     E("POST", "/api/operator/groups/{group_id}/priority-charge", OPERATOR, body=half_an_hour),
     E("DELETE", "/api/operator/groups/{group_id}/priority-charge", OPERATOR),
     E("GET", "/api/operator/groups/{group_id}/audit", OPERATOR),
@@ -333,6 +338,7 @@ ENDPOINTS = [
     E("GET", "/api/me/groups/{group_id}", HOME_USER),
     E("GET", "/api/me/groups/{group_id}/exclusion-times", HOME_USER),
     E("PUT", "/api/me/groups/{group_id}/exclusion-times", HOME_USER, body=saturday_nights),
+    E("PATCH", "/api/me/groups/{group_id}/exclusion-times", HOME_USER, body=later_evenings),
     E("POST", "/api/me/groups/{group_id}/priority-charge", HOME_USER, body=half_an_hour),
     E("DELETE", "/api/me/groups/{group_id}/priority-charge", HOME_USER),
     E("GET", "/api/me/groups/{group_id}/audit", HOME_USER),

@@ -180,7 +180,7 @@ def operator_sees_it_without_reloading(operator: sync_api.Page) -> None:
     audit = operator.locator("[data-live-region=audit]")
     expect(audit).to_contain_text("Priority charge started", timeout=15_000)
     expect(audit.get_by_role("row").nth(1)).to_contain_text("anna@example.com (home user)")
-    expect(audit).to_contain_text("Exclusion times changed")
+    expect(audit).to_contain_text("Exclusion time added")
     expect(operator.locator("[data-live-region=exclusions]")).to_contain_text("Sat 23:00–07:00")
     assert operator.evaluate("window.stillTheSamePage") is True
     expect(operator.locator("#add-window").get_by_label("From")).to_have_value("06:00")

@@ -193,13 +193,43 @@ def test_a_sunday_window_past_midnight_wraps_into_monday() -> None:
     assert not is_excluded(windows, minute(MON, "02:00"))
 
 
-def test_a_window_whose_end_equals_its_start_lasts_24_hours() -> None:
-    (window,) = parse_windows([wire(["mon"], "07:00", "07:00")])
+def test_an_all_day_window_from_a_start_lasts_24_hours() -> None:
+    (window,) = parse_windows([{**wire(["mon"], "07:00", None), "all_day": True}])
 
-    assert window.duration == MINUTES_PER_DAY
+    assert window.duration == MINUTES_PER_DAY and window.all_day
     assert is_excluded([window], minute(TUE, "06:59"))
     assert not is_excluded([window], minute(TUE, "07:00"))
     assert not is_excluded([window], minute(MON, "06:59"))
+
+
+def test_all_day_without_a_start_is_the_whole_day() -> None:
+    (window,) = parse_windows([{"weekdays": ["sat"], "all_day": True}])
+
+    assert (window.start, window.end) == (0, 0)
+    assert window.to_dict() == {
+        "weekdays": ["sat"],
+        "start": "00:00",
+        "end": "00:00",
+        "all_day": True,
+    }
+
+
+def test_an_end_equal_to_the_start_must_be_said_to_be_all_day() -> None:
+    with pytest.raises(
+        InvalidExclusionTimes, match=r"windows\[0\]\.end: 10:00 is the start time too"
+    ):
+        parse_windows([wire(["mon"], "10:00", "10:00")])
+    with pytest.raises(InvalidExclusionTimes, match="lasts 24 hours from its start"):
+        parse_windows([{**wire(["mon"], "10:00", "11:00"), "all_day": True}])
+    with pytest.raises(InvalidExclusionTimes, match="is not true or false"):
+        parse_windows([{**wire(["mon"], "10:00", "11:00"), "all_day": "yes"}])
+
+
+def test_windows_a_read_model_kept_before_all_day_was_said_still_read_as_24_hours() -> None:
+    (window,) = parse_windows([wire(["mon"], "10:00", "10:00")], stored=True)
+
+    assert window.duration == MINUTES_PER_DAY
+    assert window.to_dict()["all_day"] is True
 
 
 def test_overlapping_windows_merge() -> None:
@@ -225,7 +255,7 @@ def test_touching_windows_merge_and_separate_ones_do_not() -> None:
 
 def test_all_day_every_day_covers_the_whole_week() -> None:
     windows = parse_windows(
-        [wire(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "00:00", "00:00")]
+        [{"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "all_day": True}]
     )
 
     assert excluded_week_intervals(windows) == [(0, MINUTES_PER_WEEK)]

@@ -406,7 +406,7 @@ def test_windows_past_midnight_and_of_24_hours_are_kept_as_given(
     windows = parse_windows(
         [
             {"weekdays": ["fri"], "start": "22:00", "end": "06:00"},
-            {"weekdays": ["sun"], "start": "07:00", "end": "07:00"},
+            {"weekdays": ["sun"], "start": "07:00", "all_day": True},
         ]
     )
 

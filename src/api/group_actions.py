@@ -16,6 +16,7 @@ from api.models import (
     AuditEntryView,
     ExclusionTimesIn,
     ExclusionTimesView,
+    ExclusionWindowChangeIn,
     ExclusionWindowIn,
     GroupView,
     PriorityChargeIn,
@@ -55,6 +56,18 @@ def replace_exclusion_times(
     ctx: ApiContext, group_id: UUID, body: ExclusionTimesIn, actor: Actor
 ) -> ExclusionTimesView:
     position = ctx.service.groups.set_exclusion_times(group_id, windows_from(body.windows), actor)
+    ctx.caught_up(position)
+    return exclusion_times(ctx, group_id, actor)
+
+
+def change_exclusion_window(
+    ctx: ApiContext, group_id: UUID, body: ExclusionWindowChangeIn, actor: Actor
+) -> ExclusionTimesView:
+    old, new = (
+        ExclusionWindow.parse(window.model_dump(), field=name)
+        for name, window in (("old", body.old), ("new", body.new))
+    )
+    position = ctx.service.groups.change_exclusion_window(group_id, old, new, actor)
     ctx.caught_up(position)
     return exclusion_times(ctx, group_id, actor)
 

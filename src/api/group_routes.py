@@ -18,6 +18,7 @@ from api.models import (
     AuditEntryView,
     ExclusionTimesIn,
     ExclusionTimesView,
+    ExclusionWindowChangeIn,
     GroupView,
     PriorityChargeIn,
     ScheduleView,
@@ -46,6 +47,18 @@ def add_group_routes(router: APIRouter, who: Callable[..., Actor]) -> None:
         actor: Annotated[Actor, Depends(who)],
     ) -> ExclusionTimesView:
         return group_actions.replace_exclusion_times(ctx, group_id, body, actor)
+
+    @router.patch(
+        "/groups/{group_id}/exclusion-times",
+        summary="Change one exclusion window in place (409 if it changed meanwhile)",
+    )
+    def change_exclusion_window(
+        group_id: UUID,
+        body: ExclusionWindowChangeIn,
+        ctx: Context,
+        actor: Annotated[Actor, Depends(who)],
+    ) -> ExclusionTimesView:
+        return group_actions.change_exclusion_window(ctx, group_id, body, actor)
 
     @router.post("/groups/{group_id}/priority-charge", summary="Start priority charge")
     def start_priority_charge(

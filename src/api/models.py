@@ -15,12 +15,14 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
+from domain.errors import InvalidInput
 from domain.evse_limits import MAX_CURRENT_A, MAX_POWER_W, EvseLimits
 from domain.evses import MAX_CONNECTOR_ID
-from domain.exclusion_times import MAX_WINDOWS
+from domain.exclusion_times import MAX_WINDOWS, parse_windows, window_changes
 from domain.groups import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH, MAX_TIME_ZONE_LENGTH
 from domain.priority_charge import MAX_PRIORITY_MINUTES, priority_charge_runs
 from domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -87,9 +89,17 @@ class Strict(BaseModel):
 
 class ExclusionWindowIn(Strict):
     weekdays: list[Weekday] = Field(min_length=1, max_length=7, examples=[["mon", "tue"]])
-    start: TimeOfDay = Field(examples=["17:00"], description="local time HH:MM")
-    end: TimeOfDay = Field(
-        examples=["21:00"], description="local time HH:MM; at or before start: runs past midnight"
+    start: TimeOfDay | None = Field(
+        default=None, examples=["17:00"], description="local time HH:MM (00:00 if all_day)"
+    )
+    end: TimeOfDay | None = Field(
+        default=None,
+        examples=["21:00"],
+        description="local time HH:MM; before start: runs past midnight; the same as start"
+        " only with all_day",
+    )
+    all_day: StrictBool = Field(
+        default=False, description="24 hours from start (from 00:00: the whole day); no end"
     )
 
 
@@ -97,10 +107,33 @@ class ExclusionWindowView(BaseModel):
     weekdays: list[Weekday]
     start: str
     end: str
+    all_day: bool = Field(default=False, description="shown only when true: 24 hours from start")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _all_day(cls, data: Any) -> Any:
+        # Read-model rows written before the flag hold a 24-hour window as start == end.
+        if isinstance(data, dict) and "all_day" not in data:
+            return {**data, "all_day": data.get("start") == data.get("end")}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _without_false_all_day(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("all_day"):
+            data.pop("all_day", None)
+        return data
 
 
 class ExclusionTimesIn(Strict):
     windows: list[ExclusionWindowIn] = Field(max_length=MAX_WINDOWS)
+
+
+class ExclusionWindowChangeIn(Strict):
+    """One window changed in place, atomically: `old` as the group has it now."""
+
+    old: ExclusionWindowIn
+    new: ExclusionWindowIn
 
 
 class ExclusionTimesView(BaseModel):
@@ -319,6 +352,34 @@ class AuditEntryView(BaseModel):
     evse_id: UUID | None
     old_value: Any = None
     new_value: Any = None
+    changes: dict[str, Any] | None = Field(
+        default=None,
+        description="for exclusion_times_set: the windows added, removed and changed"
+        " ({from, to}), rather than the whole list",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _window_changes(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("action") != "exclusion_times_set":
+            return data
+        try:
+            old = parse_windows(data.get("old_value") or [], stored=True)
+            new = parse_windows(data.get("new_value") or [], stored=True)
+        except InvalidInput:  # recorded in a shape no longer read as windows: lists only
+            return data
+        changes = window_changes(old, new)
+        return {
+            **data,
+            "changes": {
+                "added": [window.to_dict() for window in changes.added],
+                "removed": [window.to_dict() for window in changes.removed],
+                "changed": [
+                    {"from": before.to_dict(), "to": after.to_dict()}
+                    for before, after in changes.changed
+                ],
+            },
+        }
 
 
 class FieldErrorView(BaseModel):

@@ -37,8 +37,10 @@ def format_minute_of_day(minute: int) -> str:
 class ExclusionWindow:
     """One weekly window: on each of `weekdays`, from `start` to `end` local time.
 
-    `end <= start` means the window runs past midnight into the next day
-    (`end == start` is a full 24 hours). Times are minutes after midnight.
+    `end < start` means the window runs past midnight into the next day; `end == start`
+    is a full 24 hours from the start (`all_day`), which a person or client must say
+    so (`parse`): "10:00 to 10:00" is more often a slip than a day. Times are minutes
+    after midnight.
     """
 
     weekdays: tuple[str, ...]
@@ -67,32 +69,50 @@ class ExclusionWindow:
         object.__setattr__(self, "weekdays", ordered)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any], *, index: int = 0) -> ExclusionWindow:
-        """From the wire form `{"weekdays": ["mon"], "start": "HH:MM", "end": "HH:MM"}`."""
-        prefix = f"windows[{index}]"
+    def parse(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        index: int = 0,
+        stored: bool = False,
+        field: str | None = None,
+    ) -> ExclusionWindow:
+        """From the wire form `{"weekdays": ["mon"], "start": "HH:MM", "end": "HH:MM"}`, or
+        `{"weekdays": ["sat"], "all_day": true}` (24 hours from `start`, 00:00 unless given).
+
+        A window whose end is its start is refused unless `all_day` says so; `stored`
+        windows (read-model rows written before the flag) take it as 24 hours, as always.
+        Refusals name `field`, else `windows[index]`."""
+        prefix = field or f"windows[{index}]"
         if not isinstance(data, Mapping):
             raise InvalidExclusionTimes(f"{prefix}: expected an object with weekdays, start, end")
         weekdays = data.get("weekdays")
         if not isinstance(weekdays, list | tuple) or not all(isinstance(d, str) for d in weekdays):
             raise InvalidExclusionTimes(f"{prefix}.weekdays: expected a list of day names")
         try:
-            return cls(
-                weekdays=tuple(day.lower() for day in weekdays),
-                start=parse_minute_of_day(data.get("start"), field=f"{prefix}.start"),
-                end=parse_minute_of_day(data.get("end"), field=f"{prefix}.end"),
-            )
+            start, end = _start_and_end(data, stored)
+            return cls(weekdays=tuple(day.lower() for day in weekdays), start=start, end=end)
         except InvalidExclusionTimes as error:
             message = str(error)
             if not message.startswith(prefix):
                 message = f"{prefix}.{message}"
             raise InvalidExclusionTimes(message) from None
 
+    @property
+    def all_day(self) -> bool:
+        """24 hours from the start (the whole day when it starts at 00:00)."""
+        return self.start == self.end
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The wire form; `all_day` only where it holds, so other windows read as before."""
+        wire: dict[str, Any] = {
             "weekdays": list(self.weekdays),
             "start": format_minute_of_day(self.start),
             "end": format_minute_of_day(self.end),
         }
+        if self.all_day:
+            wire["all_day"] = True
+        return wire
 
     @property
     def duration(self) -> int:
@@ -112,6 +132,28 @@ class ExclusionWindow:
         return intervals
 
 
+def _start_and_end(data: Mapping[str, Any], stored: bool) -> tuple[int, int]:
+    all_day = data.get("all_day", False)
+    if not isinstance(all_day, bool):
+        raise InvalidExclusionTimes(f"all_day: {shown(all_day)} is not true or false")
+    if all_day:
+        given = data.get("start")
+        start = 0 if given is None else parse_minute_of_day(given, field="start")
+        if data.get("end") is not None and parse_minute_of_day(data["end"], field="end") != start:
+            raise InvalidExclusionTimes(
+                "end: an all-day window lasts 24 hours from its start; leave the end out"
+            )
+        return start, start
+    start = parse_minute_of_day(data.get("start"), field="start")
+    end = parse_minute_of_day(data.get("end"), field="end")
+    if end == start and not stored:
+        raise InvalidExclusionTimes(
+            f"end: {format_minute_of_day(end)} is the start time too; for 24 hours from the"
+            " start give all_day: true, else a different end"
+        )
+    return start, end
+
+
 def validate_windows(windows: Sequence[Any]) -> tuple[ExclusionWindow, ...]:
     """Refuse more than MAX_WINDOWS windows or anything that is not a window."""
     if len(windows) > MAX_WINDOWS:
@@ -124,13 +166,15 @@ def validate_windows(windows: Sequence[Any]) -> tuple[ExclusionWindow, ...]:
     return tuple(windows)
 
 
-def parse_windows(data: Any) -> tuple[ExclusionWindow, ...]:
-    """From the wire form: a list of window objects."""
+def parse_windows(data: Any, *, stored: bool = False) -> tuple[ExclusionWindow, ...]:
+    """From the wire form: a list of window objects (`stored`: as a read model keeps them)."""
     if not isinstance(data, list | tuple):
         raise InvalidExclusionTimes("windows: expected a list of windows")
     if len(data) > MAX_WINDOWS:
         validate_windows(data)
-    return validate_windows([ExclusionWindow.parse(item, index=i) for i, item in enumerate(data)])
+    return validate_windows(
+        [ExclusionWindow.parse(item, index=i, stored=stored) for i, item in enumerate(data)]
+    )
 
 
 def merge_week_intervals(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -173,3 +217,27 @@ def is_excluded(windows: Iterable[ExclusionWindow], minute_of_week: int) -> bool
             if begin <= minute_of_week < end or begin <= minute_of_week + MINUTES_PER_WEEK < end:
                 return True
     return False
+
+
+@dataclass(frozen=True)
+class WindowChanges:
+    """What changed between two lists of windows, as the history tells it."""
+
+    added: tuple[ExclusionWindow, ...] = ()
+    removed: tuple[ExclusionWindow, ...] = ()
+    changed: tuple[tuple[ExclusionWindow, ExclusionWindow], ...] = ()  # (before, after)
+
+
+def window_changes(old: Sequence[ExclusionWindow], new: Sequence[ExclusionWindow]) -> WindowChanges:
+    """A window that took another's place (the same position, nothing else different) is
+    *changed*; otherwise windows are *added* or *removed*. Order alone changes nothing."""
+    if len(old) == len(new):
+        differing = [i for i, (was, now) in enumerate(zip(old, new, strict=True)) if was != now]
+        if len(differing) == 1:
+            was, now = old[differing[0]], new[differing[0]]
+            if was not in new and now not in old:
+                return WindowChanges(changed=((was, now),))
+    return WindowChanges(
+        added=tuple(window for window in new if window not in old),
+        removed=tuple(window for window in old if window not in new),
+    )

@@ -199,6 +199,22 @@ class GroupCommands:
 
         return self._change(group_id, actor, change, operator_only=False)
 
+    def change_exclusion_window(
+        self, group_id: UUID, old: ExclusionWindow, new: ExclusionWindow, actor: Actor
+    ) -> int | None:
+        """Change one window in place, in one save: the charger never sees the group without
+        it, as it would between a removal and an addition. Refused if `old` is no longer
+        there (changed or removed meanwhile)."""
+
+        def change(group: SmartChargingGroup) -> None:
+            windows = list(group.exclusion_windows)
+            if old not in windows:
+                raise Conflict("this exclusion time was removed or changed meanwhile")
+            windows[windows.index(old)] = new
+            group.set_exclusion_times(windows, actor)
+
+        return self._change(group_id, actor, change, operator_only=False)
+
     # --- priority charge (operator, or the group's home user) ------------------------------
 
     def start_priority_charge(

@@ -63,7 +63,7 @@ def group_input_from_row(row: dict[str, Any]) -> GroupInput:
     """A row of the groups read model (queries.GROUP_COLUMNS)."""
     return GroupInput(
         time_zone=row["time_zone"],
-        exclusion_windows=parse_windows(row["exclusion_windows"] or []),
+        exclusion_windows=parse_windows(row["exclusion_windows"] or [], stored=True),
         random_delay=bool(row["random_delay"]),
         priority_ends_at=row["priority_ends_at"],
         priority_started_at=row["priority_started_at"],

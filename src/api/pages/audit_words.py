@@ -8,7 +8,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .formatting import local, role_words, windows_text
+from domain.errors import InvalidInput
+from domain.exclusion_times import ExclusionWindow, parse_windows, window_changes
+
+from .formatting import local, role_words, window_change_text, window_text, windows_text
 
 ACTIONS = {
     "created": "Group created",
@@ -83,18 +86,53 @@ def _detail_makers(zone: ZoneInfo) -> dict[str, Callable[[Any, Any], str]]:
     }
 
 
+def exclusion_change(old: Any, new: Any) -> tuple[str, str]:
+    """(what, detail) of a change of exclusion times: the window added, removed or changed,
+    not the whole list; entries recorded before single-window edits read the same way."""
+    try:
+        changes = window_changes(_windows(old), _windows(new))
+    except InvalidInput:  # a value no longer read as windows: the list as it was recorded
+        return ACTIONS["exclusion_times_set"], windows_text(new)
+    if changes.changed and not (changes.added or changes.removed):
+        return "Exclusion time changed", "; ".join(
+            window_change_text(before.to_dict(), after.to_dict())
+            for before, after in changes.changed
+        )
+    added = [window_text(w.to_dict()) for w in changes.added]
+    removed = [window_text(w.to_dict()) for w in changes.removed]
+    if added and not removed:
+        return _counted("added", added), "; ".join(added)
+    if removed and not added:
+        return _counted("removed", removed), "; ".join(removed)
+    if not added:
+        return ACTIONS["exclusion_times_set"], "the same times, in another order"
+    return ACTIONS["exclusion_times_set"], f"added {'; '.join(added)}; removed {'; '.join(removed)}"
+
+
+def _windows(value: Any) -> tuple[ExclusionWindow, ...]:
+    return parse_windows(value or [], stored=True)
+
+
+def _counted(verb: str, texts: list[str]) -> str:
+    return f"Exclusion time{'s' if len(texts) > 1 else ''} {verb}"
+
+
 def audit_lines(rows: list[dict[str, Any]], zone: ZoneInfo) -> list[AuditLine]:
     makers = _detail_makers(zone)
     lines = []
     for row in rows:
         action = row["action"]
         maker = makers.get(action)
+        what = ACTIONS.get(action, action.replace("_", " ").capitalize())
+        detail = maker(row["old_value"], row["new_value"]) if maker else ""
+        if action == "exclusion_times_set":
+            what, detail = exclusion_change(row["old_value"], row["new_value"])
         lines.append(
             AuditLine(
                 at=row["at"],
                 when=local(row["at"], zone),
-                what=ACTIONS.get(action, action.replace("_", " ").capitalize()),
-                detail=maker(row["old_value"], row["new_value"]) if maker else "",
+                what=what,
+                detail=detail,
                 who=row["actor_email"] or ("the system" if row["actor_role"] == "system" else "?"),
                 role=role_words(row["actor_role"]),
             )

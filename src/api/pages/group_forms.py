@@ -22,7 +22,7 @@ from domain.exclusion_times import ExclusionWindow
 from .access import CONSUMER, OPERATOR, PageUser, PortalForm, PortalPage, safe_next
 from .exclusion_form import window_from_form, window_from_key
 from .form_input import FormFields, Posted
-from .formatting import clock, window_text
+from .formatting import clock, window_change_text, window_text
 from .group_panels import find_group, live_regions, render_group_page
 from .group_state import PRIORITY_MINUTES
 from .messages import FormError, explain, status_of
@@ -56,14 +56,50 @@ def add_window(
     find_group(ctx, user, group_id)
     try:
         window = window_from_form(
-            form.texts("days", "Days"), form.text("start", "Start"), form.text("end", "End")
+            form.texts("days", "Days"),
+            form.text("start", "Start", optional=True),
+            form.text("end", "End", optional=True),
+            all_day=form.text("all_day", "All day", optional=True) == "yes",
         )
         added = ExclusionWindow.parse(window)
         ctx.caught_up(ctx.service.groups.add_exclusion_window(group_id, added, user.actor))
     except (FormError, DomainError) as error:
-        values = {**form.typed("start", "end"), "days": form.typed_all("days")}
+        values = {**form.typed("start", "end", "all_day"), "days": form.typed_all("days")}
         return refused(request, ctx, user, group_id, "exclusion", error, values)
-    notice = f"Exclusion time added: {window_text(window)}."
+    notice = f"Exclusion time added: {window_text(added.to_dict())}."
+    return redirect(f"{user.portal.group_url(group_id)}#exclusions", notice)
+
+
+def change_window(
+    request: Request, ctx: ApiContext, user: PageUser, group_id: UUID, form: FormFields
+) -> Response:
+    """One window changed in place: the charger never goes without it in between."""
+    find_group(ctx, user, group_id)
+    old: dict[str, Any] = {}
+    try:
+        old = window_from_key(
+            form.text("old_weekdays", "Days"),
+            form.text("old_start", "Start"),
+            form.text("old_end", "End"),
+        )
+        new = window_from_form(
+            form.texts("days", "Days"),
+            form.text("start", "Start", optional=True),
+            form.text("end", "End", optional=True),
+            all_day=form.text("all_day", "All day", optional=True) == "yes",
+        )
+        position = ctx.service.groups.change_exclusion_window(
+            group_id, ExclusionWindow.parse(old), ExclusionWindow.parse(new), user.actor
+        )
+        ctx.caught_up(position)
+    except (FormError, DomainError) as error:
+        values = {**form.typed("start", "end", "all_day"), "days": form.typed_all("days")}
+        return refused(
+            request, ctx, user, group_id, "exclusion_change", error, {**values, "old": old}
+        )
+    notice = (
+        f"Exclusion time changed: {window_change_text(old, ExclusionWindow.parse(new).to_dict())}."
+    )
     return redirect(f"{user.portal.group_url(group_id)}#exclusions", notice)
 
 
@@ -134,6 +170,12 @@ def remove_exclusion(
     return remove_window(request, ctx, user, group_id, form)
 
 
+def change_exclusion(
+    group_id: UUID, request: Request, ctx: Context, user: PortalForm, form: Posted
+) -> Response:
+    return change_window(request, ctx, user, group_id, form)
+
+
 def priority_start(
     group_id: UUID, request: Request, ctx: Context, user: PortalForm, form: Posted
 ) -> Response:
@@ -150,6 +192,7 @@ ROUTES: list[tuple[str, Callable[..., Response], str]] = [
     ("/live", live, "GET"),
     ("/exclusion-times/add", add_exclusion, "POST"),
     ("/exclusion-times/remove", remove_exclusion, "POST"),
+    ("/exclusion-times/change", change_exclusion, "POST"),
     ("/priority-charge/start", priority_start, "POST"),
     ("/priority-charge/stop", priority_stop, "POST"),
 ]

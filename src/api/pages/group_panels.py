@@ -21,6 +21,7 @@ from domain.errors import ScheduleUnavailable
 
 from .access import OPERATOR, PageUser
 from .audit_words import audit_lines
+from .exclusion_form import listed_window
 from .formatting import time_zone_names
 from .group_state import PRIORITY_MINUTES, charging_state, evse_allowances, evse_status
 from .rendering import fragment, live_answer, page_context, render
@@ -114,12 +115,34 @@ def render_group_page(
     """The group page; after a refused form, with the error next to it and the values kept."""
     row = find_group(ctx, user, group_id)
     context = group_context(ctx, user, row, ctx.queries.evses(row["id"]))
+    errors = dict(errors or {})
+    editing = being_edited(request, row, values or {}, errors)
     context.update(
-        errors=errors or {}, values=values or {}, fault=ctx.view.faults.group_fault(group_id)
+        errors=errors,
+        values=values or {},
+        editing=editing,
+        fault=ctx.view.faults.group_fault(group_id),
     )
     if user.portal is OPERATOR:
         context.update(operator_extras(ctx))
     return render(request, f"{user.portal.name}_group.html", context, status_code)
+
+
+def being_edited(
+    request: Request, row: dict[str, Any], values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any] | None:
+    """The window the page's edit form changes: the one its Edit link names (`?edit=`), or
+    the one a refused change was for. A link to a window gone meanwhile says so."""
+    refused = (values.get("exclusion_change") or {}).get("old")
+    if refused:
+        return dict(refused)
+    key = request.query_params.get("edit", "")[:64]
+    if not key:
+        return None
+    window = listed_window(row["exclusion_windows"] or [], key)
+    if window is None:
+        errors["exclusions"] = "That exclusion time was changed or removed meanwhile."
+    return window
 
 
 def live_regions(ctx: ApiContext, user: PageUser, group_id: UUID, since: str) -> Response:

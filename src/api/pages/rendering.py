@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from . import formatting
 from .access import CSRF_FIELD, PageUser, Portal
+from .exclusion_form import window_key
 
 API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = API_DIR / "templates"
@@ -37,6 +38,9 @@ environment.globals.update(
     weekdays_text=formatting.weekdays_text,
     window_text=formatting.window_text,
     windows_text=formatting.windows_text,
+    merged_windows_text=formatting.merged_windows_text,
+    effective_windows_text=formatting.effective_windows_text,
+    window_key=window_key,
     role_words=formatting.role_words,
     day_names=formatting.DAY_NAMES,
 )
