@@ -144,6 +144,9 @@ def _start_and_end(data: Mapping[str, Any], stored: bool) -> tuple[int, int]:
                 "end: an all-day window lasts 24 hours from its start; leave the end out"
             )
         return start, start
+    for name in ("start", "end"):
+        if data.get(name) is None:
+            raise InvalidExclusionTimes(f"{name}: required as HH:MM, unless all_day is true")
     start = parse_minute_of_day(data.get("start"), field="start")
     end = parse_minute_of_day(data.get("end"), field="end")
     if end == start and not stored:

@@ -57,8 +57,8 @@ def add_window(
     try:
         window = window_from_form(
             form.texts("days", "Days"),
-            form.text("start", "Start", optional=True),
-            form.text("end", "End", optional=True),
+            form.text("start", "Start"),  # sent empty beside "All day"
+            form.text("end", "End"),
             all_day=form.text("all_day", "All day", optional=True) == "yes",
         )
         added = ExclusionWindow.parse(window)
@@ -84,8 +84,8 @@ def change_window(
         )
         new = window_from_form(
             form.texts("days", "Days"),
-            form.text("start", "Start", optional=True),
-            form.text("end", "End", optional=True),
+            form.text("start", "Start"),  # sent empty beside "All day"
+            form.text("end", "End"),
             all_day=form.text("all_day", "All day", optional=True) == "yes",
         )
         position = ctx.service.groups.change_exclusion_window(
