@@ -36,7 +36,9 @@ class EvseLimits:
     max_power_w: float | None = None
 
     def __post_init__(self) -> None:
-        if (self.max_current_a is None) == (self.max_power_w is None):
+        if self.max_current_a is None and self.max_power_w is None:
+            raise InvalidInput("give either max_current_a (with phases) or max_power_w")
+        if self.max_current_a is not None and self.max_power_w is not None:
             raise InvalidInput("give either max_current_a (with phases) or max_power_w, not both")
         if self.max_current_a is not None:
             current = checked_number("max_current_a", self.max_current_a, 0, MAX_CURRENT_A)

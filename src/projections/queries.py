@@ -163,7 +163,8 @@ class ReadModelQueries:
 
     # --- EVSEs -------------------------------------------------------------------------
 
-    EVSE_SELECT = """SELECT e.*, g.name AS group_name, c.connected, c.protocol,
+    EVSE_SELECT = """SELECT e.*, g.name AS group_name, g.time_zone AS group_time_zone,
+        c.connected, c.protocol,
         c.connector_status -> e.connector_id::text AS connector,
         c.max_periods AS charger_max_periods, c.rate_units AS charger_rate_units,
         c.max_stack_level AS charger_max_stack_level, s.transaction_id,

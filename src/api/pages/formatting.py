@@ -32,15 +32,18 @@ def local(moment: datetime | None, zone: str | ZoneInfo = "UTC") -> str:
     return f"{DAY_NAMES[WEEKDAYS[at.weekday()]]} {at.day} {at:%b}, {at:%H:%M} {at.tzname()}"
 
 
-def clock(moment: datetime | None, zone: str | ZoneInfo, now: datetime) -> str:
-    """'17:05', or 'Tue 17:05' when not on the same day as `now` in that zone."""
+def clock(
+    moment: datetime | None, zone: str | ZoneInfo, now: datetime, *, with_zone: bool = True
+) -> str:
+    """'17:05 CET', or 'Tue 17:05 CET' when not on the same day as `now` in that zone: local
+    time always says its zone (`with_zone=False` for the first end of a range)."""
     if moment is None:
         return ""
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
     at = moment.astimezone(tz)
     today = now.astimezone(tz).date()
     day = "" if at.date() == today else f"{DAY_NAMES[WEEKDAYS[at.weekday()]]} "
-    return f"{day}{at:%H:%M}"
+    return f"{day}{at:%H:%M}" + (f" {at.tzname()}" if with_zone else "")
 
 
 def duration(span: timedelta) -> str:

@@ -91,6 +91,30 @@ ANSWER_WORDS = {
 }
 
 
+# What the home user reads for the same states: the schedule his charger holds, not profiles.
+SCHEDULE_WORDS = {
+    "none": "no schedule to send yet",
+    "ok": "your charger has your latest schedule",
+    "failed": "your charger did not take your latest schedule; your operator can see why",
+    "offline": "your charger gets your latest schedule when it is back online",
+    "sent": "sending your latest schedule to your charger",
+}
+
+# OCPP 1.6 §7.7 ChargePointStatus (2.0.1's ConnectorStatusEnumType uses a subset), in words.
+CONNECTOR_WORDS = {
+    "Available": "no car plugged in",
+    "Occupied": "car plugged in",
+    "Preparing": "car plugged in",
+    "Charging": "charging",
+    "SuspendedEV": "car plugged in, not taking power",
+    "SuspendedEVSE": "car plugged in, held by the charger",
+    "Finishing": "charging finished, car still plugged in",
+    "Reserved": "reserved",
+    "Unavailable": "out of service",
+    "Faulted": "the charger reports a fault",
+}
+
+
 def profile_words(status: dict[str, Any]) -> tuple[str, str]:
     """(kind, words) of the last charging profiles sent: ok, waiting, failed or none."""
     desired = status.get("desired_profiles") or []
@@ -109,6 +133,13 @@ def profile_words(status: dict[str, Any]) -> tuple[str, str]:
     return "waiting", f"{count} sent, waiting for the charger's answer"
 
 
+def schedule_words(kind: str, status: dict[str, Any]) -> str:
+    """The home user's words for `profile_words`' kind."""
+    if kind == "waiting":
+        return SCHEDULE_WORDS["sent" if status.get("connected") else "offline"]
+    return SCHEDULE_WORDS[kind]
+
+
 @dataclass(frozen=True)
 class EvseStatus:
     id: Any
@@ -119,6 +150,8 @@ class EvseStatus:
     session: str
     profile_kind: str
     profile: str
+    schedule: str  # what the home user reads instead of `profile`
+    home_connection: str  # what the home user reads instead of `connection`
     group_id: Any
     group_name: str | None
     now: ChargingState | None = None
@@ -145,12 +178,15 @@ def evse_status(
     connector = (status.get("connector") or {}).get("status")
     version = (status.get("protocol") or "").removeprefix("ocpp")
     protocol = f" (OCPP {version})" if version else ""
-    connection = f"online{protocol}" if status["connected"] else "offline"
+    online = "Online" if status["connected"] else "Offline"
+    connection, home_connection = f"{online}{protocol}", online
     if connector:
-        connection += f", connector {connector.lower()}"
-    session = "no charging session"
+        words = CONNECTOR_WORDS.get(connector)
+        connection += f", connector {connector}" + (f" ({words})" if words else "")
+        home_connection += f", {words}" if words else ""
+    session = "No charging session"
     if status.get("transaction_id"):
-        session = f"charging session since {clock(status['session_started_at'], zone, now)}"
+        session = f"Charging session since {clock(status['session_started_at'], zone, now)}"
     kind, words = profile_words(status)
     return EvseStatus(
         id=row["id"],
@@ -161,6 +197,8 @@ def evse_status(
         session=session,
         profile_kind=kind,
         profile=words,
+        schedule=schedule_words(kind, status).capitalize(),
+        home_connection=home_connection,
         group_id=row.get("group_id"),
         group_name=row.get("group_name"),
         now=charging_state([allowance]) if allowance is not None else None,

@@ -13,7 +13,7 @@ from api.chargers import charger_views
 from api.context import ApiContext
 from api.deps import Context
 from domain.errors import DomainError
-from domain.evse_limits import EvseLimits
+from domain.evse_limits import MAX_CURRENT_A, MAX_POWER_W, EvseLimits
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import FormFields, Posted, quoted
@@ -37,7 +37,10 @@ def evses_page(
     context = page_context(
         OPERATOR,
         user,
-        evses=[evse_status(row, ZoneInfo("UTC"), now) for row in rows],
+        # Times in the EVSE's group's time zone, saying which; a free EVSE's in UTC.
+        evses=[
+            evse_status(row, ZoneInfo(row.get("group_time_zone") or "UTC"), now) for row in rows
+        ],
         chargers=charger_views(ctx),
         charger_ids=sorted({row["charge_point_id"] for row in rows}),
         errors=errors or {},
@@ -85,16 +88,38 @@ def register(ctx: ApiContext, user: PageUser, form: FormFields) -> tuple[str, in
     if connector is None:
         raise FormError("Connector: give the connector's number, 1 for the first.")
     _, position = ctx.service.evses.register_evse(
-        charge_point_id,
-        connector,
-        user.actor,
-        EvseLimits(
-            max_current_a=number(form.text("max_current_a", "Maximum current"), "Maximum current"),
-            phases=number(form.text("phases", "Phases"), "Phases", int),
-            max_power_w=number(form.text("max_power_w", "Maximum power"), "Maximum power"),
-        ),
+        charge_point_id, connector, user.actor, limits_from(form)
     )
     return f"{charge_point_id} connector {connector}", position
+
+
+def limits_from(form: FormFields) -> EvseLimits:
+    """The form's rating in the operator's words; the domain checks it again."""
+    current = number(form.text("max_current_a", "Maximum current"), "Maximum current")
+    phases = number(form.text("phases", "Phases", optional=True), "Phases", int)
+    power = number(form.text("max_power_w", "Maximum power"), "Maximum power")
+    if current is None and power is None:
+        raise FormError(
+            "Give the connector's maximum current in amperes (with its phases),"
+            " or its maximum power in watts."
+        )
+    if current is not None and power is not None:
+        raise FormError(
+            "Give the maximum current or the maximum power, not both: the charger is limited"
+            " by one of them."
+        )
+    if phases not in (None, 1, 3):
+        raise FormError("Phases: choose 1 phase or 3 phases.")
+    if current is not None and phases is None:
+        raise FormError("Choose 1 or 3 phases for the maximum current.")
+    in_range(current, "Maximum current", "A", MAX_CURRENT_A)
+    in_range(power, "Maximum power", "W", MAX_POWER_W)
+    return EvseLimits(max_current_a=current, phases=phases, max_power_w=power)
+
+
+def in_range(value: float | None, what: str, unit: str, highest: float) -> None:
+    if value is not None and not 0 < value <= highest:
+        raise FormError(f"{what}: give more than 0 {unit} and at most {highest:,.0f} {unit}.")
 
 
 @router.get("/evses")
