@@ -191,7 +191,7 @@ def test_group_page_draws_the_schedule_and_the_history(
         'class="bar priority"',
         'class="bar free"',
         'class="now"',
-        ">Today</text>",
+        ">Today</li>",  # the days are named beside the chart, in HTML
         ">now</text>",
     ):
         assert drawn in page.text, drawn

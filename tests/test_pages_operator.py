@@ -309,12 +309,25 @@ def test_group_list_is_searchable(operator: PageClient, operator_client: httpx.C
     assert "Alpha house" not in text(found)
 
 
-def test_group_is_deleted(operator: PageClient, operator_client: httpx.Client) -> None:
-    group_id = group(operator_client, "Short-lived")["id"]
-    operator.get(f"/operator/groups/{group_id}")
+def test_group_is_deleted_after_a_page_that_asks_first(
+    operator: PageClient, operator_client: httpx.Client
+) -> None:
+    group_id = group(operator_client, "Short-lived", evse_ids=[evse(operator_client, "CP-SL")])[
+        "id"
+    ]
+    page = operator.get(f"/operator/groups/{group_id}")
+    assert f'href="/operator/groups/{group_id}/delete">Delete group…' in page.text
 
-    answer = operator.post(f"/operator/groups/{group_id}/delete")
+    asked = operator.get(f"/operator/groups/{group_id}/delete")
+    unconfirmed = operator.post(f"/operator/groups/{group_id}/delete")
+    still_there = operator.get(f"/operator/groups/{group_id}").status_code
+    answer = operator.post(f"/operator/groups/{group_id}/delete", {"confirm": "yes"})
 
+    assert asked.status_code == 200
+    assert "Delete the group “Short-lived”?" in text(asked)
+    assert "CP-SL / connector 1) are free again" in text(asked)
+    assert unconfirmed.status_code == 200 and "Delete the group" in text(unconfirmed)
+    assert still_there == 200
     assert "Group “Short-lived” deleted" in text(operator.follow(answer))
     assert operator.get(f"/operator/groups/{group_id}").status_code == 404
 

@@ -18,7 +18,7 @@ from .form_input import MAX_SEARCH_LENGTH, FormFields, Posted, echo, search_text
 from .group_forms import refused
 from .group_panels import find_group, render_group_page, signature
 from .group_state import group_charging_states
-from .messages import FormError
+from .messages import FormError, explain, status_of
 from .rendering import fragment, live_answer, page_context, redirect, render
 
 router = APIRouter(prefix="/operator/groups", include_in_schema=False)
@@ -195,11 +195,38 @@ def remove_evse(
     return redirect(f"{OPERATOR.group_url(group_id)}#evses", "EVSE removed from the group.")
 
 
+def delete_page(
+    request: Request,
+    ctx: ApiContext,
+    user: PageUser,
+    row: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """What deleting the group releases, and a button that does it: asked first, with or
+    without JavaScript."""
+    context = page_context(
+        OPERATOR, user, group=row, evses=ctx.queries.evses(row["id"]), errors=errors or {}
+    )
+    return render(request, "operator_group_delete.html", context, status_code)
+
+
+@router.get("/{group_id}/delete")
+def ask_to_delete(group_id: UUID, request: Request, ctx: Context, user: OperatorPage) -> Response:
+    return delete_page(request, ctx, user, find_group(ctx, user, group_id))
+
+
 @router.post("/{group_id}/delete")
-def delete_group(group_id: UUID, request: Request, ctx: Context, user: OperatorForm) -> Response:
+def delete_group(
+    group_id: UUID, request: Request, ctx: Context, user: OperatorForm, form: Posted
+) -> Response:
+    """Deletes only when the confirmation page's button says so; any other post (an older
+    page's form) gets the question."""
     row = find_group(ctx, user, group_id)
     try:
+        if form.text("confirm", "Confirm", optional=True) != "yes":
+            return delete_page(request, ctx, user, row)
         ctx.caught_up(ctx.service.groups.delete_group(group_id, user.actor))
-    except DomainError as error:
-        return refused(request, ctx, user, group_id, "delete", error)
+    except (DomainError, FormError) as error:
+        return delete_page(request, ctx, user, row, {"delete": explain(error)}, status_of(error))
     return redirect(OPERATOR.home, f"Group “{row['name']}” deleted; its EVSEs are free again.")

@@ -16,13 +16,14 @@ from domain.exclusion_times import WEEKDAYS
 
 from .formatting import DASH, DAY_NAMES, local
 
-WIDTH = 520
-LEFT = 58
-RIGHT = 8
+# Across, positions are percentages of the plot's width: the SVG has no viewBox, so it takes
+# its box's width on any screen while its text keeps its size in CSS pixels (a scaled chart's
+# labels shrank to 7 px on a phone). The days' names are HTML beside it. Down, CSS pixels.
+LEFT = 0
+PLOT = 100
 TOP = 24
 ROW = 26
 GAP = 6
-PLOT = WIDTH - LEFT - RIGHT
 DAYS = 7
 
 REASONS = {
@@ -45,7 +46,6 @@ class Bar:
 @dataclass(frozen=True)
 class Chart:
     title: str
-    width: float
     height: float
     bars: list[Bar]
     days: list[tuple[float, str]]
@@ -119,7 +119,6 @@ def chart_for(evse: dict[str, Any], zone: ZoneInfo, now: datetime) -> Chart:
             )
     return Chart(
         title=f"{evse['charge_point_id']} / connector {evse['connector_id']}",
-        width=WIDTH,
         height=y_of(DAYS) + 4,
         bars=bars,
         days=[(y_of(row) + ROW / 2, day_label(day, days[0])) for row, day in enumerate(days)],
@@ -135,7 +134,7 @@ def hour_lines(now_x: float) -> list[tuple[float, str, bool, bool]]:
     for hour in range(0, 25, 3):
         x = x_of(hour)
         major = hour % 6 == 0
-        lines.append((x, f"{hour:02d}:00", major, major and not now_x - 30 < x < now_x + 34))
+        lines.append((x, f"{hour:02d}:00", major, major and not now_x - 9 < x < now_x + 10))
     return lines
 
 
