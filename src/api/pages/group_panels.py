@@ -35,6 +35,8 @@ LIVE_REGIONS = {
     "schedule": "_schedule.html",
     "audit": "_audit.html",
 }
+# The home user's state (invited, active) and the resend button change when he accepts.
+OPERATOR_REGIONS = {"home_user": "_home_user_status.html"}
 
 
 class PageNotFound(Exception):
@@ -153,6 +155,7 @@ def live_regions(ctx: ApiContext, user: PageUser, group_id: UUID, since: str) ->
 
     def regions() -> dict[str, str]:
         context = group_context(ctx, user, row, evses)
-        return {name: fragment(template, context) for name, template in LIVE_REGIONS.items()}
+        names = {**LIVE_REGIONS, **(OPERATOR_REGIONS if user.portal is OPERATOR else {})}
+        return {name: fragment(template, context) for name, template in names.items()}
 
     return live_answer(signature(row, evses, now), since, regions)
