@@ -15,7 +15,6 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StringConstraints,
-    model_serializer,
     model_validator,
 )
 
@@ -107,7 +106,11 @@ class ExclusionWindowView(BaseModel):
     weekdays: list[Weekday]
     start: str
     end: str
-    all_day: bool = Field(default=False, description="shown only when true: 24 hours from start")
+    all_day: bool = Field(
+        default=False,
+        description="present only when true: 24 hours from start",
+        exclude_if=lambda all_day: not all_day,  # other windows read as they always did
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -115,13 +118,6 @@ class ExclusionWindowView(BaseModel):
         # Read-model rows written before the flag hold a 24-hour window as start == end.
         if isinstance(data, dict) and "all_day" not in data:
             return {**data, "all_day": data.get("start") == data.get("end")}
-        return data
-
-    @model_serializer(mode="wrap")
-    def _without_false_all_day(self, handler: Any) -> Any:
-        data = handler(self)
-        if isinstance(data, dict) and not data.get("all_day"):
-            data.pop("all_day", None)
         return data
 
 
