@@ -63,9 +63,16 @@ async def answer_to(connection: ClientConnection, frame: str) -> list[Any]:
             return received  # type: ignore[no-any-return]
 
 
-async def connected(runtime: Runtime, charge_point_id: str) -> int:
-    """Once the read models show the charger connected: the store's position then."""
-    await wait_until(lambda: charger_row(runtime, charge_point_id)["connected"])
+async def connected(runtime: Runtime, charge_point_id: str, *, answers: bool = True) -> int:
+    """Once the read models show the charger connected, and the capabilities the gateway
+    asks a new connection for when the charger `answers` our calls: the store's position
+    then, with nothing more on its way."""
+
+    def settled() -> bool:
+        row = charger_row(runtime, charge_point_id)
+        return bool(row["connected"]) and (not answers or row["max_periods"] is not None)
+
+    await wait_until(settled)
     return recorded(runtime)
 
 
@@ -142,7 +149,7 @@ def test_unreadable_frames_get_a_callerror_with_their_id_and_the_connection_live
     async def scenario() -> None:
         bystander = await open_charger(gateway.url, OTHER, PASSWORD)
         connection = await raw(gateway, "CP-DEEP", protocol)
-        await connected(runtime, "CP-DEEP")
+        await connected(runtime, "CP-DEEP", answers=False)
         before = await connected(runtime, OTHER)
         for frame, (message_id, expected) in unreadable_frames(code):
             answer = await answer_to(connection, frame)
@@ -285,7 +292,7 @@ def test_a_charger_flooding_calls_is_refused_records_nothing_and_is_closed(
         bystander = await open_charger(gateway.url, OTHER, PASSWORD)
         await connected(runtime, OTHER)
         flood = await raw(gateway, "CP-FLOOD-BOOT", "ocpp1.6")
-        await connected(runtime, "CP-FLOOD-BOOT")
+        await connected(runtime, "CP-FLOOD-BOOT", answers=False)
         for number in range(5):  # each a new firmware: each recorded
             assert (await answer_to(flood, boot(f"b{number}", f"fw-{number}")))[0] == 3
         await wait_until(lambda: charger_row(runtime, "CP-FLOOD-BOOT")["firmware"] == "fw-4")
@@ -316,7 +323,7 @@ def test_a_charger_rebooting_with_the_same_firmware_records_one_boot(
 
     async def scenario() -> None:
         connection = await raw(gateway, "CP-REBOOT", "ocpp1.6")
-        await connected(runtime, "CP-REBOOT")
+        await connected(runtime, "CP-REBOOT", answers=False)
         assert (await answer_to(connection, boot("first", "1.0")))[0] == 3
         await wait_until(lambda: charger_row(runtime, "CP-REBOOT")["firmware"] == "1.0")
         before = recorded(runtime)
