@@ -228,6 +228,47 @@ def test_inviting_the_same_email_again_reissues_the_invitation(
     assert app.accounts.invitation(new_token).user_id == user_id
 
 
+def invited_meanwhile(app: SmartCharging, email: str, operator: Actor) -> None:
+    """The next check for `email`'s account finds none, and another operator's invitation
+    of it is saved right after: the interleaving of two operators inviting at once."""
+    user_id = user_id_for(email)
+    checked = app.exists
+
+    def exists(aggregate_id: UUID) -> bool:
+        if aggregate_id != user_id:
+            return checked(aggregate_id)
+        app.exists = checked  # type: ignore[method-assign]
+        assert not checked(aggregate_id)
+        app.accounts.invite_home_user(email, operator)
+        return False
+
+    app.exists = exists  # type: ignore[method-assign]
+
+
+def test_two_operators_inviting_one_email_at_once_both_succeed_and_the_later_invitation_counts(
+    app: SmartCharging, operator: Actor
+) -> None:
+    invited_meanwhile(app, "anna@example.com", operator)
+
+    user_id, token = app.accounts.invite_home_user("anna@example.com", operator)
+
+    assert user_id == user_id_for("anna@example.com")
+    invitation = app.accounts.invitation(token)  # the racing one's link stopped working
+    assert (invitation.user_id, app.user(user_id).invitation_id) == (user_id, invitation.id)
+
+
+def test_a_group_made_while_its_new_home_user_is_invited_elsewhere_joins_that_account(
+    app: SmartCharging, operator: Actor
+) -> None:
+    invited_meanwhile(app, "anna@example.com", operator)
+
+    group_id, _ = app.groups.create_group(
+        name="Anna", time_zone="UTC", actor=operator, invite_email="anna@example.com"
+    )
+
+    assert app.group(group_id).home_user_id == user_id_for("anna@example.com")
+
+
 def test_an_active_user_is_neither_reinvited_nor_sent_a_new_invitation(
     app: SmartCharging, operator: Actor
 ) -> None:

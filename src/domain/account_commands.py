@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from domain.actors import Actor, Role, require_operator
 from domain.application import CommandApplication
@@ -73,12 +71,6 @@ class AccountCommands:
             raise EmailAlreadyRegistered(f"email: {user.email} already has an account")
         return user
 
-    def _save_new_user(self, user: User, *others: Aggregate, **beside: Any) -> int | None:
-        try:
-            return self.app.commit(user, *others, **beside)
-        except IntegrityError:
-            raise EmailAlreadyRegistered(f"email: {user.email} already has an account") from None
-
     def invite_home_user(self, email: str, actor: Actor) -> tuple[UUID, str]:
         """Create a home user's account and an invitation; returns (user id, one-time token).
 
@@ -87,15 +79,21 @@ class AccountCommands:
         """
         require_operator(actor)
         user_id = user_id_for(email)
-        if self.app.exists(user_id):
-            user = self.app.user(user_id)
-            if user.role is not Role.HOME_USER or (user.active and not user.revoked):
-                raise EmailAlreadyRegistered(f"email: {user.email} already has an account")
-            return user_id, self._reissue(user, actor)
-        user = self._new_user(email, Role.HOME_USER, actor)
-        token, invitation = self._issue(user, actor)
-        self._save_new_user(user, invitation, invitation_tokens={invitation.id: token})
-        return user.id, token
+
+        def command() -> tuple[UUID, str]:
+            if self.app.exists(user_id):
+                user = self.app.user(user_id)
+                if user.role is not Role.HOME_USER or (user.active and not user.revoked):
+                    raise EmailAlreadyRegistered(f"email: {user.email} already has an account")
+                return user_id, self._reissue(user, actor)
+            # A racing invitation of the same e-mail wins on the account's id: run again,
+            # and this one is issued anew in its place.
+            user = User.register(email, Role.HOME_USER, actor)
+            token, invitation = self._issue(user, actor)
+            self.app.commit(user, invitation, invitation_tokens={invitation.id: token})
+            return user.id, token
+
+        return self.app.retrying(command)
 
     def home_user_to_add(self, email: str, actor: Actor, group_name: str) -> HomeUserToAdd:
         """The home user with this e-mail, for a group being made or changed; an e-mail
@@ -106,7 +104,8 @@ class AccountCommands:
         user_id = user_id_for(email)
         if self.app.exists(user_id):
             return HomeUserToAdd(self.app.user(user_id))
-        user = self._new_user(email, Role.HOME_USER, actor)
+        # Not checked again: an account made since then wins on its id when saved.
+        user = User.register(email, Role.HOME_USER, actor)
         token, invitation = self._issue(user, actor, group_name)
         return HomeUserToAdd(user, [user, invitation], {invitation.id: token})
 
