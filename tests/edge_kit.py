@@ -18,13 +18,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+import service_kit as kit
 from api.deps import SESSION_COOKIE
-from conftest import serving, temporary_schema
+from conftest import serving
 from domain.actors import Actor
-from domain.exclusion_times import parse_windows
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
-from smartcharge.settings import Settings
 
 PASSWORD = "a-long-edge-password-7"
 WINDOW = {"weekdays": ["mon"], "start": "17:00", "end": "21:00"}
@@ -62,29 +61,13 @@ class Service:
 
 @contextmanager
 def running_service(postgres_server: Database, folder: Path) -> Iterator[Service]:
-    settings = Settings(data_dir=folder, database_pool_size=4)
-    with temporary_schema(postgres_server) as database:
-        runtime = Runtime(settings, database).start()
-        try:
-            accounts = runtime.service.accounts
-            operator_id = accounts.add_operator("operator@example.com", PASSWORD, Actor.system())
-            _, token = accounts.invite_home_user("anna@example.com", Actor.system())
-            anna_id = accounts.accept_invitation(token, PASSWORD)
-            group_id, position = runtime.service.groups.create_group(
-                name="Anna's home",
-                time_zone="Europe/Amsterdam",
-                actor=Actor.system(),
-                home_user_id=anna_id,
-                exclusion_windows=parse_windows([WINDOW]),
-            )
-            assert runtime.context.view.wait_for(position, 10)
-            with serving(runtime.api) as url:
-                token = runtime.sessions.open(operator_id, datetime.now(UTC))
-                headers = {"Authorization": f"Bearer {token}"}
-                with httpx.Client(base_url=url, headers=headers, timeout=20) as operator:
-                    yield Service(runtime, url, operator_id, anna_id, group_id, operator)
-        finally:
-            runtime.close()
+    with kit.running_service(postgres_server, folder) as runtime:
+        accounts = runtime.service.accounts
+        operator_id = accounts.add_operator("operator@example.com", PASSWORD, Actor.system())
+        anna_id = kit.home_user(runtime, "anna@example.com", PASSWORD)
+        group_id = kit.new_group(runtime, "Anna's home", anna_id, [WINDOW])
+        with serving(runtime.api) as url, kit.bearer(runtime, url, operator_id) as operator:
+            yield Service(runtime, url, operator_id, anna_id, group_id, operator)
 
 
 @pytest.fixture(scope="module")

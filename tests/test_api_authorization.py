@@ -14,19 +14,18 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from conftest import serving, temporary_schema
+from conftest import serving
 from domain.actors import Actor
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import parse_windows
+from service_kit import PASSWORD, bearer, home_user, running_service
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
-from smartcharge.settings import Settings
 
 try:
     from fastapi.routing import iter_route_contexts
@@ -40,7 +39,6 @@ pytestmark = pytest.mark.postgres
 
 EVENING = {"weekdays": ["mon", "tue"], "start": "17:00", "end": "21:00"}
 NIGHT = {"weekdays": ["sat"], "start": "23:00", "end": "07:00"}
-PASSWORD = "secret-password-1"
 
 # --- the service, shared by the module: the matrix has many cases --------------------------
 
@@ -55,31 +53,18 @@ class Service:
     colleague_id: uuid.UUID  # a second operator, whom the first may disable and enable
 
 
-def home_user(runtime: Runtime, email: str) -> uuid.UUID:
-    _, token = runtime.service.accounts.invite_home_user(email, Actor.system())
-    return runtime.service.accounts.accept_invitation(token, PASSWORD)
-
-
 @pytest.fixture(scope="module")
 def service(
     postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("authorization"), database_pool_size=4)
-    with temporary_schema(postgres_server) as database:
-        runtime = Runtime(settings, database).start()
-        try:
-            operator_id = runtime.service.accounts.add_operator(
-                "operator@example.com", PASSWORD, Actor.system()
-            )
-            anna_id = home_user(runtime, "anna@example.com")
-            bob_id = home_user(runtime, "bob@example.com")
-            colleague_id = runtime.service.accounts.add_operator(
-                "colleague@example.com", PASSWORD, Actor.system()
-            )
-            with serving(runtime.api) as url:
-                yield Service(runtime, url, operator_id, anna_id, bob_id, colleague_id)
-        finally:
-            runtime.close()
+    with running_service(postgres_server, tmp_path_factory.mktemp("authorization")) as runtime:
+        accounts = runtime.service.accounts
+        operator_id = accounts.add_operator("operator@example.com", PASSWORD, Actor.system())
+        anna_id = home_user(runtime, "anna@example.com")
+        bob_id = home_user(runtime, "bob@example.com")
+        colleague_id = accounts.add_operator("colleague@example.com", PASSWORD, Actor.system())
+        with serving(runtime.api) as url:
+            yield Service(runtime, url, operator_id, anna_id, bob_id, colleague_id)
 
 
 # --- what each test starts from: Anna's group, Bob's group, a free EVSE, an invitation -----
@@ -102,14 +87,6 @@ class World:
     @property
     def runtime(self) -> Runtime:
         return self.service.runtime
-
-
-def bearer(service: Service, user_id: uuid.UUID | None) -> httpx.Client:
-    headers = {}
-    if user_id is not None:
-        token = service.runtime.sessions.open(user_id, datetime.now(UTC))
-        headers["Authorization"] = f"Bearer {token}"
-    return httpx.Client(base_url=service.url, headers=headers)
 
 
 ROLES = {
@@ -157,7 +134,8 @@ def world(service: Service) -> Iterator[World]:
         n=n,
     )
     assert service.runtime.context.view.wait_for(commands.recorder.max_notification_id(), 10)
-    state.clients = {role: bearer(service, user(service)) for role, user in ROLES.items()}
+    runtime, url = service.runtime, service.url
+    state.clients = {role: bearer(runtime, url, user(service)) for role, user in ROLES.items()}
     yield state
     for client in state.clients.values():
         client.close()
@@ -467,7 +445,7 @@ def test_a_revoked_home_user_is_logged_out_everywhere(world: World) -> None:
         f"leaving-{world.n}@example.com", Actor.operator(world.service.operator_id)
     )
     world.runtime.service.accounts.accept_invitation(token, PASSWORD)
-    with bearer(world.service, user_id) as leaving:
+    with bearer(world.runtime, world.service.url, user_id) as leaving:
         assert leaving.get("/api/me/groups").status_code == 200
 
         revoked = world.clients["operator"].post(f"/api/operator/users/{user_id}/revoke")

@@ -25,30 +25,19 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.ratelimit import LoginThrottle, ThrottleLimits
-from conftest import serving, temporary_schema
+from conftest import serving
 from domain.actors import Actor
 from domain.evse_limits import EvseLimits
-from domain.exclusion_times import parse_windows
+from service_kit import PASSWORD, bearer, home_user, new_group, running_service
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
 
 pytestmark = pytest.mark.postgres
 
-PASSWORD = "secret-password-1"
 WINDOW = {"weekdays": ["mon"], "start": "17:00", "end": "21:00"}
 
 # --- one service for the module: refused requests change nothing, so tests can share it ---
-
-
-def bearer(runtime: Runtime, url: str, user_id: uuid.UUID) -> httpx.Client:
-    token = runtime.sessions.open(user_id, datetime.now(UTC))
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
-
-
-def add_home_user(runtime: Runtime, email: str) -> uuid.UUID:
-    _, token = runtime.service.accounts.invite_home_user(email, Actor.system())
-    return runtime.service.accounts.accept_invitation(token, PASSWORD)
 
 
 @dataclass
@@ -65,22 +54,17 @@ class Service:
 def service(
     postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-input"), database_pool_size=4)
-    with temporary_schema(postgres_server) as database:
-        runtime = Runtime(settings, database).start()
-        try:
-            operator_id = runtime.service.accounts.add_operator(
-                "operator@example.com", PASSWORD, Actor.system()
-            )
-            anna_id = add_home_user(runtime, "anna@example.com")
-            with (
-                serving(runtime.api) as url,
-                bearer(runtime, url, operator_id) as operator,
-                bearer(runtime, url, anna_id) as anna,
-            ):
-                yield Service(runtime, url, operator_id, operator, anna_id, anna)
-        finally:
-            runtime.close()
+    with running_service(postgres_server, tmp_path_factory.mktemp("bad-input")) as runtime:
+        operator_id = runtime.service.accounts.add_operator(
+            "operator@example.com", PASSWORD, Actor.system()
+        )
+        anna_id = home_user(runtime, "anna@example.com")
+        with (
+            serving(runtime.api) as url,
+            bearer(runtime, url, operator_id) as operator,
+            bearer(runtime, url, anna_id) as anna,
+        ):
+            yield Service(runtime, url, operator_id, operator, anna_id, anna)
 
 
 _numbers = itertools.count(1)
@@ -92,22 +76,14 @@ def n() -> int:
     return next(_numbers)
 
 
-def new_group(runtime: Runtime, name: str, home_user_id: uuid.UUID | None = None) -> str:
-    group_id, position = runtime.service.groups.create_group(
-        name=name,
-        time_zone="Europe/Amsterdam",
-        actor=Actor.system(),
-        home_user_id=home_user_id,
-        exclusion_windows=parse_windows([WINDOW]),
-    )
-    assert runtime.context.view.wait_for(position, 10)
-    return str(group_id)
+def group_of(runtime: Runtime, name: str, home_user_id: uuid.UUID | None = None) -> str:
+    return str(new_group(runtime, name, home_user_id, [WINDOW]))
 
 
 @pytest.fixture
 def group_id(service: Service, n: int) -> str:
     """A group of Anna's, with one exclusion window."""
-    return new_group(service.runtime, f"Anna's home {n}", service.anna_id)
+    return group_of(service.runtime, f"Anna's home {n}", service.anna_id)
 
 
 @contextmanager
@@ -399,7 +375,7 @@ def test_an_evse_in_another_group_is_refused_with_409(
     evse_id = register_evse(operator, f"CP-{n}").json()["id"]
     added = operator.post(f"/api/operator/groups/{group_id}/evses", json={"evse_id": evse_id})
     assert added.status_code == 200, added.text
-    other_id = new_group(service.runtime, f"Neighbour {n}")
+    other_id = group_of(service.runtime, f"Neighbour {n}")
 
     with nothing_recorded(service.runtime):
         moved = operator.post(f"/api/operator/groups/{other_id}/evses", json={"evse_id": evse_id})
@@ -530,13 +506,13 @@ def test_generated_operator_requests_get_no_5xx_and_match_the_schema(
     operator_id = runtime.service.accounts.add_operator(
         "operator@example.com", PASSWORD, Actor.system()
     )
-    anna_id = add_home_user(runtime, "anna@example.com")
+    anna_id = home_user(runtime, "anna@example.com")
     bob_id, token = runtime.service.accounts.invite_home_user("bob@example.com", Actor.system())
     evse_id, _ = runtime.service.evses.register_evse(
         "CP-FUZZ", 1, Actor.system(), EvseLimits(max_power_w=7400)
     )
     known = {
-        "group_id": new_group(runtime, "Anna's home", anna_id),
+        "group_id": group_of(runtime, "Anna's home", anna_id),
         "user_id": str(bob_id),
         "evse_id": str(evse_id),
         "token": token,
@@ -551,8 +527,8 @@ def test_generated_operator_requests_get_no_5xx_and_match_the_schema(
 def test_generated_home_user_requests_get_no_5xx_and_match_the_schema(
     runtime: Runtime, server: str
 ) -> None:
-    anna_id = add_home_user(runtime, "anna@example.com")
-    known = {"group_id": new_group(runtime, "Anna's home", anna_id)}
+    anna_id = home_user(runtime, "anna@example.com")
+    known = {"group_id": group_of(runtime, "Anna's home", anna_id)}
 
     failures = fuzz_all(server, runtime.sessions.open(anna_id, datetime.now(UTC)), known)
 

@@ -9,7 +9,6 @@ into the EVSE form, the event was recorded, and the read models failed on it for
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,21 +21,18 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from api.ratelimit import LoginThrottle, ThrottleLimits
-from conftest import serving, temporary_schema
+from conftest import serving
 from domain.actors import Actor
 from domain.errors import InvalidInput
-from domain.exclusion_times import parse_windows
 from domain.groups import validate_description, validate_name, validate_time_zone
 from domain_strategies import typed_text
 from pages_kit import PageClient, error_text, text
+from service_kit import PASSWORD, home_user, new_group, running_service
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
-from smartcharge.settings import Settings
 
 pytestmark = pytest.mark.postgres
 
-PASSWORD = "secret-password-1"
-WINDOW = {"weekdays": ["mon"], "start": "17:00", "end": "21:00"}
 KB16 = "x" * 16_000
 
 
@@ -50,43 +46,26 @@ class Portals:
     invitation_token: str
 
 
-def add_home_user(runtime: Runtime, email: str) -> uuid.UUID:
-    _, token = runtime.service.accounts.invite_home_user(email, Actor.system())
-    return runtime.service.accounts.accept_invitation(token, PASSWORD)
-
-
 @pytest.fixture(scope="module")
 def portals(
     postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Portals]:
     """One service for the module (refused forms change nothing), both portals logged in,
     Anna's group with one exclusion window, and Bob's open invitation."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-forms"), database_pool_size=4)
-    with temporary_schema(postgres_server) as database:
-        runtime = Runtime(settings, database).start()
+    with running_service(postgres_server, tmp_path_factory.mktemp("bad-forms")) as runtime:
         unlimited = ThrottleLimits(10_000, 10_000, delay_after=10_000)
         runtime.context.throttle = LoginThrottle(runtime.context.throttle.storage, unlimited)
-        try:
-            runtime.service.accounts.add_operator("operator@example.com", PASSWORD, Actor.system())
-            anna_id = add_home_user(runtime, "anna@example.com")
-            group_id, _ = runtime.service.groups.create_group(
-                name="Anna's home",
-                time_zone="Europe/Amsterdam",
-                actor=Actor.system(),
-                home_user_id=anna_id,
-                exclusion_windows=parse_windows([WINDOW]),
-            )
-            _, token = runtime.service.accounts.invite_home_user("bob@example.com", Actor.system())
-            assert runtime.context.view.wait_for(runtime.service.recorder.max_notification_id(), 10)
-            with serving(runtime.api) as url:
-                operator, anna = PageClient(url), PageClient(url)
-                operator.log_in("operator@example.com", PASSWORD)
-                anna.log_in("anna@example.com", PASSWORD, portal="")
-                yield Portals(runtime, url, operator, anna, str(group_id), token)
-                operator.close()
-                anna.close()
-        finally:
-            runtime.close()
+        runtime.service.accounts.add_operator("operator@example.com", PASSWORD, Actor.system())
+        group_id = new_group(runtime, "Anna's home", home_user(runtime, "anna@example.com"))
+        _, token = runtime.service.accounts.invite_home_user("bob@example.com", Actor.system())
+        assert runtime.context.view.wait_for(runtime.service.recorder.max_notification_id(), 10)
+        with serving(runtime.api) as url:
+            operator, anna = PageClient(url), PageClient(url)
+            operator.log_in("operator@example.com", PASSWORD)
+            anna.log_in("anna@example.com", PASSWORD, portal="")
+            yield Portals(runtime, url, operator, anna, str(group_id), token)
+            operator.close()
+            anna.close()
 
 
 def stored(runtime: Runtime) -> tuple[Any, ...]:

@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
 import pytest
@@ -31,6 +30,7 @@ from conftest import serving
 from domain.actors import Actor
 from domain.passwords import hashing_work
 from pages_kit import PageClient, error_text
+from service_kit import home_user
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
@@ -58,14 +58,6 @@ def client_at(base_url: str, address: str) -> Iterator[httpx.Client]:
     transport = httpx.HTTPTransport(local_address=address)
     with httpx.Client(base_url=base_url, transport=transport, timeout=30) as client:
         yield client
-
-
-def add_home_user(runtime: Runtime, email: str, password: str | None = PASSWORD) -> UUID:
-    """A home user, invited and (with a password) active."""
-    user_id, token = runtime.service.accounts.invite_home_user(email, Actor.system())
-    if password is not None:
-        runtime.service.accounts.accept_invitation(token, password)
-    return user_id
 
 
 def log_in(client: httpx.Client, email: str, password: str) -> httpx.Response:
@@ -172,7 +164,7 @@ def test_concurrent_logins_hash_at_most_the_bound_at_once(
     bounded = settings.model_copy(update={"password_hash_concurrency": 3})
     runtime = Runtime(bounded, database).start()
     try:
-        add_home_user(runtime, "anna@example.com")
+        home_user(runtime, "anna@example.com", PASSWORD)
         before = hashing_work()
         with serving(runtime.api) as url, ThreadPoolExecutor(max_workers=12) as pool:
             client = httpx.Client(base_url=url, timeout=60)
@@ -195,7 +187,7 @@ def test_concurrent_logins_hash_at_most_the_bound_at_once(
 def test_the_owner_logs_in_from_her_address_after_an_attackers_50_failures(
     runtime: Runtime, server: str
 ) -> None:
-    add_home_user(runtime, "anna@example.com")
+    home_user(runtime, "anna@example.com", PASSWORD)
     state = StoredState(runtime)
     for address in ATTACKERS:  # 5 addresses x 10 wrong passwords
         with client_at(server, address) as attacker:
@@ -215,7 +207,7 @@ def test_the_owner_logs_in_from_her_address_after_an_attackers_50_failures(
 def test_an_address_that_guesses_many_accounts_is_refused_for_all_of_them(
     runtime: Runtime, server: str
 ) -> None:
-    add_home_user(runtime, "anna@example.com")
+    home_user(runtime, "anna@example.com", PASSWORD)
     state = StoredState(runtime)
     limit = runtime.settings.login_attempts_per_address
     with client_at(server, ATTACKERS[0]) as attacker:
@@ -232,7 +224,7 @@ def test_an_address_that_guesses_many_accounts_is_refused_for_all_of_them(
 def test_the_login_page_refuses_a_throttled_address_with_retry_after(
     runtime: Runtime, server: str
 ) -> None:
-    add_home_user(runtime, "anna@example.com")
+    home_user(runtime, "anna@example.com", PASSWORD)
     with client_at(server, ATTACKERS[0]) as attacker:
         for n in range(runtime.settings.login_attempts_per_account_address):
             log_in(attacker, "anna@example.com", f"guess-{n}")
@@ -268,7 +260,7 @@ def test_the_counts_are_shared_by_two_api_processes_and_kept_over_a_restart(
 ) -> None:
     first, second = Runtime(settings, database).start(), Runtime(settings, database).start()
     try:
-        add_home_user(first, "anna@example.com")
+        home_user(first, "anna@example.com", PASSWORD)
         with serving(first.api) as url_a, client_at(url_a, ATTACKERS[0]) as attacker:
             for n in range(settings.login_attempts_per_account_address):
                 assert log_in(attacker, "anna@example.com", f"guess-{n}").status_code == 401
@@ -295,9 +287,9 @@ def test_the_counts_are_shared_by_two_api_processes_and_kept_over_a_restart(
 @pytest.fixture
 def accounts_of_every_kind(runtime: Runtime) -> dict[str, str]:
     """One e-mail per kind of account a login may name."""
-    add_home_user(runtime, "active@example.com")
-    add_home_user(runtime, "invited@example.com", password=None)
-    revoked = add_home_user(runtime, "revoked@example.com")
+    home_user(runtime, "active@example.com", PASSWORD)
+    home_user(runtime, "invited@example.com", None)
+    revoked = home_user(runtime, "revoked@example.com", PASSWORD)
     runtime.service.accounts.revoke_user(revoked, Actor.system())
     return {
         "unknown": "nobody@example.com",
@@ -343,7 +335,7 @@ def test_the_login_page_answers_the_same_whatever_the_account(
 def test_guessing_the_current_password_is_throttled_and_changes_nothing(
     runtime: Runtime, server: str
 ) -> None:
-    add_home_user(runtime, "anna@example.com")
+    home_user(runtime, "anna@example.com", PASSWORD)
     with client_at(server, ATTACKERS[0]) as thief:  # holds Anna's session, not her password
         token = log_in(thief, "anna@example.com", PASSWORD).json()["token"]
         thief.headers["Authorization"] = f"Bearer {token}"
@@ -368,7 +360,7 @@ def test_guessing_the_current_password_is_throttled_and_changes_nothing(
 
 
 def test_the_password_page_is_throttled_too(runtime: Runtime, server: str) -> None:
-    add_home_user(runtime, "anna@example.com")
+    home_user(runtime, "anna@example.com", PASSWORD)
     browser = PageClient(server)
     try:
         browser.log_in("anna@example.com", PASSWORD, portal="")
@@ -430,7 +422,7 @@ def test_the_invitation_page_says_why_a_password_is_too_weak(runtime: Runtime, s
 def test_changing_to_a_weak_password_is_refused_and_the_old_one_still_works(
     runtime: Runtime, server: str
 ) -> None:
-    add_home_user(runtime, "anna@example.com")
+    home_user(runtime, "anna@example.com", PASSWORD)
     with client_at(server, OWNER_ADDRESS) as anna:
         token = log_in(anna, "anna@example.com", PASSWORD).json()["token"]
         anna.headers["Authorization"] = f"Bearer {token}"
@@ -446,7 +438,7 @@ def test_changing_to_a_weak_password_is_refused_and_the_old_one_still_works(
 
 
 def test_the_password_page_refuses_a_weak_new_password(runtime: Runtime, server: str) -> None:
-    add_home_user(runtime, "anna@example.com")
+    home_user(runtime, "anna@example.com", PASSWORD)
     browser = PageClient(server)
     try:
         browser.log_in("anna@example.com", PASSWORD, portal="")
@@ -521,7 +513,7 @@ def test_operator_add_refuses_a_look_alike_email(tmp_path: Path) -> None:
 def test_full_width_and_other_spellings_find_the_existing_account(
     runtime: Runtime, server: str, operator_client: httpx.Client
 ) -> None:
-    add_home_user(runtime, "anna@example.com")
+    home_user(runtime, "anna@example.com", PASSWORD)
     state = StoredState(runtime)
 
     again = operator_client.post(

@@ -120,4 +120,3 @@ def new_password(token: str, request: Request, ctx: Context, form: Posted) -> Re
     portal = portal_of(ctx.service.user(user_id).role.value)
     notice = "Your new password is set and every login of yours ended: log in with it now."
     return redirect(portal.login_url, notice)
-
