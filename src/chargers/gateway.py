@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import threading
 import weakref
@@ -25,6 +26,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from chargers.admission import HandshakeQueue, ServerBusy
 from chargers.auth import CHALLENGE, BadIdentity, basic_password, charge_point_id_from
 from chargers.connection import CallFailed, ChargerConnection, GatewayContext
 from chargers.follower import GatewayFollower
@@ -44,6 +46,11 @@ PROTOCOLS: dict[str, type[ChargerConnection]] = {
 MAX_MESSAGE_BYTES = 256 * 1024
 STARTUP_SECONDS = 30
 STOP_SECONDS = 30
+OPEN_TIMEOUT = 10.0  # seconds for the opening handshake (the websockets default), then cut
+# Identity checks at once: argon2 runs outside the interpreter lock, one per core.
+IDENTITY_CHECKS = max(2, os.cpu_count() or 1)
+LISTEN_BACKLOG = 4096  # connections the kernel holds before we accept them (somaxconn caps)
+SUSPECTS_REFRESH_SECONDS = 1.0  # how often failed handshakes are learnt from other gateways
 
 
 class ChargerCallError(ConnectionError):
@@ -66,12 +73,16 @@ class Gateway:
         port: int,
         tls: ssl.SSLContext | None,
         handshakes: HandshakeThrottle | None = None,
+        backlog: int = LISTEN_BACKLOG,
     ):
         self.context = context
         self.host = host
         self.port = port
         self.tls = tls
         self.handshakes = handshakes or HandshakeThrottle()
+        self.backlog = backlog
+        # Waiting for an identity check at most half the opening timeout, else 503.
+        self.checks = HandshakeQueue(IDENTITY_CHECKS, OPEN_TIMEOUT / 2)
         self.registry = Registry(context.gateway_id)
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[str, dict[int, UUID]]]
         self._admitted = weakref.WeakKeyDictionary()
@@ -152,12 +163,24 @@ class Gateway:
 
     async def _run(self, ready: threading.Event) -> None:
         self._stopping = asyncio.Event()
+        await asyncio.to_thread(self.handshakes.refresh)  # failures from before we started
         server = await self._listen()
         self.port = server.sockets[0].getsockname()[1]
         ready.set()
+        refreshing = asyncio.create_task(self._refresh_suspects(), name="handshake suspects")
         await self._stopping.wait()
+        refreshing.cancel()
         server.close()  # closes every charger's connection with 1001 (going away)
         await server.wait_closed()
+
+    async def _refresh_suspects(self) -> None:
+        """Learn every second which ids and addresses failed on any gateway (throttle.py)."""
+        while True:
+            await asyncio.sleep(SUSPECTS_REFRESH_SECONDS)
+            try:
+                await asyncio.to_thread(self.handshakes.refresh)
+            except Exception as error:  # the database away: the last list stays, try again
+                log.warning("failed handshakes of other gateways not read: %s", error)
 
     async def _listen(self) -> Server:
         return await serve(
@@ -169,6 +192,8 @@ class Gateway:
             select_subprotocol=select_subprotocol,
             process_request=self._admit,
             max_size=MAX_MESSAGE_BYTES,
+            open_timeout=OPEN_TIMEOUT,
+            backlog=self.backlog,
             ping_interval=self.context.ping_interval,
             ping_timeout=self.context.ping_interval,
             compression=None,  # OCPP-J 1.6 §5.1: compression only as the websocket allows; off
@@ -186,10 +211,15 @@ class Gateway:
         if charge_point_id is None:
             return self._refuse(connection, HTTPStatus.NOT_FOUND, "use /ocpp/{charge_point_id}")
         address = self._address(connection)
-        wait = await asyncio.to_thread(self.handshakes.retry_after, charge_point_id, address)
-        if wait:
-            return self._too_many(connection, charge_point_id, wait)
-        refusal = await self._identify(connection, request, charge_point_id)
+        if self.handshakes.suspected(charge_point_id, address):
+            wait = await asyncio.to_thread(self.handshakes.retry_after, charge_point_id, address)
+            if wait:
+                return self._too_many(connection, charge_point_id, wait)
+        try:
+            async with self.checks.turn():
+                refusal = await self._identify(connection, request, charge_point_id)
+        except ServerBusy as busy:
+            return self._busy(connection, busy)
         if refusal is not None:
             known = refusal.status_code != HTTPStatus.NOT_FOUND
             await asyncio.to_thread(
@@ -201,23 +231,31 @@ class Gateway:
         self, connection: ServerConnection, request: Request, charge_point_id: str
     ) -> Response | None:
         """404 for an unknown charger, 401 for a wrong password; None once admitted."""
-        rows = await asyncio.to_thread(self.context.queries.evses_of_charger, charge_point_id)
-        if not rows:
+        password = basic_password(request.headers.get("Authorization"), charge_point_id)
+        evses, verified = await asyncio.to_thread(self._check, charge_point_id, password)
+        if not evses:
             return self._refuse(
                 connection, HTTPStatus.NOT_FOUND, f"unknown charger {charge_point_id!r}"
             )
-        password = basic_password(request.headers.get("Authorization"), charge_point_id)
-        if password is None or not await asyncio.to_thread(
-            self.context.service.chargers.verify_charger, charge_point_id, password
-        ):
+        if not verified:
             return self._refuse(
                 connection,
                 HTTPStatus.UNAUTHORIZED,
                 f"charger {charge_point_id!r}: wrong credentials",
             )
-        evses = {int(row["connector_id"]): row["id"] for row in rows}
         self._admitted[connection] = (charge_point_id, evses)
         return None
+
+    def _check(self, charge_point_id: str, password: str | None) -> tuple[dict[int, UUID], bool]:
+        """The charger's EVSEs (none: unknown) and whether `password` is its key; in one
+        worker thread, as a storm of handshakes would wait for each hand-over."""
+        rows = self.context.queries.evses_of_charger(charge_point_id)
+        if not rows:
+            return {}, False
+        evses = {int(row["connector_id"]): row["id"] for row in rows}
+        if password is None:
+            return evses, False
+        return evses, self.context.service.chargers.verify_charger(charge_point_id, password)
 
     @staticmethod
     def _address(connection: ServerConnection) -> str:
@@ -229,6 +267,11 @@ class Gateway:
         reason = f"charger {charge_point_id!r}: too many failed attempts; try again in {wait} s"
         response = self._refuse(connection, HTTPStatus.TOO_MANY_REQUESTS, reason)
         response.headers["Retry-After"] = str(wait)  # RFC 9110 §10.2.3
+        return response
+
+    def _busy(self, connection: ServerConnection, busy: ServerBusy) -> Response:
+        response = self._refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, str(busy))
+        response.headers["Retry-After"] = str(busy.retry_after)  # RFC 9110 §10.2.3
         return response
 
     @staticmethod

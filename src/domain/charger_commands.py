@@ -10,12 +10,14 @@ from domain.capabilities import ChargerCapabilities
 from domain.charge_points import ChargePoint, check_charger_password, reported_connector
 from domain.errors import NotFound
 from domain.evses import validate_charge_point_id
-from domain.passwords import hash_machine_key, verify_password
+from domain.passwords import hash_machine_key
+from domain.verified_keys import VerifiedKeys
 
 
 class ChargerCommands:
     def __init__(self, app: CommandApplication):
         self.app = app
+        self.verified_keys = VerifiedKeys()
 
     def set_charger_password(self, charge_point_id: str, password: str, actor: Actor) -> int | None:
         """The password the charger sends with HTTP Basic auth (OCPP-J 1.6 §6, profile 1)."""
@@ -34,12 +36,13 @@ class ChargerCommands:
         return self.app.retrying(command)
 
     def verify_charger(self, charge_point_id: str, password: str) -> bool:
+        """Whether the charger's key is `password`: hashed once per key and process, then
+        remembered (domain/verified_keys.py) until the key is set again."""
         try:
-            charger = self.app.charge_point(charge_point_id)
+            password_hash: str | None = self.app.charge_point(charge_point_id).password_hash
         except NotFound:
-            verify_password(None, password, machine=True)
-            return False
-        return verify_password(charger.password_hash, password, machine=True)
+            password_hash = None
+        return self.verified_keys.verify(charge_point_id, password_hash, password)
 
     def _on_charger(
         self, charge_point_id: str, change: Callable[[ChargePoint], object]

@@ -132,6 +132,17 @@ class PostgresLimitsStorage(Storage, MovingWindowSupport):
             return now, 0
         return float(row[0]), int(row[1])  # type: ignore[arg-type, call-overload]
 
+    def keys_hit_since(self, prefix: str, since: float) -> set[str]:
+        """The keys starting with `prefix` that have a hit after `since`: the OCPP gateways
+        ask this once a second, instead of asking about every handshake."""
+        with self._transaction() as curs:
+            curs.execute(
+                f"SELECT DISTINCT key FROM {self.tables.rate_limit_hits}"
+                " WHERE at > %s AND starts_with(key, %s)",
+                (since, prefix),
+            )
+            return {str(row[0]) for row in curs.fetchall()}
+
     def _sweep_now_and_then(self) -> None:
         with self._sweep_lock:
             self._hits_since_sweep += 1
