@@ -26,6 +26,13 @@ def percentiles(samples_ms: Sequence[float]) -> str:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (/proc/PID/stat, fields 14-15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def header(name: str, **parameters: object) -> None:
     params = ", ".join(f"{key}={value}" for key, value in parameters.items())
     print(f"# {name}\nmachine: {machine()}\nparameters: {params}")

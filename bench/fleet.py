@@ -15,7 +15,7 @@ import asyncio
 import base64
 import contextlib
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +46,8 @@ class FleetStats:
     heartbeats_ms: list[float] = field(default_factory=list)
     connected: int = 0
     failed: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)  # failed attempts, by what said no
+    retry_after: dict[str, float] = field(default_factory=dict)  # the server's word, per charger
     arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def profile_arrived(self, charger: str, received: Received) -> None:
@@ -109,15 +111,32 @@ async def boot_charger(
             open_timeout=120,
             ping_interval=None,
         )
-    except (OSError, TimeoutError, websockets.exceptions.WebSocketException):
+    except websockets.exceptions.InvalidStatus as refused:
         stats.failed += 1
+        stats.refusals[f"HTTP {refused.response.status_code}"] += 1
+        wait = refused.response.headers.get("Retry-After")
+        if wait is not None and wait.isdigit():
+            stats.retry_after[charge_point_id] = float(wait)
+        return None
+    except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as error:
+        stats.failed += 1
+        stats.refusals[type(error).__name__] += 1
         return None
     charger = SimulatedCharger(charge_point_id, connection, stats)
     listener = asyncio.create_task(charger.start())
-    await charger.call(call.BootNotification(charge_point_model="Sim", charge_point_vendor="Bench"))
-    await charger.call(
-        call.StatusNotification(connector_id=1, error_code="NoError", status="Available")
-    )
+    try:
+        await charger.call(
+            call.BootNotification(charge_point_model="Sim", charge_point_vendor="Bench")
+        )
+        await charger.call(
+            call.StatusNotification(connector_id=1, error_code="NoError", status="Available")
+        )
+    except TimeoutError:  # as a charger does: drop the connection, try again later
+        stats.failed += 1
+        stats.refusals["no answer to a boot call"] += 1
+        listener.cancel()
+        await connection.close()
+        return None
     if start_session:
         await charger.call(
             call.StartTransaction(

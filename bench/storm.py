@@ -1,32 +1,43 @@
-"""Reconnect storm: every charger connects at the same moment, as after a restart.
+"""Reconnect storm: every charger connects at the same moment.
 
-    python bench/storm.py --chargers 10000
+    python bench/storm.py --chargers 10000 [--rounds first,outage,restart]
 
 Each charger (bench/fleet.py) has an EVSE in a group of its own, whose desired
 profiles the scheduler has recorded before the storm. Then all connect at once
 (Basic auth, BootNotification, StatusNotification), and, as real chargers do, one
-that is refused (a full listen queue, a time-out) tries again after a random pause;
-the clock stops when every charger is accepted and booted, holds its exclusion
-profile, and the service has recorded every charger's answer. Target: 10,000
-chargers in < 60 s.
+that is refused (a full listen queue, a time-out, a 503) tries again, after the
+Retry-After the server gave or a random pause; the clock stops when every charger
+is accepted and booted, holds its exclusion profile, and the service has recorded
+every charger's answer. Target: 10,000 chargers in < 60 s.
+
+Three rounds: the fleet's first connection to a service that never saw it; after a
+network outage (every connection drops at once, the service runs on); after the
+service restarts. Each prints the server's CPU-seconds, which a busy machine changes
+less than the times.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import signal
+import subprocess
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import psycopg
-from common import header
+from common import cpu_seconds, header
 from fleet import FleetStats, SimulatedCharger, boot_charger
-from harness import fresh_database, running_service, wait_caught_up
+from harness import Service, fresh_database, running_service, wait_caught_up
 from seed import operator
 
 from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
+from projections.tables import Tables
 from smartcharge.database import Database
 
 KEY = "storm-charger-key-0123456789"
@@ -74,45 +85,157 @@ async def until(check, what: str, started: float) -> None:  # type: ignore[no-un
     print(f"{what}: {time.perf_counter() - started:.1f} s")
 
 
+@contextmanager
+def profiled(pid: int, path: str | None, *, gil: bool) -> Iterator[None]:
+    """py-spy samples the server meanwhile (collapsed stacks in `path`), when asked: the
+    threads that run, or (`gil`) the one holding the interpreter lock."""
+    if path is None:
+        yield
+        return
+    command = [
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "50",
+        "--format",
+        "raw",
+        "--nonblocking",
+    ]
+    spy = subprocess.Popen(
+        [*command, *(["--gil"] if gil else []), "--output", path], stdout=subprocess.DEVNULL
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        spy.wait(timeout=120)
+
+
+@contextmanager
+def cpu_used(server_pid: int, chargers: int) -> Iterator[None]:
+    """Print the CPU-seconds the server and this load generator used meanwhile."""
+    server, ours, began = cpu_seconds(server_pid), os.times(), time.perf_counter()
+    load_before = os.getloadavg()[0]
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - began
+        server = cpu_seconds(server_pid) - server
+        after = os.times()
+        load = after.user + after.system - ours.user - ours.system
+        print(
+            f"CPU over {wall:.1f} s: server {server:.1f} s "
+            f"({server / chargers * 1000:.1f} ms a charger), load generator {load:.1f} s; "
+            f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
+        )
+
+
+Pair = tuple[SimulatedCharger, asyncio.Task[None]]
+
+
 async def storm(
-    ocpp_url: str, ids: list[str], database: Database, app: SmartCharging, position: int
-) -> None:
+    name: str, ocpp_url: str, ids: list[str], database: Database, app: SmartCharging
+) -> list[Pair]:
+    """Every charger connects at once; print when all are booted, hold a profile sent in
+    this round, and have the answers of this round recorded."""
+    position = app.recorder.max_notification_id() or 0
     stats = FleetStats()
     started = time.perf_counter()
     chargers = await asyncio.gather(*(accepted(ocpp_url, cp, stats) for cp in ids))
+    refusals = ", ".join(f"{n} {what}" for what, n in stats.refusals.most_common()) or "none"
     print(
-        f"{stats.connected} accepted and booted ({stats.failed} attempts refused first): "
-        f"{time.perf_counter() - started:.1f} s"
+        f"{name}: {stats.connected} accepted and booted: {time.perf_counter() - started:.1f} s"
+        f" ({stats.failed} attempts refused first: {refusals})"
     )
     await until(
-        lambda: all(stats.profiles[cp] for cp in ids), "every charger holds a profile", started
+        lambda: all(stats.profiles[cp] for cp in ids),
+        f"{name}: every charger holds a profile",
+        started,
     )
     await until(
         lambda: deliveries_with(database, app, "ProfileAnswered", position) >= len(ids),
-        "every answer recorded",
+        f"{name}: every answer recorded",
         started,
     )
+    return chargers
+
+
+async def outage(chargers: list[Pair], database: Database) -> None:
+    """Every connection drops at once, as when the network goes; until the service has
+    recorded every charger disconnected."""
+    started = time.perf_counter()
+    for charger, listener in chargers:
+        listener.cancel()
+        charger._connection.transport.abort()
+    await until(lambda: connected_count(database) == 0, "outage: all disconnected", started)
+
+
+def connected_count(database: Database) -> int:
+    with psycopg.connect(database.conninfo()) as conn:
+        table = Tables(database.schema or "public").chargers
+        row = conn.execute(f"SELECT count(*) FROM {table} WHERE connected").fetchone()
+    return int(row[0]) if row else 0
+
+
+async def accepted(url: str, charge_point_id: str, stats: FleetStats) -> Pair:
+    """Connect and boot, trying again while refused: after the Retry-After the server
+    gave (spread by ±50 %), else after a random pause."""
+    while True:
+        pair = await boot_charger(url, charge_point_id, KEY, stats, start_session=False)
+        if pair is not None:
+            return pair
+        told = stats.retry_after.pop(charge_point_id, None)
+        pause = told * random.uniform(0.5, 1.5) if told else random.uniform(*RETRY_PAUSE_SECONDS)
+        await asyncio.sleep(pause)
+
+
+async def close_all(chargers: list[Pair]) -> None:
     for charger, listener in chargers:
         listener.cancel()
         await charger._connection.close()
 
 
-async def accepted(
-    url: str, charge_point_id: str, stats: FleetStats
-) -> tuple[SimulatedCharger, asyncio.Task[None]]:
-    """Connect and boot, trying again after a pause while refused."""
-    while True:
-        pair = await boot_charger(url, charge_point_id, KEY, stats, start_session=False)
-        if pair is not None:
-            return pair
-        await asyncio.sleep(random.uniform(*RETRY_PAUSE_SECONDS))
+def measured_round(
+    name: str,
+    args: argparse.Namespace,
+    service: Service,
+    ids: list[str],
+    database: Database,
+    app: SmartCharging,
+    then: Callable[[list[Pair]], Awaitable[None]],
+) -> None:
+    """One storm under the profilers and the CPU count, then `then` with its chargers."""
+    pid = service.process.pid
+    suffix = f".{name}.txt"
+
+    async def run() -> None:
+        with (
+            profiled(pid, args.profile and args.profile + suffix, gil=False),
+            profiled(pid, args.profile_gil and args.profile_gil + suffix, gil=True),
+            cpu_used(pid, len(ids)),
+        ):
+            chargers = await storm(name, service.ocpp, ids, database, app)
+        await then(chargers)
+
+    asyncio.run(run())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chargers", type=int, default=10_000)
+    parser.add_argument(
+        "--rounds",
+        default="first,outage,restart",
+        help="first: all connect at once to a service that never saw them; outage: all "
+        "connections drop, then all connect again; restart: the service restarts, then all "
+        "connect again",
+    )
+    parser.add_argument("--profile", help="py-spy's collapsed stacks of the server's threads")
+    parser.add_argument("--profile-gil", help="the same, of the thread holding the GIL")
     args = parser.parse_args()
-    header("reconnect storm", chargers=args.chargers)
+    header("reconnect storm", chargers=args.chargers, rounds=args.rounds)
     with fresh_database() as database:
         app = SmartCharging(env=database.eventsourcing_env(pool_size=20))
         began = time.perf_counter()
@@ -120,6 +243,7 @@ def main() -> None:
         print(
             f"seeded {len(ids)} chargers, EVSEs and groups in {time.perf_counter() - began:.0f} s"
         )
+        rounds = args.rounds.split(",")
         with running_service(database) as service:
             began = time.perf_counter()
             wait_caught_up(database, app.recorder.max_notification_id())
@@ -127,8 +251,13 @@ def main() -> None:
                 time.sleep(0.5)
             took = time.perf_counter() - began
             print(f"the scheduler recorded every EVSE's profiles in {took:.0f} s")
-            position = app.recorder.max_notification_id() or 0
-            asyncio.run(storm(service.ocpp, ids, database, app, position))
+            then = (lambda c: outage(c, database)) if "outage" in rounds else close_all
+            measured_round("first connection", args, service, ids, database, app, then)
+            if "outage" in rounds:
+                measured_round("after an outage", args, service, ids, database, app, close_all)
+        if "restart" in rounds:
+            with running_service(database) as service:
+                measured_round("after a restart", args, service, ids, database, app, close_all)
         app.close()
 
 
