@@ -44,6 +44,9 @@ router = APIRouter(
 )
 
 Search = Annotated[str, Query(max_length=100, pattern=NO_CONTROL)]
+AUTOCOMPLETE_SHOWN = 10
+# The autocomplete's answer stays a list; how many match in all rides beside it.
+MATCHES_HEADER = "X-Total-Count"
 Limit = Annotated[int, Query(ge=1, le=1000)]
 # Bounded: an offset past PostgreSQL's bigint was a 500.
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
@@ -66,9 +69,27 @@ def list_users(
     return [UserView(**row) for row in ctx.queries.users("home_user", q, limit, offset)]
 
 
-@router.get("/users/autocomplete", summary="Home users whose e-mail starts with q (top 10)")
-def autocomplete(ctx: Context, actor: OperatorActor, q: Search = "") -> list[UserRef]:
-    return [UserRef(**row) for row in ctx.queries.autocomplete(q, limit=10)]
+@router.get(
+    "/users/autocomplete",
+    summary="Home users whose e-mail holds q (from 3 characters; starts with it before), "
+    "those starting with q first (top 10)",
+    responses={
+        200: {
+            "headers": {
+                MATCHES_HEADER: {
+                    "description": "how many home users match in all (the list shows 10 at most)",
+                    "schema": {"type": "integer"},
+                }
+            }
+        }
+    },
+)
+def autocomplete(
+    ctx: Context, actor: OperatorActor, response: Response, q: Search = ""
+) -> list[UserRef]:
+    rows = ctx.queries.autocomplete(q, limit=AUTOCOMPLETE_SHOWN)
+    response.headers[MATCHES_HEADER] = str(rows[0]["total"] if rows else 0)
+    return [UserRef(**row) for row in rows]
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, summary="Invite a home user by e-mail")

@@ -18,6 +18,10 @@ GROUP_COLUMNS = """g.id, g.name, g.description, g.algorithm, g.time_zone, g.home
 CODE_POINT_ORDER = 'COLLATE "C"'
 
 
+# The autocomplete matches inside an address from this many typed characters on.
+AUTOCOMPLETE_INFIX_FROM = 3
+
+
 def like_prefix(text: str) -> str:
     """A LIKE pattern matching `text` literally at the start."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -145,13 +149,23 @@ class ReadModelQueries:
             (role, like_prefix(email_prefix.lower()), limit, offset),
         )
 
-    def autocomplete(self, prefix: str, limit: int = 10) -> list[dict[str, Any]]:
-        """Home users whose e-mail starts with `prefix` (not revoked), for the group wizard."""
+    def autocomplete(self, typed: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Home users (not revoked) whose e-mail holds `typed` anywhere, those that start
+        with it first, for the wizard and the group page; each row also says how many
+        match in all (`total`), so the list can say how many it leaves out.
+
+        From three characters on, anywhere (the trigram index, rm_users_email_trgm);
+        one or two match the start only (the prefix index): "an" inside every address
+        would be no suggestion, and a trigram index cannot serve it.
+        """
+        typed = typed.strip().lower()
+        prefix = like_prefix(typed)
+        pattern = "%" + prefix if len(typed) >= AUTOCOMPLETE_INFIX_FROM else prefix
         return self._all(
-            f"SELECT id, email, status FROM {self.t.users}"
+            f"SELECT id, email, status, count(*) OVER () AS total FROM {self.t.users}"
             " WHERE role = 'home_user' AND status <> 'revoked' AND email LIKE %s"
-            f" ORDER BY email {CODE_POINT_ORDER} LIMIT %s",
-            (like_prefix(prefix.strip().lower()), limit),
+            f" ORDER BY email LIKE %s DESC, email {CODE_POINT_ORDER} LIMIT %s",
+            (pattern, prefix, limit),
         )
 
     def user(self, user_id: UUID) -> dict[str, Any] | None:

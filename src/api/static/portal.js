@@ -96,8 +96,11 @@
 
   function listOf(input) { return document.getElementById(input.getAttribute("aria-controls")); }
 
+  function moreOf(input) { return document.getElementById(`${input.id}-more`); }
+
   function close(input) {
     listOf(input).hidden = true;
+    if (moreOf(input)) moreOf(input).hidden = true;
     input.setAttribute("aria-expanded", "false");
     input.removeAttribute("aria-activedescendant");
   }
@@ -109,7 +112,15 @@
     input.focus();
   }
 
-  function show(input, users) {
+  function sayMore(input, shown, total) {
+    const more = moreOf(input);
+    if (!more) return;
+    const left = total - shown;
+    more.textContent = left > 0 ? `${left} more — type more of the address` : "";
+    more.hidden = left <= 0;
+  }
+
+  function show(input, users, total) {
     const list = listOf(input);
     list.replaceChildren();
     users.forEach((user, index) => {
@@ -128,6 +139,7 @@
     });
     list.hidden = users.length === 0;
     input.setAttribute("aria-expanded", users.length ? "true" : "false");
+    sayMore(input, users.length, total);
   }
 
   async function suggest(input) {
@@ -135,7 +147,9 @@
     if (!typed) { close(input); return; }
     const answer = await fetch(`${input.dataset.autocomplete}?q=${encodeURIComponent(typed)}`,
       { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (answer.ok && input.value.trim() === typed) show(input, await answer.json());
+    if (!answer.ok || input.value.trim() !== typed) return;
+    const users = await answer.json();
+    show(input, users, Number(answer.headers.get("X-Total-Count") || users.length));
   }
 
   function move(input, step) {
