@@ -46,19 +46,9 @@ class ReadModelsView(faults.TracksStuckEvents):
         self._create_search_indexes()
 
     def _create_search_indexes(self) -> None:
-        """Trigram indexes make "part of a name or e-mail" searches fast at 100,000 groups.
-
-        pg_trgm ships with PostgreSQL and is a trusted extension; where it cannot
-        be created the searches still work, by scanning.
-        """
-        t = self.tables
-        for statement in (
-            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-            f"CREATE INDEX IF NOT EXISTS rm_groups_name_trgm ON {t.groups}"
-            " USING gin (lower(name) gin_trgm_ops)",
-            f"CREATE INDEX IF NOT EXISTS rm_users_email_trgm ON {t.users}"
-            " USING gin (email gin_trgm_ops)",
-        ):
+        """The trigram indexes, each in a transaction of its own: where one cannot be made,
+        the searches still work, by scanning."""
+        for statement in self.tables.search_index_ddl():
             try:
                 with self.datastore.transaction(commit=True) as curs:
                     curs.execute(statement)  # type: ignore[arg-type]
