@@ -8,6 +8,7 @@ is read from the group row as it was before this event.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -20,6 +21,7 @@ from domain.evses import Evse
 from domain.groups import SmartChargingGroup as G
 from domain.users import User
 from projections.groups import windows_json
+from projections.handlers import Handlers
 from projections.tables import Tables
 
 
@@ -30,6 +32,11 @@ class Entry:
     group_id: UUID | None = None
     user_id: UUID | None = None
     evse_id: UUID | None = None
+
+
+EntryOf = Callable[[Cursor[Any], Tables, Any], Entry]
+# One function per event kind: the entry it makes, recorded by `record` at its position.
+ENTRIES: Handlers[EntryOf] = Handlers("audit log")
 
 
 def action_name(event: Any) -> str:
@@ -52,6 +59,10 @@ def _email(curs: Cursor[Any], t: Tables, user_id: UUID) -> str | None:
     return found["email"] if isinstance(found, dict) else found[0]
 
 
+def _user_ref(curs: Cursor[Any], t: Tables, user_id: UUID) -> dict[str, Any]:
+    return {"user_id": str(user_id), "email": _email(curs, t, user_id)}
+
+
 def _evse_ref(curs: Cursor[Any], t: Tables, evse_id: UUID) -> dict[str, Any]:
     found = curs.execute(
         f"SELECT charge_point_id, connector_id FROM {t.evses} WHERE id = %s", (evse_id,)
@@ -65,80 +76,132 @@ def _evse_ref(curs: Cursor[Any], t: Tables, evse_id: UUID) -> dict[str, Any]:
     return ref
 
 
-def _group_entry(curs: Cursor[Any], t: Tables, e: Any) -> Entry | None:
-    gid = e.originator_id
-    simple = {
-        G.Renamed: ("name", lambda: e.name),
-        G.Described: ("description", lambda: e.description),
-        G.TimeZoneChanged: ("time_zone", lambda: e.time_zone),
-        G.RandomDelaySet: ("random_delay", lambda: e.enabled),
-        G.ExclusionTimesSet: ("exclusion_windows", lambda: windows_json(e.windows)),
+def _entry(e: Any, **values: Any) -> Entry:
+    return Entry(group_id=e.originator_id, **values)
+
+
+def _changed(curs: Cursor[Any], t: Tables, e: Any, column: str, new: Any) -> Entry:
+    return _entry(e, old=_group_value(curs, t, e.originator_id, column), new=new)
+
+
+@ENTRIES.on(G.Renamed)
+def _renamed(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _changed(curs, t, e, "name", e.name)
+
+
+@ENTRIES.on(G.Described)
+def _described(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _changed(curs, t, e, "description", e.description)
+
+
+@ENTRIES.on(G.TimeZoneChanged)
+def _time_zone_changed(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _changed(curs, t, e, "time_zone", e.time_zone)
+
+
+@ENTRIES.on(G.RandomDelaySet)
+def _random_delay_set(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _changed(curs, t, e, "random_delay", e.enabled)
+
+
+@ENTRIES.on(G.ExclusionTimesSet)
+def _exclusion_times_set(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _changed(curs, t, e, "exclusion_windows", windows_json(e.windows))
+
+
+@ENTRIES.on(G.Created)
+def _group_created(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    new = {
+        "name": e.name,
+        "description": e.description,
+        "time_zone": e.time_zone,
+        "algorithm": str(getattr(e.algorithm, "value", e.algorithm)),
     }
-    if type(e) in simple:
-        column, new_value = simple[type(e)]
-        return Entry(old=_group_value(curs, t, gid, column), new=new_value(), group_id=gid)
-    if isinstance(e, G.Created):
-        new = {
-            "name": e.name,
-            "description": e.description,
-            "time_zone": e.time_zone,
-            "algorithm": str(getattr(e.algorithm, "value", e.algorithm)),
-        }
-        return Entry(new=new, group_id=gid)
-    if isinstance(e, G.HomeUserAdded | G.HomeUserRemoved):
-        ref = {"user_id": str(e.user_id), "email": _email(curs, t, e.user_id)}
-        added = isinstance(e, G.HomeUserAdded)
-        return Entry(
-            old=None if added else ref, new=ref if added else None, group_id=gid, user_id=e.user_id
-        )
-    if isinstance(e, G.EvseAdded | G.EvseRemoved):
-        ref = _evse_ref(curs, t, e.evse_id)
-        added = isinstance(e, G.EvseAdded)
-        return Entry(
-            old=None if added else ref, new=ref if added else None, group_id=gid, evse_id=e.evse_id
-        )
-    if isinstance(e, G.PriorityChargeStarted):
-        return Entry(
-            new={"started_at": e.started_at.isoformat(), "ends_at": e.ends_at.isoformat()},
-            group_id=gid,
-        )
-    if isinstance(e, G.PriorityChargeEnded):
-        old = {"ends_at": _iso(_group_value(curs, t, gid, "priority_ends_at"))}
-        reason = str(getattr(e.reason, "value", e.reason))
-        return Entry(
-            old=old, new={"ended_at": e.ended_at.isoformat(), "reason": reason}, group_id=gid
-        )
-    if isinstance(e, G.Deleted):
-        return Entry(old={"name": _group_value(curs, t, gid, "name")}, group_id=gid)
-    return None
+    return _entry(e, new=new)
+
+
+@ENTRIES.on(G.HomeUserAdded)
+def _home_user_added(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _entry(e, new=_user_ref(curs, t, e.user_id), user_id=e.user_id)
+
+
+@ENTRIES.on(G.HomeUserRemoved)
+def _home_user_removed(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _entry(e, old=_user_ref(curs, t, e.user_id), user_id=e.user_id)
+
+
+@ENTRIES.on(G.EvseAdded)
+def _evse_added(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _entry(e, new=_evse_ref(curs, t, e.evse_id), evse_id=e.evse_id)
+
+
+@ENTRIES.on(G.EvseRemoved)
+def _evse_removed(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _entry(e, old=_evse_ref(curs, t, e.evse_id), evse_id=e.evse_id)
+
+
+@ENTRIES.on(G.PriorityChargeStarted)
+def _priority_started(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _entry(e, new={"started_at": e.started_at.isoformat(), "ends_at": e.ends_at.isoformat()})
+
+
+@ENTRIES.on(G.PriorityChargeEnded)
+def _priority_ended(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    old = {"ends_at": _iso(_group_value(curs, t, e.originator_id, "priority_ends_at"))}
+    reason = str(getattr(e.reason, "value", e.reason))
+    return _entry(e, old=old, new={"ended_at": e.ended_at.isoformat(), "reason": reason})
+
+
+@ENTRIES.on(G.Deleted)
+def _group_deleted(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return _entry(e, old={"name": _group_value(curs, t, e.originator_id, "name")})
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _other_entry(curs: Cursor[Any], t: Tables, e: Any) -> Entry | None:
-    if isinstance(e, User.Registered):
-        role = str(getattr(e.role, "value", e.role))
-        return Entry(new={"email": e.email, "role": role}, user_id=e.originator_id)
-    if isinstance(e, User.PasswordSet | User.Invited | User.Revoked):
-        return Entry(user_id=e.originator_id)  # never the hash or the token
-    if isinstance(e, User.Disabled | User.Enabled | User.PasswordResetAsked):
-        return Entry(user_id=e.originator_id)  # the reset's link is in no event
-    if isinstance(e, Evse.Registered | Evse.Reregistered | Evse.LimitsChanged):
-        new = limit_fields(e.limits)
-        if isinstance(e, Evse.Registered | Evse.Reregistered):
-            new.update(charge_point_id=e.charge_point_id, connector_id=e.connector_id)
-        return Entry(new=new, evse_id=e.originator_id)
-    if isinstance(e, Evse.Deregistered):
-        return Entry(evse_id=e.originator_id)
-    return None
+@ENTRIES.on(User.Registered)
+def _user_registered(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    role = str(getattr(e.role, "value", e.role))
+    return Entry(new={"email": e.email, "role": role}, user_id=e.originator_id)
+
+
+# Never the hash or the token; the reset's link is in no event.
+@ENTRIES.on(
+    User.PasswordSet,
+    User.Invited,
+    User.Revoked,
+    User.Disabled,
+    User.Enabled,
+    User.PasswordResetAsked,
+)
+def _user_changed(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return Entry(user_id=e.originator_id)
+
+
+@ENTRIES.on(Evse.Registered, Evse.Reregistered)
+def _evse_registered(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    new = limit_fields(e.limits)
+    new.update(charge_point_id=e.charge_point_id, connector_id=e.connector_id)
+    return Entry(new=new, evse_id=e.originator_id)
+
+
+@ENTRIES.on(Evse.LimitsChanged)
+def _evse_limits_changed(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return Entry(new=limit_fields(e.limits), evse_id=e.originator_id)
+
+
+@ENTRIES.on(Evse.Deregistered)
+def _evse_deregistered(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
+    return Entry(evse_id=e.originator_id)
 
 
 def record(curs: Cursor[Any], t: Tables, event: Any, position: int) -> None:
-    entry = _group_entry(curs, t, event) or _other_entry(curs, t, event)
-    if entry is None:
+    entry_of = ENTRIES.get(type(event))
+    if entry_of is None:
         return
+    entry = entry_of(curs, t, event)
     actor = event.actor
     curs.execute(
         f"INSERT INTO {t.audit} (position, seq, group_id, user_id, evse_id, actor_id, actor_role,"

@@ -18,10 +18,10 @@ from domain.charge_points import ChargePoint as CP
 from domain.charging_sessions import MAX_TRANSACTION_ID
 from domain.delivery import ProfileDelivery as D
 from domain.values import clean_text
-from projections.handlers import Handlers
+from projections.handlers import Handler, Handlers
 from projections.tables import Tables
 
-HANDLERS = Handlers("charger status")
+HANDLERS: Handlers[Handler] = Handlers("charger status")
 
 
 def _set_charger(curs: Cursor[Any], t: Tables, e: Any, assignments: str, *values: Any) -> None:

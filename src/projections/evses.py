@@ -8,10 +8,10 @@ from psycopg import Cursor
 
 from domain.evse_limits import limit_fields
 from domain.evses import Evse
-from projections.handlers import Handlers
+from projections.handlers import Handler, Handlers
 from projections.tables import Tables
 
-HANDLERS = Handlers("evses")
+HANDLERS: Handlers[Handler] = Handlers("evses")
 
 
 @HANDLERS.on(Evse.Registered, Evse.Reregistered)

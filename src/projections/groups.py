@@ -8,10 +8,10 @@ from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from domain.groups import SmartChargingGroup as G
-from projections.handlers import Handlers
+from projections.handlers import Handler, Handlers
 from projections.tables import Tables
 
-HANDLERS = Handlers("groups")
+HANDLERS: Handlers[Handler] = Handlers("groups")
 
 
 def windows_json(windows: Any) -> list[dict[str, Any]]:

@@ -8,10 +8,10 @@ from typing import Any
 from psycopg import Cursor
 
 from domain.users import Invitation, User
-from projections.handlers import Handlers
+from projections.handlers import Handler, Handlers
 from projections.tables import Tables
 
-HANDLERS = Handlers("users")
+HANDLERS: Handlers[Handler] = Handlers("users")
 
 
 @HANDLERS.on(User.Registered)

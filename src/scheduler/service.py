@@ -28,6 +28,7 @@ from domain.groups import SmartChargingGroup
 from domain.priority_charge import PriorityEndReason
 from domain.service import SmartCharging
 from projections.follower import OUTAGES, Batch, EventFollower, StuckEvent
+from projections.handlers import Handlers
 from projections.queries import ReadModelQueries
 from scheduler.inputs import group_inputs
 from scheduler.leader import LeaderLock
@@ -44,14 +45,6 @@ RECOMPUTE_ON = (
     G.EvseAdded,
     G.PriorityChargeStarted,
     G.PriorityChargeEnded,
-)
-FOLLOWED = (
-    *RECOMPUTE_ON,
-    G.EvseRemoved,
-    Evse.LimitsChanged,
-    ChargePoint.CapabilitiesReported,
-    ProfileDelivery.ProfileAnswered,
-    ProfileDelivery.ProfilesDesired,
 )
 LEADER_CHECK_SECONDS = 1.0
 OUTAGE_RETRY = timedelta(seconds=10)
@@ -136,7 +129,7 @@ class ProfileScheduler:
             self._handle_batch,
             lambda: self._position,
             on_stuck=self._stuck,
-            topics=[get_topic(kind) for kind in FOLLOWED],
+            topics=[get_topic(kind) for kind in (*RECOMPUTE_ON, *REACTIONS.kinds())],
             name="scheduler",
         ).start()
         try:
@@ -175,7 +168,7 @@ class ProfileScheduler:
             self.recompute_isolated(group_id, "scheduler start")
         for evse_id in self.queries.evses_awaiting_acceptance():
             try:
-                self._schedule_retry(evse_id)
+                self.schedule_retry(evse_id)
             except OUTAGES:
                 raise
             except Exception:  # one EVSE's retry must not keep the others from theirs
@@ -225,23 +218,16 @@ class ProfileScheduler:
     def handle(self, event: Any) -> None:
         """The work of one followed event that is not a group's own change (those are
         recomputed once per batch by `_handle_batch`)."""
-        if isinstance(event, G.EvseRemoved):
-            self.service.deliveries.desire_profiles(event.evse_id, [], "removed from its group")
-        elif isinstance(event, Evse.LimitsChanged):
-            self._recompute_group_of(event.originator_id, "EVSE limits changed")
-        elif isinstance(event, ChargePoint.CapabilitiesReported):
-            self._recompute_charger(event.originator_id)
-        elif isinstance(event, ProfileDelivery.ProfileAnswered) and event.status != "Accepted":
-            self._schedule_retry(self.service.repository.get(event.originator_id).evse_id)
-        elif isinstance(event, ProfileDelivery.ProfilesDesired):
-            self._cancel(f"retry:{event.originator_id}")
+        reaction = REACTIONS.get(type(event))
+        if reaction is not None:
+            reaction(self, event)
 
-    def _recompute_group_of(self, evse_id: UUID, reason: str) -> None:
+    def recompute_group_of(self, evse_id: UUID, reason: str) -> None:
         group_id = self.service.evse(evse_id).group_id
         if group_id is not None:
             self.recompute_isolated(group_id, reason)
 
-    def _recompute_charger(self, charge_point_aggregate_id: UUID) -> None:
+    def recompute_charger(self, charge_point_aggregate_id: UUID) -> None:
         charger: ChargePoint = self.service.repository.get(charge_point_aggregate_id)
         for row in self.queries.evses_of_charger(charger.charge_point_id):
             if row["group_id"] is not None:
@@ -254,7 +240,7 @@ class ProfileScheduler:
         try:
             group = self.service.group(group_id)
         except NotFound:
-            self._cancel(f"group:{group_id}", f"priority:{group_id}")
+            self.cancel(f"group:{group_id}", f"priority:{group_id}")
             return
         now = self.clock()
         if group.priority is not None and group.priority.ends_at <= now:
@@ -280,7 +266,7 @@ class ProfileScheduler:
         except Exception as error:  # the charger ends it by itself (validTo); retried here
             self._group_failed(group_id, "priority charge end", error)
 
-    def _schedule_retry(self, evse_id: UUID) -> None:
+    def schedule_retry(self, evse_id: UUID) -> None:
         delivery = self.service.delivery(evse_id)
         attempt = delivery.attempts()
         when = self.clock() + retry_delay(attempt)
@@ -294,13 +280,13 @@ class ProfileScheduler:
 
     def _at(self, job_id: str, when: datetime | None, func: Callable[..., Any], *args: Any) -> None:
         if when is None:
-            self._cancel(job_id)
+            self.cancel(job_id)
             return
         self.timers.add_job(
             func, "date", run_date=when, args=args, id=job_id, replace_existing=True
         )
 
-    def _cancel(self, *job_ids: str) -> None:
+    def cancel(self, *job_ids: str) -> None:
         for job_id in job_ids:
             try:
                 self.timers.remove_job(job_id)
@@ -311,3 +297,35 @@ class ProfileScheduler:
         """When the timer `job_id` ("group:<id>", "priority:<id>", "retry:<id>") fires next."""
         job = self.timers.get_job(job_id)
         return job.next_run_time if job is not None else None
+
+
+# The work of the other followed event kinds: a plain function per kind.
+Reaction = Callable[[ProfileScheduler, Any], None]
+REACTIONS: Handlers[Reaction] = Handlers("scheduler")
+
+
+@REACTIONS.on(G.EvseRemoved)
+def _evse_removed(scheduler: ProfileScheduler, e: Any) -> None:
+    scheduler.service.deliveries.desire_profiles(e.evse_id, [], "removed from its group")
+
+
+@REACTIONS.on(Evse.LimitsChanged)
+def _limits_changed(scheduler: ProfileScheduler, e: Any) -> None:
+    scheduler.recompute_group_of(e.originator_id, "EVSE limits changed")
+
+
+@REACTIONS.on(ChargePoint.CapabilitiesReported)
+def _capabilities_reported(scheduler: ProfileScheduler, e: Any) -> None:
+    scheduler.recompute_charger(e.originator_id)
+
+
+@REACTIONS.on(ProfileDelivery.ProfileAnswered)
+def _profile_answered(scheduler: ProfileScheduler, e: Any) -> None:
+    if e.status == "Accepted":
+        return
+    scheduler.schedule_retry(scheduler.service.repository.get(e.originator_id).evse_id)
+
+
+@REACTIONS.on(ProfileDelivery.ProfilesDesired)
+def _profiles_desired(scheduler: ProfileScheduler, e: Any) -> None:
+    scheduler.cancel(f"retry:{e.originator_id}")
