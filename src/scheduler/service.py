@@ -25,7 +25,7 @@ from domain.delivery import ProfileDelivery
 from domain.errors import DomainError, NotFound
 from domain.evses import Evse
 from domain.groups import SmartChargingGroup
-from domain.priority_charge import PriorityEndReason
+from domain.priority_charge import PriorityEndReason, priority_charge_runs
 from domain.service import SmartCharging
 from projections.follower import OUTAGES, Batch, EventFollower, StuckEvent
 from projections.handlers import Handlers
@@ -242,8 +242,10 @@ class ProfileScheduler:
         except NotFound:
             self.cancel(f"group:{group_id}", f"priority:{group_id}")
             return
-        now = self.clock()
-        if group.priority is not None and group.priority.ends_at <= now:
+        now, priority = self.clock(), group.priority
+        # Past its end? Its start is not asked: the clock of the process that started it may
+        # be a moment ahead of ours, and such a charge is not over.
+        if priority is not None and not priority_charge_runs(None, priority.ends_at, now):
             self.service.groups.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
             return  # the PriorityChargeEnded event brings us back here
         inputs = group_inputs(self.service, group)
@@ -251,7 +253,7 @@ class ProfileScheduler:
         for evse in inputs.evses:
             self.service.deliveries.desire_profiles(evse.id, schedule.profiles_for(evse.id), reason)
         self._at(f"group:{group_id}", schedule.next_change, self._on_timer, group_id)
-        ends_at = group.priority.ends_at if group.priority else None
+        ends_at = priority.ends_at if priority else None
         self._at(f"priority:{group_id}", ends_at, self._priority_ended, group_id)
 
     def _priority_ended(self, group_id: UUID) -> None:
