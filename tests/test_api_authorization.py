@@ -239,6 +239,10 @@ def the_free_evse(w: World) -> dict[str, str]:
     return {"evse_id": w.free_evse_id}
 
 
+def to_the_group(w: World) -> dict[str, str]:
+    return {"group_id": w.group_id}
+
+
 def saturday_nights(w: World) -> dict[str, Any]:
     return {"windows": [NIGHT]}
 
@@ -286,6 +290,7 @@ ENDPOINTS = [
     E("POST", "/api/operator/evses", OPERATOR, ok=201, body=a_new_evse),
     E("GET", "/api/operator/evses/{evse_id}", OPERATOR),
     E("PUT", "/api/operator/evses/{evse_id}/limits", OPERATOR, body=single_phase_16_a),
+    E("POST", "/api/operator/evses/{evse_id}/move", OPERATOR, body=to_the_group),
     E("DELETE", "/api/operator/evses/{evse_id}", OPERATOR, ok=204),
     # operator portal: groups
     E("GET", "/api/operator/groups", OPERATOR),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import EllipsisType
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -176,6 +177,19 @@ class HomeUserIn(Strict):
 
 class EvseRef(Strict):
     evse_id: UUID
+
+
+class EvseMoveIn(Strict):
+    group_id: UUID = Field(description="the group the EVSE moves to")
+    from_group_id: UUID | None = Field(
+        default=None,
+        description="the group you saw it in (null: in no group); when given and it has "
+        "moved since, nothing changes and the answer is 409",
+    )
+
+    def seen_in(self) -> UUID | EllipsisType | None:
+        """The group the mover saw it in, or ... when not said."""
+        return self.from_group_id if "from_group_id" in self.model_fields_set else ...
 
 
 class UserRef(BaseModel):

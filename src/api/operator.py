@@ -25,6 +25,7 @@ from api.models import (
     AuditEntryView,
     EvseIn,
     EvseLimitsIn,
+    EvseMoveIn,
     EvseRef,
     EvseView,
     GroupIn,
@@ -195,6 +196,15 @@ def change_evse_limits(
     evse_id: UUID, body: EvseLimitsIn, ctx: Context, actor: OperatorActor
 ) -> EvseView:
     ctx.caught_up(ctx.service.evses.change_evse_limits(evse_id, actor, body.limits()))
+    return _evse_view(ctx, evse_id)
+
+
+@router.post(
+    "/evses/{evse_id}/move",
+    summary="Move an EVSE to another group (out of its group, if any, in the same save)",
+)
+def move_evse(evse_id: UUID, body: EvseMoveIn, ctx: Context, actor: OperatorActor) -> EvseView:
+    ctx.caught_up(ctx.service.evses.move_evse(evse_id, body.group_id, actor, body.seen_in()))
     return _evse_view(ctx, evse_id)
 
 

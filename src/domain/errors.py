@@ -59,6 +59,16 @@ class EvseInAnotherGroup(Conflict):
         )
 
 
+class EvseMovedMeanwhile(Conflict):
+    """The EVSE is no longer in the group its mover saw it in: someone moved it first."""
+
+    def __init__(self, evse_id: UUID, group_id: UUID | None):
+        self.evse_id = evse_id
+        self.group_id = group_id
+        where = f"is in group {group_id}" if group_id else "is in no group"
+        super().__init__(f"EVSE {evse_id} was moved meanwhile and now {where}; nothing changed")
+
+
 class GroupDeleted(NotFound):
     pass
 

@@ -6,6 +6,7 @@ the EVSE and the group(s) together, so two racing assignments cannot both win.
 
 from __future__ import annotations
 
+from types import EllipsisType
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -13,7 +14,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.actors import Actor, require_operator
 from domain.application import CommandApplication
-from domain.errors import Conflict, EvseAlreadyRegistered
+from domain.errors import Conflict, EvseAlreadyRegistered, EvseMovedMeanwhile
 from domain.evse_limits import EvseLimits
 from domain.evses import Evse
 
@@ -78,21 +79,35 @@ class EvseCommands:
 
         return self.app.retrying(command)
 
-    def move_evse(self, evse_id: UUID, to_group_id: UUID, actor: Actor) -> int | None:
-        """Move an EVSE to another group: the EVSE and both groups in one atomic save."""
+    def move_evse(
+        self,
+        evse_id: UUID,
+        to_group_id: UUID,
+        actor: Actor,
+        from_group_id: UUID | EllipsisType | None = ...,
+    ) -> int | None:
+        """Move an EVSE to another group: the EVSE and both groups in one atomic save.
+
+        `from_group_id`, when given, is the group (None: no group) the mover saw it in:
+        if it has moved since, nothing is saved and EvseMovedMeanwhile says where it is.
+        """
         require_operator(actor)
 
         def command() -> int | None:
             evse = self.app.evse(evse_id)
             target = self.app.group(to_group_id)
+            if from_group_id is not ... and evse.group_id != from_group_id:
+                raise EvseMovedMeanwhile(evse.id, evse.group_id)
             changed: list[Aggregate] = [evse, target]
+            source_id: UUID | None = None
             if evse.group_id is not None and evse.group_id != target.id:
                 source = self.app.group(evse.group_id)
-                source.remove_evse(evse.id, actor)
+                source_id = source.id
+                source.remove_evse(evse.id, actor, moved_to=target.id)
                 evse.release(source.id, actor)
                 changed.append(source)
             evse.assign_to(target.id, actor)
-            target.add_evse(evse.id, actor)
+            target.add_evse(evse.id, actor, moved_from=source_id)
             return self.app.commit(*changed)
 
         return self.app.retrying(command)

@@ -214,23 +214,25 @@ class SmartChargingGroup(Aggregate):
 
     # --- EVSEs (the service saves the Evse aggregate in the same transaction) ----
 
-    def add_evse(self, evse_id: UUID, actor: Actor) -> None:
+    def add_evse(self, evse_id: UUID, actor: Actor, *, moved_from: UUID | None = None) -> None:
+        """`moved_from`: the group it leaves in the same save, so the history says "moved"."""
         self._check_exists()
         if evse_id not in self.evse_ids:
-            self._evse_added(evse_id=evse_id, actor=actor)
+            self._evse_added(evse_id=evse_id, actor=actor, moved_from=moved_from)
 
     @event("EvseAdded")
-    def _evse_added(self, evse_id: UUID, actor: Actor) -> None:
+    def _evse_added(self, evse_id: UUID, actor: Actor, moved_from: UUID | None = None) -> None:
+        # Events recorded before moves were said replay with None (added, not moved).
         self.evse_ids = [*self.evse_ids, evse_id]
 
-    def remove_evse(self, evse_id: UUID, actor: Actor) -> None:
+    def remove_evse(self, evse_id: UUID, actor: Actor, *, moved_to: UUID | None = None) -> None:
         self._check_exists()
         if evse_id not in self.evse_ids:
             raise Conflict(f"EVSE {evse_id} is not in this group")
-        self._evse_removed(evse_id=evse_id, actor=actor)
+        self._evse_removed(evse_id=evse_id, actor=actor, moved_to=moved_to)
 
     @event("EvseRemoved")
-    def _evse_removed(self, evse_id: UUID, actor: Actor) -> None:
+    def _evse_removed(self, evse_id: UUID, actor: Actor, moved_to: UUID | None = None) -> None:
         self.evse_ids = [e for e in self.evse_ids if e != evse_id]
 
     # --- priority charge ---------------------------------------------------------

@@ -130,14 +130,29 @@ def _home_user_removed(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
     return _entry(e, old=_user_ref(curs, t, e.user_id), user_id=e.user_id)
 
 
+def _moved(
+    curs: Cursor[Any], t: Tables, ref: dict[str, Any], key: str, group_id: UUID | None
+) -> dict[str, Any]:
+    """An EVSE moved between groups in one save: the other group, with its name then."""
+    if group_id is not None:
+        name = _group_value(curs, t, group_id, "name")
+        ref[key] = {"group_id": str(group_id), "name": name}
+    return ref
+
+
 @ENTRIES.on(G.EvseAdded)
 def _evse_added(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
-    return _entry(e, new=_evse_ref(curs, t, e.evse_id), evse_id=e.evse_id)
+    # getattr: events recorded before moves were said have no moved_from.
+    ref = _moved(
+        curs, t, _evse_ref(curs, t, e.evse_id), "moved_from", getattr(e, "moved_from", None)
+    )
+    return _entry(e, new=ref, evse_id=e.evse_id)
 
 
 @ENTRIES.on(G.EvseRemoved)
 def _evse_removed(curs: Cursor[Any], t: Tables, e: Any) -> Entry:
-    return _entry(e, old=_evse_ref(curs, t, e.evse_id), evse_id=e.evse_id)
+    ref = _moved(curs, t, _evse_ref(curs, t, e.evse_id), "moved_to", getattr(e, "moved_to", None))
+    return _entry(e, old=ref, evse_id=e.evse_id)
 
 
 @ENTRIES.on(G.PriorityChargeStarted)

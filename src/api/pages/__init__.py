@@ -21,6 +21,7 @@ from . import (
     operator_accounts,
     operator_evses,
     operator_health,
+    operator_move,
     operator_pages,
     operator_users,
     operator_wizard,
@@ -103,6 +104,7 @@ def install(app: FastAPI) -> None:
     app.include_router(operator_wizard.router)  # before /operator/groups/{group_id}
     app.include_router(operator_pages.router)
     app.include_router(operator_evses.router)
+    app.include_router(operator_move.router)
     app.include_router(operator_health.router)
     app.include_router(consumer_pages.router)
     app.include_router(group_forms.router)

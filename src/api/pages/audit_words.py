@@ -109,6 +109,15 @@ def exclusion_change(old: Any, new: Any) -> tuple[str, str]:
     return ACTIONS["exclusion_times_set"], f"added {'; '.join(added)}; removed {'; '.join(removed)}"
 
 
+def evse_move(action: str, old: Any, new: Any) -> tuple[str, str] | None:
+    """(what, detail) of an EVSE that came from or went to another group in one move."""
+    if action == "evse_added" and (new or {}).get("moved_from"):
+        return "EVSE moved here", f"{_evse(new)}, from {_quoted(new['moved_from'].get('name'))}"
+    if action == "evse_removed" and (old or {}).get("moved_to"):
+        return "EVSE moved away", f"{_evse(old)}, to {_quoted(old['moved_to'].get('name'))}"
+    return None
+
+
 def _windows(value: Any) -> tuple[ExclusionWindow, ...]:
     return parse_windows(value or [], stored=True)
 
@@ -127,6 +136,9 @@ def audit_lines(rows: list[dict[str, Any]], zone: ZoneInfo) -> list[AuditLine]:
         detail = maker(row["old_value"], row["new_value"]) if maker else ""
         if action == "exclusion_times_set":
             what, detail = exclusion_change(row["old_value"], row["new_value"])
+        moved = evse_move(action, row["old_value"], row["new_value"])
+        if moved:
+            what, detail = moved
         lines.append(
             AuditLine(
                 at=row["at"],
