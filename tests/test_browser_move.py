@@ -1,0 +1,78 @@
+"""In Chromium: the operator moves Anna's EVSE to Bob's group, from Anna's group page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from domain.actors import Actor
+from domain.evse_limits import EvseLimits
+from smartcharge.runtime import Runtime
+from test_browser_portals import CHROMIUM, CHROMIUM_ARGS, log_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.postgres,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+expect = sync_api.expect
+
+
+@pytest.fixture
+def browser() -> Iterator[sync_api.Browser]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def two_homes(runtime: Runtime) -> str:
+    """Anna's home with her charger, Bob's with his; Anna's group's id."""
+    service, system = runtime.service, Actor.system()
+    annas, _ = service.evses.register_evse("CP-ANNA", 1, system, EvseLimits(16, 3))
+    bobs, _ = service.evses.register_evse("CP-BOB", 1, system, EvseLimits(16, 3))
+    anna, _ = service.groups.create_group(
+        name="Anna's home", time_zone="Europe/Amsterdam", actor=system, evse_ids=[annas]
+    )
+    _, position = service.groups.create_group(
+        name="Bob's home", time_zone="Europe/Amsterdam", actor=system, evse_ids=[bobs]
+    )
+    runtime.context.caught_up(position)
+    return str(anna)
+
+
+def test_the_operator_moves_annas_evse_to_bobs_group(
+    server: str,
+    runtime: Runtime,
+    operator_credentials: tuple[str, str],
+    browser: sync_api.Browser,
+) -> None:
+    annas_group = two_homes(runtime)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{server}/operator/groups/{annas_group}")
+    log_in(page, *operator_credentials)
+
+    page.locator("li.evse", has_text="CP-ANNA").get_by_role("link", name="Move to group…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Move CP-ANNA / connector 1 to another group"
+    )
+    page.get_by_label("Find the group by name or home user").fill("bob")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Bob's home").click()
+    expect(page.get_by_role("heading", level=2)).to_have_text(
+        "Move CP-ANNA / connector 1 to “Bob's home”?"
+    )
+    page.get_by_role("button", name="Move to “Bob's home”").click()
+
+    expect(page).to_have_url(re.compile(r"/operator/groups/[0-9a-f-]+#evses$"))
+    expect(page.get_by_role("status")).to_contain_text(
+        "CP-ANNA / connector 1 moved from “Anna's home” to “Bob's home”."
+    )
+    expect(page.locator("li.evse")).to_have_count(2)
+    expect(page.get_by_text("CP-ANNA / connector 1, from “Anna's home”")).to_be_visible()
+    page.goto(f"{server}/operator/groups/{annas_group}")
+    expect(page.locator("li.evse")).to_have_count(0)
+    expect(page.get_by_text("CP-ANNA / connector 1, to “Bob's home”")).to_be_visible()
