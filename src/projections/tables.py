@@ -151,7 +151,8 @@ class Tables:
             " WHERE priority_ends_at IS NOT NULL",
             f"CREATE INDEX IF NOT EXISTS rm_chargers_connected ON {t.chargers} (charge_point_id)"
             " WHERE connected",
-            f'CREATE INDEX IF NOT EXISTS rm_users_role_email ON {t.users} (role, email COLLATE "C")',
+            f"CREATE INDEX IF NOT EXISTS rm_users_role_email"
+            f' ON {t.users} (role, email COLLATE "C")',
             f"CREATE INDEX IF NOT EXISTS rm_users_role_status_email"
             f' ON {t.users} (role, status, email COLLATE "C")',
             f"CREATE INDEX IF NOT EXISTS rm_evses_charger_order ON {t.evses} ({order})",

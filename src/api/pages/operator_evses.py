@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -14,14 +15,17 @@ from api.context import ApiContext
 from api.deps import Context
 from domain.errors import DomainError
 from domain.evse_limits import MAX_CURRENT_A, MAX_POWER_W, EvseLimits
+from projections.list_queries import EVSE_CONNECTIONS, EVSE_PLACES
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
-from .form_input import FormFields, Posted, quoted
+from .form_input import MAX_SEARCH_LENGTH, FormFields, Posted, echo, quoted, search_text
 from .group_state import evse_status
+from .list_paging import ListRefused, choice, link, lists, page_number
 from .messages import FormError, explain, status_of
 from .rendering import page_context, redirect, render
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
+PAGE_SIZE = 50
 
 
 def evses_page(
@@ -32,21 +36,48 @@ def evses_page(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
+    errors = dict(errors or {})
+    listed = evse_list(ctx, request.query_params, errors)
+    context = page_context(OPERATOR, user, **listed, errors=errors, values=values or {})
+    refused_address = "search" in errors or "paging" in errors
+    return render(request, "operator_evses.html", context, 422 if refused_address else status_code)
+
+
+def evse_list(ctx: ApiContext, query: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """A page of the registry, searched and filtered in SQL, with the chargers it shows."""
     now = ctx.now()
-    rows = ctx.queries.evses()
-    context = page_context(
-        OPERATOR,
-        user,
+    q, refusal = search_text(query)
+    if refusal:
+        errors["search"] = refusal
+    try:
+        connection = choice(query, "connection", "Connection", EVSE_CONNECTIONS)
+        place = choice(query, "place", "Group", EVSE_PLACES)
+        page = page_number(query)
+    except ListRefused as error:
+        errors["paging"] = error.message
+        connection, place, page = "", "", 1
+    found = lists(ctx).evses(q, connection, place, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    here = {"q": q, "connection": connection, "place": place}
+    shown = {row["charge_point_id"] for row in found.rows}
+    return {
         # Times in the EVSE's group's time zone, saying which; a free EVSE's in UTC.
-        evses=[
-            evse_status(row, ZoneInfo(row.get("group_time_zone") or "UTC"), now) for row in rows
+        "evses": [
+            evse_status(row, ZoneInfo(row.get("group_time_zone") or "UTC"), now)
+            for row in found.rows
         ],
-        chargers=charger_views(ctx),
-        charger_ids=sorted({row["charge_point_id"] for row in rows}),
-        errors=errors or {},
-        values=values or {},
-    )
-    return render(request, "operator_evses.html", context, status_code)
+        "found": found,
+        "page": page,
+        "page_size": PAGE_SIZE,
+        "first_shown": (page - 1) * PAGE_SIZE + 1,
+        "previous_url": link("/operator/evses", **here, page=page - 1 if page > 2 else None),
+        "next_url": link("/operator/evses", **here, page=page + 1),
+        "first_url": link("/operator/evses", **here),
+        "q": echo(query.get("q", ""), MAX_SEARCH_LENGTH),
+        "connection": connection,
+        "place": place,
+        "chargers": [view for view in charger_views(ctx) if view.charge_point_id in shown],
+        "charger_ids": sorted(shown),
+    }
 
 
 def refused(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
@@ -12,12 +12,14 @@ from api.context import ApiContext
 from api.deps import Context
 from api.home_users import found_home_user
 from domain.errors import DomainError
+from projections.list_queries import GROUP_FLAGS, ListPage
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import MAX_SEARCH_LENGTH, FormFields, Posted, echo, search_text
 from .group_forms import refused
 from .group_panels import find_group, render_group_page, signature
 from .group_state import group_charging_states
+from .list_paging import ListRefused, anchor, choice, link, lists
 from .messages import FormError, explain, status_of
 from .rendering import fragment, live_answer, page_context, redirect, render
 
@@ -26,21 +28,71 @@ PAGE_SIZE = 100
 
 
 def groups_context(ctx: ApiContext, user: PageUser, request: Request) -> dict[str, Any]:
+    """The group list: searched, filtered and counted in SQL, a page at a time by name."""
     now = ctx.now()
-    q, refusal = search_text(request.query_params)
-    rows = ctx.queries.groups(q, PAGE_SIZE, 0)
+    query = request.query_params
+    q, refusal = search_text(query)
+    errors = {"search": refusal} if refusal else {}
+    try:
+        show = choice(query, "show", "Show", GROUP_FLAGS)
+        after, before = anchor(query, "after"), anchor(query, "before")
+    except ListRefused as error:
+        errors["paging"] = error.message
+        show, after, before = "", None, None
+    found, restarted = found_groups(ctx, q, show, now, after, before)
+    rows = found.rows
     states = group_charging_states(ctx, rows, now)
     listed = [{**row, "state": state} for row, state in zip(rows, states, strict=True)]
+    here = {"q": q, "show": show}
     return page_context(
         OPERATOR,
         user,
         groups=listed,
-        q=echo(request.query_params.get("q", ""), MAX_SEARCH_LENGTH),
+        found=found,
+        show=show,
+        restarted=restarted,
+        filters=group_filters(q, show, found.counts),
+        previous_url=link("/operator/groups", **here, before=rows[0]["id"] if rows else None),
+        next_url=link("/operator/groups", **here, after=rows[-1]["id"] if rows else None),
+        first_url=link("/operator/groups", **here),
+        q=echo(query.get("q", ""), MAX_SEARCH_LENGTH),
         now=now,
-        errors={"search": refusal} if refusal else {},
-        signature=signature(rows, states, now.replace(second=0, microsecond=0)),
-        live_url=f"/operator/groups/live?{urlencode({'q': q})}",
+        errors=errors,
+        signature=signature(rows, states, found.counts, now.replace(second=0, microsecond=0)),
+        live_url=link("/operator/groups/live", **here, after=after, before=before),
     )
+
+
+def found_groups(
+    ctx: ApiContext, q: str, show: str, now: datetime, after: UUID | None, before: UUID | None
+) -> tuple[ListPage, bool]:
+    """The page asked for; the first page (and True) when the group it pages from was
+    deleted meanwhile."""
+    found = lists(ctx).groups(q, show, now, PAGE_SIZE, after, before)
+    paged_from = before or after
+    if paged_from is None or found.rows or lists(ctx).group_exists(paged_from):
+        return found, False
+    return lists(ctx).groups(q, show, now, PAGE_SIZE), True
+
+
+GROUP_FILTER_WORDS = {
+    "": "All groups",
+    "priority": "Priority charge running",
+    "offline": "A charger offline",
+}
+
+
+def group_filters(q: str, show: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The filter links, each with its count over what the search matches; the search kept."""
+    return [
+        {
+            "words": words,
+            "count": counts[name or "all"],
+            "url": link("/operator/groups", q=q, show=name),
+            "current": name == show,
+        }
+        for name, words in GROUP_FILTER_WORDS.items()
+    ]
 
 
 @router.get("")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
@@ -9,15 +10,17 @@ from fastapi import APIRouter, Request, Response
 from api.context import ApiContext
 from api.deps import Context
 from domain.errors import DomainError
+from projections.list_queries import USER_STATUSES
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import MAX_SEARCH_LENGTH, Posted, echo, search_text
+from .list_paging import ListRefused, choice, link, lists, page_number
 from .messages import FormError, explain, status_of
 from .rendering import page_context, redirect, render
 
 router = APIRouter(prefix="/operator/users", include_in_schema=False)
-STATUSES = ("invited", "active", "revoked")
-PAGE_SIZE = 200
+PAGE_SIZE = 100
+STATUS_WORDS = {"": "All", "invited": "Invited", "active": "Active", "revoked": "Revoked"}
 
 
 def users_page(
@@ -28,26 +31,51 @@ def users_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    q, refusal = search_text(request.query_params)
-    status = request.query_params.get("status", "")
-    rows = ctx.queries.users("home_user", q.lower(), PAGE_SIZE, 0)
-    if status in STATUSES:
-        rows = [row for row in rows if row["status"] == status]
-    counts = {name: sum(1 for row in rows if row["status"] == name) for name in STATUSES}
+    query = request.query_params
+    q, refusal = search_text(query)
     errors = {**(errors or {}), **({"search": refusal} if refusal else {})}
+    try:
+        status = choice(query, "status", "Status", USER_STATUSES)
+        page = page_number(query)
+    except ListRefused as error:
+        errors["paging"] = error.message
+        status, page = "", 1
+    found = lists(ctx).home_users(q.lower(), status, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    here = {"q": q, "status": status}
     context = page_context(
         OPERATOR,
         user,
-        users=rows,
-        q=echo(request.query_params.get("q", ""), MAX_SEARCH_LENGTH),
-        status=status if status in STATUSES else "",
-        counts=counts,
+        users=found.rows,
+        found=found,
+        page=page,
+        page_size=PAGE_SIZE,
+        first_shown=(page - 1) * PAGE_SIZE + 1,
+        previous_url=link("/operator/users", **here, page=page - 1 if page > 2 else None),
+        next_url=link("/operator/users", **here, page=page + 1),
+        first_url=link("/operator/users", **here),
+        filters=status_filters(q, status, found.counts),
+        q=echo(query.get("q", ""), MAX_SEARCH_LENGTH),
+        status=status,
         now=ctx.now(),
         errors=errors,
         values=values or {},
-        statuses=STATUSES,
     )
-    return render(request, "operator_users.html", context, 422 if refusal else status_code)
+    refused_address = refusal is not None or "paging" in errors
+    return render(request, "operator_users.html", context, 422 if refused_address else status_code)
+
+
+def status_filters(q: str, status: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """A link per status with its count over every home user the search matches (not only
+    those of the page, nor of the status shown); the search kept."""
+    return [
+        {
+            "words": words,
+            "count": counts[name or "all"],
+            "url": link("/operator/users", q=q, status=name),
+            "current": name == status,
+        }
+        for name, words in STATUS_WORDS.items()
+    ]
 
 
 def refused(
