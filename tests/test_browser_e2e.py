@@ -120,8 +120,9 @@ def operator_runs_wizard(page: sync_api.Page) -> None:
     page.get_by_role("button", name="Save group").click()
     expect(page.get_by_role("status")).to_contain_text("Group “Anna's home” created")
 
-    page.get_by_label("Add an EVSE").select_option(label="CP-ANNA / connector 2")
-    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_label("Add an EVSE").fill("cp-anna/2")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("button", name="Add CP-ANNA / connector 2").click()
     expect(page.get_by_role("status")).to_contain_text("EVSE added")
     expect(page.locator("[data-live-region=evses]")).to_contain_text("CP-ANNA / connector 2")
 

@@ -21,6 +21,7 @@ from domain.errors import ScheduleUnavailable
 
 from .access import OPERATOR, PageUser
 from .audit_words import audit_lines
+from .evse_search import free_evse_search
 from .exclusion_form import listed_window
 from .formatting import time_zone_names
 from .group_state import PRIORITY_MINUTES, charging_state, evse_allowances, evse_status
@@ -100,8 +101,9 @@ def history(ctx: ApiContext, user: PageUser, group_id: UUID) -> list[dict[str, A
     )
 
 
-def operator_extras(ctx: ApiContext) -> dict[str, Any]:
-    return {"free_evses": ctx.queries.evses(free_only=True), "time_zones": time_zone_names()}
+def operator_extras(ctx: ApiContext, request: Request) -> dict[str, Any]:
+    """The free EVSEs the page's search box found (a short list), and the time zones."""
+    return {**free_evse_search(ctx, request.query_params), "time_zones": time_zone_names()}
 
 
 def render_group_page(
@@ -126,7 +128,9 @@ def render_group_page(
         fault=ctx.view.faults.group_fault(group_id),
     )
     if user.portal is OPERATOR:
-        context.update(operator_extras(ctx))
+        context.update(operator_extras(ctx, request))
+        if context["evse_search_refusal"] and status_code == 200:
+            status_code = 422
     return render(request, f"{user.portal.name}_group.html", context, status_code)
 
 

@@ -22,8 +22,10 @@ from domain.errors import DomainError, InvalidInput
 from domain.groups import Algorithm, validate_description, validate_name, validate_time_zone
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
+from .evse_search import free_evse_search
 from .form_input import FormFields, Posted, QueryForm
 from .formatting import time_zone_names
+from .list_paging import lists
 from .messages import FormError, in_words, status_of
 from .rendering import page_context, redirect, render
 
@@ -81,8 +83,19 @@ def home_user_of(ctx: ApiContext, draft: Draft) -> dict[str, Any] | None:
     return found_home_user(ctx.queries, email) if email else None
 
 
+def chosen_evses(ctx: ApiContext, draft: Draft) -> list[dict[str, Any]]:
+    """The EVSEs the draft names that are still free (a text that is no id names none)."""
+    ids = []
+    for text in draft.evse:
+        try:
+            ids.append(UUID(text[:36]))
+        except ValueError:
+            continue
+    return lists(ctx).free_evses_among(ids) if ids else []
+
+
 def check_evses(ctx: ApiContext, draft: Draft) -> dict[str, str]:
-    free = {str(row["id"]) for row in ctx.queries.evses(free_only=True)}
+    free = {str(row["id"]) for row in chosen_evses(ctx, draft)}
     taken = [evse for evse in draft.evse if evse not in free]
     if taken:
         return {"evse": "An EVSE you chose is no longer free; choose again."}
@@ -119,9 +132,14 @@ def step_page(
         errors=errors or {},
         back=f"/operator/groups/new?{draft.query(step - 1)}" if step > 1 else "",
         time_zones=time_zone_names() if step == 1 else [],
-        free_evses=ctx.queries.evses(free_only=True) if step >= 3 else [],
+        chosen_evses=chosen_evses(ctx, draft) if step >= 3 else [],
         home_user=chosen_home_user(ctx, draft) if step == 4 else None,
     )
+    if step == 3:
+        # A short list of what the search box finds, the EVSEs chosen so far kept above it.
+        context.update(free_evse_search(ctx, request.query_params))
+        if context["evse_search_refusal"] and status_code == 200:
+            status_code = 422
     return render(request, "operator_wizard.html", context, status_code)
 
 
