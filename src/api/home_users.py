@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from domain.actors import Role
 from domain.errors import InvalidInput
+from domain.membership import check_may_join
 from domain.users import user_id_for
 from projections.queries import ReadModelQueries
 
@@ -20,31 +22,14 @@ class NoSuchHomeUser(InvalidInput):
         self.in_words = f"No home user has the e-mail {email} yet."
 
 
-class RevokedHomeUser(InvalidInput):
-    def __init__(self, email: str):
-        super().__init__(f"home_user_email: {email} was revoked and cannot join a group")
-        self.in_words = (
-            f"{email} was revoked and cannot join a group; invite them again under Admin: users."
-        )
-
-
-class NotAHomeUser(InvalidInput):
-    def __init__(self, email: str):
-        super().__init__(f"home_user_email: {email} is an operator's account, not a home user's")
-        self.in_words = f"{email} is an operator's account, not a home user's."
-
-
 def found_home_user(queries: ReadModelQueries, email: str) -> dict[str, object] | None:
     """The user directory's row of the invited or active home user with this e-mail (any
-    case); None when no account has it. A malformed e-mail, an operator's or a revoked
-    account's is refused (InvalidInput)."""
+    case); None when no account has it. A malformed e-mail is refused (InvalidInput), and
+    an operator's or a revoked account by the domain's rule (membership.check_may_join)."""
     row = queries.user(user_id_for(email))
     if row is None:
         return None
-    if row["role"] != "home_user":
-        raise NotAHomeUser(row["email"])
-    if row["status"] == "revoked":
-        raise RevokedHomeUser(row["email"])
+    check_may_join(row["email"], Role(row["role"]), revoked=row["status"] == "revoked")
     return dict(row)
 
 

@@ -1,11 +1,11 @@
 """The application every command module works on: loading, saving atomically, retrying.
 
-The commands themselves live with their concept (`group_commands`, `evse_commands`,
-`account_commands`, `charger_commands`, `delivery_commands`); each receives this
-application and uses only what is here. Saving several aggregates is one atomic write
-with optimistic concurrency on their versions, so of two racing commands exactly one
-is recorded; the other is run again on fresh state by `retrying`, where it usually
-meets the domain rule (e.g. the one-user rule) and is refused in its words.
+The commands themselves live with their concept (`group_commands`, `membership`,
+`evse_commands`, `account_commands`, `charger_commands`, `delivery_commands`); each
+receives this application and uses only what is here. Saving several aggregates is one
+atomic write with optimistic concurrency on their versions, so of two racing commands
+exactly one is recorded; the other is run again on fresh state by `retrying`, where it
+usually meets the domain rule (e.g. the one-user rule) and is refused in its words.
 """
 
 from __future__ import annotations

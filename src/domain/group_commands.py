@@ -1,4 +1,5 @@
-"""Commands about smart charging groups: details, exclusion times, priority charge, home user.
+"""Commands about smart charging groups: details, exclusion times, priority charge, and
+the home user's (membership.py).
 
 Both portals call the same commands; a home user may act only on his own group and only
 where noted (exclusion times, priority charge). Changes to one group made in this
@@ -14,16 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
-from domain.account_commands import AccountCommands, HomeUserToAdd
+from domain.account_commands import AccountCommands
 from domain.actors import Actor, Role, require_operator
 from domain.application import CommandApplication
-from domain.errors import Conflict, GroupAlreadyHasHomeUser, InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.exclusion_times import ExclusionWindow
 from domain.groups import SmartChargingGroup
+from domain.membership import MembershipCommands
 from domain.priority_charge import PriorityEndReason, priority_charge_end
-from domain.users import User
 
 GROUP_LOCK_STRIPES = 64
 
@@ -31,9 +30,12 @@ GROUP_LOCK_STRIPES = 64
 class GroupCommands:
     def __init__(self, app: CommandApplication, accounts: AccountCommands):
         self.app = app
-        self.accounts = accounts  # a home user invited with the group is saved with it
         # Striped: a bounded set of locks, one turn per group (see the module's text).
         self._locks = [threading.Lock() for _ in range(GROUP_LOCK_STRIPES)]
+        self.membership = MembershipCommands(app, accounts, self._turn)
+
+    def _turn(self, group_id: UUID) -> threading.Lock:
+        return self._locks[hash(group_id) % GROUP_LOCK_STRIPES]
 
     def _group_for(self, group_id: UUID, actor: Actor) -> SmartChargingGroup:
         """The group, if the actor may act on it: a home user sees only his own groups."""
@@ -52,23 +54,8 @@ class GroupCommands:
     ) -> int | None:
         if operator_only:
             require_operator(actor)
-        with self._locks[hash(group_id) % GROUP_LOCK_STRIPES]:
+        with self._turn(group_id):
             return self.app.change(lambda: self._group_for(group_id, actor), change)
-
-    def _home_user(self, user_id: UUID) -> User:
-        return self._checked_home_user(self.app.user(user_id))
-
-    @staticmethod
-    def _checked_home_user(user: User) -> User:
-        if user.role is not Role.HOME_USER:
-            raise InvalidInput(f"user {user.email} is an operator, not a home user")
-        if user.revoked:
-            raise InvalidInput(f"user {user.email} was revoked")
-        return user
-
-    @staticmethod
-    def _put_in(group: SmartChargingGroup, user: User, actor: Actor) -> None:
-        group.add_home_user(user.id, actor, invited=not user.active)
 
     # --- the group -----------------------------------------------------------------------
 
@@ -99,31 +86,16 @@ class GroupCommands:
             if exclusion_windows:
                 group.set_exclusion_times(list(exclusion_windows), actor)
             group.set_random_delay(random_delay, actor)
-            joining = self._joining(home_user_id, invite_email, actor, group.name)
+            joining = self.membership.joining(home_user_id, invite_email, actor, group.name)
             if joining is not None:
-                self._put_in(group, self._checked_home_user(joining.user), actor)
+                self.membership.join(group, joining.user, actor)
             evses = [self.app.evse(evse_id) for evse_id in dict.fromkeys(evse_ids)]
             for evse in evses:
                 evse.assign_to(group.id, actor)
                 group.add_evse(evse.id, actor)
-            new, tokens = (joining.new, joining.tokens) if joining else ([], {})
-            return group.id, self._commit(group, *evses, *new, invitation_tokens=tokens)
+            return group.id, self.membership.commit(joining, group, *evses)
 
         return self.app.retrying(command)
-
-    def _joining(
-        self, user_id: UUID | None, invite_email: str | None, actor: Actor, group_name: str
-    ) -> HomeUserToAdd | None:
-        if user_id is not None:
-            return HomeUserToAdd(self.app.user(user_id))
-        if invite_email is not None:
-            return self.accounts.home_user_to_add(invite_email, actor, group_name)
-        return None
-
-    def _commit(self, *aggregates: Aggregate, invitation_tokens: dict[UUID, str]) -> int | None:
-        if invitation_tokens:
-            return self.app.commit(*aggregates, invitation_tokens=invitation_tokens)
-        return self.app.commit(*aggregates)
 
     def edit_group(
         self,
@@ -251,38 +223,13 @@ class GroupCommands:
             operator_only=False,
         )
 
-    # --- the home user -------------------------------------------------------------------
+    # --- the home user: membership.py -----------------------------------------------------
 
     def add_home_user(self, group_id: UUID, user_id: UUID, actor: Actor) -> int | None:
-        require_operator(actor)
-
-        def command() -> int | None:
-            group = self.app.group(group_id)
-            self._add(group, self._home_user(user_id), actor)
-            return self.app.commit(group)
-
-        return self.app.retrying(command)
+        return self.membership.add_home_user(group_id, user_id, actor)
 
     def invite_home_user(self, group_id: UUID, email: str, actor: Actor) -> int | None:
-        """The home user by e-mail: an e-mail without an account is invited and added in
-        one save (its one mail, the invitation, names the group); an invited or active home
-        user is added."""
-        require_operator(actor)
-
-        def command() -> int | None:
-            group = self.app.group(group_id)
-            joining = self.accounts.home_user_to_add(email, actor, group.name)
-            self._add(group, self._checked_home_user(joining.user), actor)
-            return self._commit(group, *joining.new, invitation_tokens=joining.tokens)
-
-        return self.app.retrying(command)
-
-    def _add(self, group: SmartChargingGroup, user: User, actor: Actor) -> None:
-        try:
-            self._put_in(group, user, actor)
-        except GroupAlreadyHasHomeUser as refusal:
-            current = self.app.user(refusal.current_user_id)
-            raise GroupAlreadyHasHomeUser(group.id, current.id, current.email) from None
+        return self.membership.invite_home_user(group_id, email, actor)
 
     def remove_home_user(self, group_id: UUID, user_id: UUID, actor: Actor) -> int | None:
-        return self._change(group_id, actor, lambda g: g.remove_home_user(user_id, actor))
+        return self.membership.remove_home_user(group_id, user_id, actor)

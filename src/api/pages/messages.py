@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from api.errors import status_for
-from api.home_users import NoSuchHomeUser, NotAHomeUser, RevokedHomeUser
+from api.home_users import NoSuchHomeUser
 from domain.errors import DomainError, EvseInAnotherGroup, GroupAlreadyHasHomeUser
+from domain.membership import NotAHomeUser, RevokedHomeUser
 from projections.queries import ReadModelQueries
 
 from .formatting import sentence
@@ -50,8 +51,15 @@ def label(field: str) -> str:
 
 
 def in_words(error: DomainError, queries: ReadModelQueries | None = None) -> str:
-    if isinstance(error, NoSuchHomeUser | RevokedHomeUser | NotAHomeUser):
+    if isinstance(error, NoSuchHomeUser):
         return error.in_words
+    if isinstance(error, NotAHomeUser):
+        return f"{error.email} is an operator's account, not a home user's."
+    if isinstance(error, RevokedHomeUser):
+        return (
+            f"{error.email} was revoked and cannot join a group;"
+            " invite them again under Admin: users."
+        )
     if isinstance(error, GroupAlreadyHasHomeUser):
         who = error.current_email or "the current home user"
         return f"A consumer-configured ToU group has exactly one home user: remove {who} first."
