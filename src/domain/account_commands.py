@@ -217,12 +217,10 @@ class AccountCommands:
             raise WrongPassword("current_password: that is not your current password")
         new_hash = hash_password(new)
 
-        def command() -> int | None:
-            fresh = self.app.user(user_id)
-            fresh.set_password(new_hash, Actor(user_id, fresh.role))
-            return self.app.commit(fresh)
-
-        return self.app.retrying(command)
+        return self.app.change(
+            lambda: self.app.user(user_id),
+            lambda fresh: fresh.set_password(new_hash, Actor(user_id, fresh.role)),
+        )
 
     def authenticate(self, email: str, password: str) -> User | None:
         """The user who may log in with this e-mail and password, else None (no hint which

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
+B = TypeVar("B", bound=Aggregate)
 Clock = Callable[[], datetime]
 
 DEFAULT_PRIORITY_MINUTES = 120
@@ -162,5 +163,18 @@ class CommandApplication(Application[UUID]):
             aggregate = load()
             change(aggregate)
             return self.commit(aggregate)
+
+        return self.retrying(command)
+
+    def change_together(
+        self, load: Callable[[], tuple[A, B]], change: Callable[[A, B], object]
+    ) -> int | None:
+        """`change` for two aggregates changed in one save (an EVSE and its group, an
+        operator's account and the roster); retried on a race."""
+
+        def command() -> int | None:
+            first, second = load()
+            change(first, second)
+            return self.commit(first, second)
 
         return self.retrying(command)

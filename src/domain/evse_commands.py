@@ -6,6 +6,7 @@ the EVSE and the group(s) together, so two racing assignments cannot both win.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import EllipsisType
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from domain.application import CommandApplication
 from domain.errors import Conflict, EvseAlreadyRegistered, EvseMovedMeanwhile
 from domain.evse_limits import EvseLimits
 from domain.evses import Evse
+from domain.groups import SmartChargingGroup
 
 
 class EvseCommands:
@@ -58,26 +60,25 @@ class EvseCommands:
         """Put an EVSE in a group: the EVSE and the group are saved together."""
         require_operator(actor)
 
-        def command() -> int | None:
-            group = self.app.group(group_id)
-            evse = self.app.evse(evse_id)
+        def change(group: SmartChargingGroup, evse: Evse) -> None:
             evse.assign_to(group.id, actor)
             group.add_evse(evse.id, actor)
-            return self.app.commit(group, evse)
 
-        return self.app.retrying(command)
+        return self.app.change_together(self._group_and_evse(group_id, evse_id), change)
 
     def remove_evse(self, group_id: UUID, evse_id: UUID, actor: Actor) -> int | None:
         require_operator(actor)
 
-        def command() -> int | None:
-            group = self.app.group(group_id)
-            evse = self.app.evse(evse_id)
+        def change(group: SmartChargingGroup, evse: Evse) -> None:
             group.remove_evse(evse.id, actor)
             evse.release(group.id, actor)
-            return self.app.commit(group, evse)
 
-        return self.app.retrying(command)
+        return self.app.change_together(self._group_and_evse(group_id, evse_id), change)
+
+    def _group_and_evse(
+        self, group_id: UUID, evse_id: UUID
+    ) -> Callable[[], tuple[SmartChargingGroup, Evse]]:
+        return lambda: (self.app.group(group_id), self.app.evse(evse_id))
 
     def move_evse(
         self,

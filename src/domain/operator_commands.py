@@ -8,7 +8,7 @@ sessions. Nobody disables themselves, and the last operator who can log in stays
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -32,26 +32,26 @@ class OperatorCommands:
         """The operator can no longer log in; refused for oneself and for the last one."""
         require_operator(actor)
 
-        def command() -> int | None:
-            user = self._operator(user_id)
+        def change(user: User, roster: OperatorRoster) -> None:
             user.disable(actor)
-            roster = self.roster(actor)
             roster.disable(user.id, actor)
-            return self.app.commit(user, roster)
 
-        return self.app.retrying(command)
+        return self.app.change_together(self._with_roster(user_id, actor), change)
 
     def enable_operator(self, user_id: UUID, actor: Actor) -> int | None:
         require_operator(actor)
 
-        def command() -> int | None:
-            user = self._operator(user_id)
+        def change(user: User, roster: OperatorRoster) -> None:
             user.enable(actor)
-            roster = self.roster(actor)
             roster.enable(user.id, actor)
-            return self.app.commit(user, roster)
 
-        return self.app.retrying(command)
+        return self.app.change_together(self._with_roster(user_id, actor), change)
+
+    def _with_roster(
+        self, user_id: UUID, actor: Actor
+    ) -> Callable[[], tuple[User, OperatorRoster]]:
+        """The operator's account and the roster, saved together."""
+        return lambda: (self._operator(user_id), self.roster(actor))
 
     def _operator(self, user_id: UUID) -> User:
         user = self.app.user(user_id)
