@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from unittest.mock import MagicMock
 
@@ -15,7 +18,7 @@ from chargers.auth import BadIdentity, basic_password, charge_point_id_from
 from chargers.connection import GatewayContext, utc_timestamp
 from chargers.delivery import Reason, Step, plan
 from chargers.frames import FrameError, FrameGuard, call_error, error_code, parse_frame
-from chargers.gateway import Gateway, select_subprotocol
+from chargers.gateway import Gateway, PortInUse, gateway_id_at, select_subprotocol
 from chargers.v16 import capabilities_from as capabilities16
 from chargers.v201 import capabilities_from as capabilities201
 from domain.charging_profiles import ChargingProfile, ChargingSchedulePeriod
@@ -220,14 +223,51 @@ def test_capabilities_of_a_201_station_come_from_its_variables():
 # --- life cycle -----------------------------------------------------------------------------
 
 
-def test_a_gateway_that_cannot_listen_says_why():
+def test_a_gateway_that_cannot_listen_says_why_and_forgets_nobody():
     context = GatewayContext(service=MagicMock(), queries=MagicMock(), gateway_id="unit")
-    context.queries.chargers.return_value = []
+    context.queries.chargers.return_value = [
+        {"charge_point_id": "CP-1", "connected": True, "gateway_id": "unit"}
+    ]
     context.service.recorder.max_notification_id.return_value = 0
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        gateway = Gateway(context, "127.0.0.1", taken.getsockname()[1], None)
-        with pytest.raises(RuntimeError, match="address already in use"):
+        port = taken.getsockname()[1]
+        gateway = Gateway(context, "127.0.0.1", port, None)
+        with pytest.raises(PortInUse, match=f"127.0.0.1:{port}: address already in use"):
             gateway.start()
     gateway.stop()  # stopping a gateway that never ran is harmless
+    context.service.chargers.charger_disconnected.assert_not_called()
+
+
+def test_a_listening_gateway_forgets_the_connections_of_its_place_whose_process_ended():
+    here = gateway_id_at("host:9000")
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    context = GatewayContext(service=MagicMock(), queries=MagicMock(), gateway_id=here)
+    context.service.recorder.max_notification_id.return_value = 0
+    context.queries.chargers.return_value = [
+        {"charge_point_id": cp, "connected": connected, "gateway_id": gateway_id}
+        for cp, connected, gateway_id in [
+            ("CP-ENDED", True, f"host:9000:{ended.pid}"),
+            ("CP-OLD-ID", True, "host:9000"),  # recorded before ids named the process
+            ("CP-SAME-PID", True, here),  # an earlier process that had our pid
+            ("CP-LIVING", True, f"host:9000:{os.getppid()}"),
+            ("CP-OTHER-PORT", True, f"host:9001:{ended.pid}"),
+            ("CP-OTHER-HOST", True, f"other:9000:{ended.pid}"),
+            ("CP-LONGER-NAME", True, f"host:9000:x:{ended.pid}"),
+            ("CP-OFFLINE", False, f"host:9000:{ended.pid}"),
+            ("CP-NEVER", False, None),
+        ]
+    ]
+    gateway = Gateway(context, "127.0.0.1", 0, None, place="host:9000")
+    try:
+        gateway.start()
+    finally:
+        gateway.stop()
+    forgotten = [c.args for c in context.service.chargers.charger_disconnected.call_args_list]
+    assert forgotten == [
+        ("CP-ENDED", f"host:9000:{ended.pid}"),
+        ("CP-OLD-ID", "host:9000"),
+        ("CP-SAME-PID", here),
+    ]

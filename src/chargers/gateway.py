@@ -12,6 +12,7 @@ Other threads (the API) use the thread-safe methods `connections`,
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import ssl
@@ -51,10 +52,45 @@ OPEN_TIMEOUT = 10.0  # seconds for the opening handshake (the websockets default
 IDENTITY_CHECKS = max(2, os.cpu_count() or 1)
 LISTEN_BACKLOG = 4096  # connections the kernel holds before we accept them (somaxconn caps)
 SUSPECTS_REFRESH_SECONDS = 1.0  # how often failed handshakes are learnt from other gateways
+READ_MODELS_WAIT = 10.0  # seconds, at start, for the read models to show the last connections
 
 
 class ChargerCallError(ConnectionError):
     """The charger answered a call with an error, or with something unusable."""
+
+
+class PortInUse(RuntimeError):
+    """Another process listens on the gateway's address and port."""
+
+
+def gateway_id_at(place: str) -> str:
+    """The id of this process's gateway at `place` (host name and port): no other living
+    process has it, and it stays the same while this one lives."""
+    return f"{place}:{os.getpid()}"
+
+
+def gone_from(place: str, gateway_id: str) -> bool:
+    """Whether `gateway_id` names a gateway of `place` whose process has ended, seen from
+    the gateway that now listens there: `place` itself (a configured name, or an id from
+    before ids named the process), or `place:pid` of a process that is no more. This
+    process's own pid counts as ended: its gateway has accepted no charger yet, so the id is
+    an earlier process's that had the same pid."""
+    if gateway_id == place:
+        return True
+    head, _, pid = gateway_id.rpartition(":")
+    if head != place or not pid.isdigit():
+        return False
+    return int(pid) == os.getpid() or not process_alive(int(pid))
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def select_subprotocol(
@@ -74,10 +110,15 @@ class Gateway:
         tls: ssl.SSLContext | None,
         handshakes: HandshakeThrottle | None = None,
         backlog: int = LISTEN_BACKLOG,
+        place: str | None = None,
     ):
+        """`place` names where it listens in gateway ids (gateway_id_at): connections that
+        gateways of that place held when their process ended are forgotten once the port
+        is ours. None: only those recorded under this gateway's own id."""
         self.context = context
         self.host = host
         self.port = port
+        self.place = place or context.gateway_id
         self.tls = tls
         self.handshakes = handshakes or HandshakeThrottle()
         self.backlog = backlog
@@ -104,19 +145,27 @@ class Gateway:
     # --- life cycle (called from other threads) ------------------------------------------------
 
     def start(self) -> None:
-        """Listen for chargers; returns once the server is listening (the bound port in .port)."""
-        self._forget_stale_connections()
+        """Listen for chargers; returns once the server is listening (the bound port in .port).
+
+        Raises PortInUse, having changed nothing, when another process listens there.
+        """
         # Taken before any charger is accepted: what a connection's first delivery
         # reads is either older than this position or followed from it.
         position = self.context.service.recorder.max_notification_id() or 0
         ready = threading.Event()
         self._thread = threading.Thread(
-            target=self._main, args=(ready,), name="ocpp-gateway", daemon=True
+            target=self._main, args=(ready, position), name="ocpp-gateway", daemon=True
         )
         self._thread.start()
         if not ready.wait(STARTUP_SECONDS) or self._startup_error is not None:
             self.stop()
-            raise RuntimeError(f"the OCPP gateway did not start: {self._startup_error}")
+            error = self._startup_error
+            if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+                raise PortInUse(
+                    f"cannot listen for chargers on {self.host}:{self.port}: "
+                    "address already in use (by another gateway?)"
+                ) from None
+            raise RuntimeError(f"the OCPP gateway did not start: {error}")
         assert self._loop is not None
         self._follower = GatewayFollower(
             self.context.service,
@@ -142,30 +191,38 @@ class Gateway:
     def follower(self) -> GatewayFollower | None:
         return self._follower
 
-    def _forget_stale_connections(self) -> None:
-        """Chargers this gateway held when its process ended are not connected anymore."""
+    def _forget_earlier_connections(self, position: int) -> None:
+        """Chargers that gateways of this place held when their process ended are not
+        connected anymore. Only once listening: a process that cannot listen here (the
+        port is another's, whose chargers are connected) changes nothing."""
+        # The connections recorded until this gateway started, as the rows show them.
+        self.context.queries.view.wait_for(position, READ_MODELS_WAIT)
         for row in self.context.queries.chargers():
-            if row["connected"] and row["gateway_id"] == self.gateway_id:
+            recorded_by = row["gateway_id"]
+            if row["connected"] and recorded_by and gone_from(self.place, recorded_by):
                 self.context.service.chargers.charger_disconnected(
-                    row["charge_point_id"], self.gateway_id
+                    row["charge_point_id"], recorded_by
                 )
 
-    def _main(self, ready: threading.Event) -> None:
+    def _main(self, ready: threading.Event, position: int) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:
-            loop.run_until_complete(self._run(ready))
+            loop.run_until_complete(self._run(ready, position))
         except BaseException as error:  # reported to start(), which raises it
             self._startup_error = error
             ready.set()
         finally:
             loop.close()
 
-    async def _run(self, ready: threading.Event) -> None:
+    async def _run(self, ready: threading.Event, position: int) -> None:
         self._stopping = asyncio.Event()
         await asyncio.to_thread(self.handshakes.refresh)  # failures from before we started
         server = await self._listen()
         self.port = server.sockets[0].getsockname()[1]
+        # On the loop, which accepts nobody meanwhile (the kernel holds them): no
+        # connection of ours is recorded before the earlier ones are forgotten.
+        self._forget_earlier_connections(position)
         ready.set()
         refreshing = asyncio.create_task(self._refresh_suspects(), name="handshake suspects")
         await self._stopping.wait()

@@ -28,9 +28,16 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+def cannot_listen(error: Exception) -> int:
+    """A port another process holds: one line on stderr, no traceback, exit code 1."""
+    print(f"smartcharge: {error}", file=sys.stderr, flush=True)
+    return 1
+
+
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from chargers.gateway import PortInUse
     from smartcharge.access_log import hide_link_tokens
     from smartcharge.runtime import Runtime
 
@@ -52,6 +59,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             # from these addresses.
             forwarded_allow_ips=settings.trusted_proxies,
         )
+    except PortInUse as busy:
+        return cannot_listen(busy)
     finally:
         runtime.close()
     return 0
@@ -61,6 +70,7 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     """The service with demo accounts and two simulated chargers that obey their profiles."""
     import uvicorn
 
+    from chargers.gateway import PortInUse
     from smartcharge.demo import banner, demo_settings, seed
     from smartcharge.demo_chargers import DemoChargers
     from smartcharge.runtime import Runtime
@@ -94,6 +104,8 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
         url = f"http://{host}:{listening.getsockname()[1]}"
         print(banner(world, url, runtime.gateway.url), flush=True)
         http.run(sockets=[listening])
+    except PortInUse as busy:
+        return cannot_listen(busy)
     finally:
         if chargers is not None:
             chargers.stop()
@@ -106,6 +118,7 @@ def gateway(settings: Settings, args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from chargers.gateway import PortInUse
     from smartcharge.runtime import Runtime
 
     runtime = Runtime(settings)
@@ -115,8 +128,13 @@ def gateway(settings: Settings, args: argparse.Namespace) -> int:
     try:
         runtime.start()
         runtime.gateway.start()
-        print(f"smartcharge: gateway {runtime.gateway.gateway_id} on {runtime.gateway.url}/{{id}}")
+        print(
+            f"smartcharge: gateway {runtime.gateway.gateway_id} on {runtime.gateway.url}/{{id}}",
+            flush=True,
+        )
         stop.wait()
+    except PortInUse as busy:
+        return cannot_listen(busy)
     finally:
         runtime.close()
     return 0

@@ -23,7 +23,7 @@ from api.edge import EdgeSettings, origin_of
 from api.ratelimit import LoginThrottle, ThrottleLimits
 from api.sessions import SessionStore
 from chargers.connection import GatewayContext
-from chargers.gateway import Gateway
+from chargers.gateway import Gateway, gateway_id_at
 from chargers.throttle import CallLimits, CallRate, HandshakeLimits, HandshakeThrottle
 from domain.passwords import bound_concurrent_hashes
 from domain.service import Clock, SmartCharging
@@ -104,12 +104,16 @@ def make_gateway(
     handshake_storage: Storage | None = None,
 ) -> Gateway:
     """The OCPP gateway, not yet listening: `start()` it (serve, gateway commands).
-    Failed handshakes are counted in `handshake_storage` (this process's memory if None)."""
+    Failed handshakes are counted in `handshake_storage` (this process's memory if None).
+
+    Its id is the configured one, else host name, port and process id: two processes on
+    one port (the second fails to listen) never share one."""
     port = settings.ocpp_port or uuid.uuid4().hex[:8]  # any free port: a name of its own
+    place = settings.gateway_id or f"{socket.gethostname()}:{port}"
     context = GatewayContext(
         service=service,
         queries=queries,
-        gateway_id=settings.gateway_id or f"{socket.gethostname()}:{port}",
+        gateway_id=settings.gateway_id or gateway_id_at(place),
         call_timeout=settings.ocpp_call_timeout,
         heartbeat_interval=settings.ocpp_heartbeat_interval,
         ping_interval=settings.ocpp_ping_interval,
@@ -124,7 +128,7 @@ def make_gateway(
         ),
     )
     tls = tls_context(settings)
-    return Gateway(context, settings.ocpp_host, settings.ocpp_port, tls, handshakes)
+    return Gateway(context, settings.ocpp_host, settings.ocpp_port, tls, handshakes, place=place)
 
 
 def edge_settings(settings: Settings) -> EdgeSettings:

@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     )
     gateway_id: str | None = Field(
         default=None,
-        description="this gateway's name in the event store; default host name and OCPP port",
+        description="this gateway's name in the event store; default host name, port and pid",
     )
 
     @property
