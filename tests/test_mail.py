@@ -229,8 +229,9 @@ def test_a_group_made_by_the_wizard_mails_its_home_user_once(
 def test_mails_of_commands_recorded_just_before_a_stop_are_sent_once_after_the_restart(
     settings: Settings, database: Database, smtp_server: MailCatcher
 ) -> None:
-    # A process that records and stops before its mail follower has run at all.
-    first = Runtime(settings, database)
+    # A process that records and stops before its mail follower has run at all (started,
+    # so its outbox exists: a new outbox begins after the events already recorded).
+    first = Runtime(settings, database).start()
     try:
         operator = Actor.operator(
             first.service.accounts.add_operator("op@example.com", "op-pw-123-quill", SYSTEM)

@@ -15,17 +15,22 @@ from domain.errors import DomainError, InvalidInput, NotFound
 from domain.users import check_password_strength, normalize_email, user_id_for
 from smartcharge.settings import Settings
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-def stop_on_sigterm() -> None:
-    """SIGTERM (systemd, docker, a test) stops the service as Ctrl+C does: the shutdown code
-    runs and an embedded PostgreSQL is stopped. Without this, Python ends at once and leaves
-    the database server running; uvicorn, too, raises the signal again once it has stopped."""
+
+def stop_on_signals() -> None:
+    """SIGTERM (systemd, docker, a test) and SIGINT (Ctrl+C) end the command through its
+    shutdown code: every part it started is stopped, and an embedded PostgreSQL too. Without
+    this, SIGTERM ends Python at once and leaves the database server running; uvicorn, too,
+    raises the signal again once it has stopped."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the shutdown
+        for each in STOP_SIGNALS:  # a second one must not cut the shutdown
+            signal.signal(each, signal.SIG_IGN)
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, stop)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
 
 
 def cannot_listen(error: Exception) -> int:
@@ -41,13 +46,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from smartcharge.access_log import hide_link_tokens
     from smartcharge.runtime import Runtime
 
-    stop_on_sigterm()
+    stop_on_signals()
     hide_link_tokens()
-    runtime = Runtime(settings).start()
-    runtime.start_scheduler()
+    runtime = Runtime(settings)
     host, port = args.host or settings.http_host, args.port or settings.http_port
     try:
-        runtime.gateway.start()
+        runtime.start_everything()
         print(f"smartcharge: chargers connect to {runtime.gateway.url}/{{id}}", flush=True)
         print(f"smartcharge: portals and API on http://{host}:{port}/ (OpenAPI at /docs)")
         uvicorn.run(
@@ -75,7 +79,7 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     from smartcharge.demo_chargers import DemoChargers
     from smartcharge.runtime import Runtime
 
-    stop_on_sigterm()
+    stop_on_signals()
     settings = demo_settings(settings)
     runtime = Runtime(settings)
     host = args.host or settings.http_host
@@ -85,8 +89,7 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
         runtime.start()
         world = seed(runtime.service)
         runtime.read_models.wait(runtime.service.recorder.max_notification_id(), timeout=30)
-        runtime.start_scheduler()
-        runtime.gateway.start()
+        runtime.start_everything()
         config = uvicorn.Config(
             runtime.api,
             host=host,
@@ -114,20 +117,19 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def gateway(settings: Settings, args: argparse.Namespace) -> int:
-    """Only the OCPP gateway: several of them share the chargers (and the database)."""
-    import signal
+    """Only the OCPP gateway and what it reads: several of them share the chargers (and the
+    database); no API, mail or scheduler."""
     import threading
 
     from chargers.gateway import PortInUse
-    from smartcharge.runtime import Runtime
+    from smartcharge.runtime import GatewayRuntime
 
-    runtime = Runtime(settings)
+    runtime = GatewayRuntime(settings)
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, lambda *_: stop.set())
     try:
-        runtime.start()
-        runtime.gateway.start()
+        runtime.start_everything()
         print(
             f"smartcharge: gateway {runtime.gateway.gateway_id} on {runtime.gateway.url}/{{id}}",
             flush=True,

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Self
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -74,7 +75,8 @@ def make_mailer(settings: Settings) -> Mailer:
 def make_mailing(
     settings: Settings, service: SmartCharging, datastore: PostgresDatastore, mailer: Mailer | None
 ) -> Mailing:
-    """The mail follower and sender, not yet started; makes the outbox's tables."""
+    """The mail follower and sender, not yet started; its tables are made by
+    `outbox.create_table()`."""
     reactions = MailReactions(
         MailTexts(settings.public_base_url()),
         Tables(datastore.schema),
@@ -82,7 +84,6 @@ def make_mailing(
         service.invitation_validity.total_seconds() / 86400,
     )
     outbox = MailOutbox(datastore, reactions, service.recorder.max_notification_id)
-    outbox.create_table()
     sender = MailSender(outbox, mailer or make_mailer(settings), settings.mail_sender)
     return Mailing(service, outbox, sender)
 
@@ -165,10 +166,9 @@ def end_sessions(service: SmartCharging, user_id: UUID) -> None:
 
 
 def open_limits_storage(database: Database) -> PostgresLimitsStorage:
-    """Where password guesses are counted, shared by every API process; makes its tables."""
-    storage = PostgresLimitsStorage(limits_uri(database), schema=database.schema or "public")
-    storage.create_tables()
-    return storage
+    """Where password guesses and failed charger handshakes are counted, shared by every
+    process; its tables are made by `create_tables()`."""
+    return PostgresLimitsStorage(limits_uri(database), schema=database.schema or "public")
 
 
 def make_throttle(settings: Settings, storage: PostgresLimitsStorage) -> LoginThrottle:
@@ -183,8 +183,54 @@ def make_throttle(settings: Settings, storage: PostgresLimitsStorage) -> LoginTh
     return LoginThrottle(storage, limits)
 
 
-class Runtime:
-    """Everything one `smartcharge serve` process runs, started and stopped together."""
+class GatewayRuntime:
+    """What `smartcharge gateway` runs: the command service, the read models the gateway
+    reads, and the OCPP gateway. Building it starts no thread and makes no table."""
+
+    def __init__(
+        self, settings: Settings, database: Database | None = None, *, clock: Clock | None = None
+    ):
+        self.settings = settings
+        self.database = database or resolve_database(settings)
+        self.env = service_env(settings, self.database)
+        self.service = SmartCharging(env=self.env, clock=clock)
+        self.read_models = ReadModelsRunner(self.env)
+        self.queries = ReadModelQueries(self.read_models.view)
+        self.limits_storage = open_limits_storage(self.database)
+        self.gateway = make_gateway(settings, self.service, self.queries, self.limits_storage)
+        self._tables_made = False
+
+    def _create_tables(self) -> None:
+        self.limits_storage.create_tables()
+
+    def create_tables(self) -> None:
+        """The tables of this process's parts, where they are not yet (once per process)."""
+        if not self._tables_made:
+            self._create_tables()
+            self._tables_made = True
+
+    def start(self) -> Self:
+        """Make the tables and keep the read models (every other part reads them)."""
+        self.create_tables()
+        self.read_models.start()
+        return self
+
+    def start_everything(self) -> Self:
+        """Everything this process runs, in order; `close()` stops it in reverse."""
+        self.start()
+        self.gateway.start()  # PortInUse: another process listens there; nothing changed
+        return self
+
+    def close(self) -> None:
+        self.gateway.stop()
+        self.read_models.stop()
+        self.limits_storage.close()
+        self.service.close()
+
+
+class Runtime(GatewayRuntime):
+    """Everything one `smartcharge serve` process runs: the gateway's parts, and the API,
+    mail and scheduler. `start_everything()` starts them in order, `close()` stops them."""
 
     def __init__(
         self,
@@ -194,21 +240,15 @@ class Runtime:
         clock: Clock | None = None,
         mailer: Mailer | None = None,
     ):
-        self.settings = settings
-        self.database = database or resolve_database(settings)
-        self.env = service_env(settings, self.database)
-        self.service = SmartCharging(env=self.env, clock=clock)
-        self.read_models = ReadModelsRunner(self.env)
+        super().__init__(settings, database, clock=clock)
         view = self.read_models.view
         self.sessions = SessionStore(
             view.datastore, view.tables, timedelta(days=settings.session_days)
         )
-        self.sessions.create_table()
-        self.limits_storage = open_limits_storage(self.database)
         self.context = ApiContext(
             service=self.service,
             view=view,
-            queries=ReadModelQueries(view),
+            queries=self.queries,
             sessions=self.sessions,
             throttle=make_throttle(settings, self.limits_storage),
             read_your_writes_timeout=settings.read_your_writes_timeout,
@@ -219,14 +259,16 @@ class Runtime:
         )
         self.context.allowances = RememberedAllowances()
         self.mail = make_mailing(settings, self.service, view.datastore, mailer)
-        self.gateway = make_gateway(
-            settings, self.service, self.context.queries, self.limits_storage
-        )
         self.context.gateway = self.gateway
         self.api = create_app(self.context, self._lifespan, edge_settings(settings))
         lock = LeaderLock(self.database.conninfo(), lock_key_for(self.database.schema))
-        self.scheduler = ProfileScheduler(self.service, self.context.queries, lock)
+        self.scheduler = ProfileScheduler(self.service, self.queries, lock)
         self.context.health_of = self._health()
+
+    def _create_tables(self) -> None:
+        super()._create_tables()
+        self.sessions.create_table()
+        self.mail.outbox.create_table()
 
     def _health(self) -> Health:
         """The followers this process runs, as /healthz reports them."""
@@ -250,16 +292,21 @@ class Runtime:
         )
         return health
 
-    def start(self) -> Runtime:
-        """Keep the read models (every command of this process reads from them)."""
-        self.read_models.start()
+    def start_everything(self) -> Self:
+        """What `serve` and `demo` run, in this order: the tables and read models, the
+        gateway (a busy port ends it here, before a part acts), the scheduler, the mail.
+        The API's lifespan then finds its parts running and leaves them to `close()`."""
+        super().start_everything()
+        self.start_scheduler()
+        self.start_mail()
         return self
 
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        """The API serves from the read models: they follow while it serves, unless the
-        process started them already (then they follow as long as it says). The process
-        that serves the API sends the mails its events call for, in the same way."""
+        """An API served alone (tests; `serve` starts everything first) still has what it
+        needs while it serves: the tables, the read models it reads, and the mails its
+        events call for. What it started, it stops afterwards."""
+        await asyncio.to_thread(self.create_tables)
         started = await asyncio.to_thread(self.read_models.start)
         mailing = await asyncio.to_thread(self.mail.start)
         try:
@@ -277,13 +324,11 @@ class Runtime:
 
     def start_mail(self) -> Mailing:
         """Turn new events into mails and send them (the API's lifespan does this too)."""
+        self.create_tables()
         self.mail.start()
         return self.mail
 
     def close(self) -> None:
         self.mail.stop()
-        self.gateway.stop()
         self.scheduler.stop()
-        self.read_models.stop()
-        self.limits_storage.close()
-        self.service.close()
+        super().close()
