@@ -1,10 +1,12 @@
 """Account security, as an attacker tries it: each attack fails and leaves the stored state
 as it was (real PostgreSQL, the real served API and pages, real SMTP).
 
-- a storm of made-up invitation tokens hashes nothing; password hashes are bounded;
-- guessing passwords is throttled per (account, address) and per address, and slowed per
-  account, without locking the owner out; the counts are in PostgreSQL, shared by API
-  processes and kept over a restart;
+- a storm of made-up invitation tokens hashes nothing; password hashes are bounded, and a
+  storm of logins waiting for them leaves the thread pool to everyone else;
+- guessing passwords is throttled per (account, address) and per address, also for a burst
+  of parallel guesses, and slowed per account, parallel attempts taking turns, without
+  locking the owner out; the counts are in PostgreSQL, shared by API processes and kept
+  over a restart;
 - a login does the same work whatever the account, and answers the same words;
 - password changes are throttled as logins are;
 - weak passwords are refused on every path that sets one, saying why;
@@ -16,6 +18,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,13 +29,16 @@ from typing import Any
 import httpx
 import pytest
 
-from api.ratelimit import LoginThrottle, ThrottleLimits
+from api.ratelimit import Admission, LoginThrottle, ThrottleLimits
 from conftest import serving
+from domain import passwords
 from domain.actors import Actor
 from domain.passwords import hashing_work
+from faults_support import wait_until
 from pages_kit import PageClient, error_text
-from service_kit import home_user
+from service_kit import bearer, home_user
 from smartcharge.database import Database
+from smartcharge.limits_storage import PostgresLimitsStorage, limits_uri
 from smartcharge.runtime import Runtime
 from smartcharge.settings import Settings
 
@@ -160,8 +167,11 @@ def test_a_used_invitation_is_refused_without_hashing_the_new_password(
 def test_concurrent_logins_hash_at_most_the_bound_at_once(
     settings: Settings, database: Database
 ) -> None:
-    """Twelve logins at once: each is verified, never more than three at a time."""
-    bounded = settings.model_copy(update={"password_hash_concurrency": 3})
+    """Twelve logins at once: each is verified, never more than three at a time. (Each is
+    counted while in flight: more than the (account, address) limit at once would be 429.)"""
+    bounded = settings.model_copy(
+        update={"password_hash_concurrency": 3, "login_attempts_per_account_address": 12}
+    )
     runtime = Runtime(bounded, database).start()
     try:
         home_user(runtime, "anna@example.com", PASSWORD)
@@ -179,6 +189,52 @@ def test_concurrent_logins_hash_at_most_the_bound_at_once(
     assert [answer.status_code for answer in answers] == [200] * 12
     assert after.verifications - before.verifications == 12
     assert after.most_at_once <= 3
+
+
+def test_a_storm_of_logins_waiting_for_a_hash_leaves_the_thread_pool_to_others(
+    settings: Settings, database: Database
+) -> None:
+    """One hash at a time, held by the test (as a long hash would hold it), and 60 logins
+    in flight: they wait on the event loop, not in the 40 worker threads, so a bystander's
+    sync route answers before any login is done; then every login gets in, one by one."""
+    stormy = settings.model_copy(
+        update={
+            "password_hash_concurrency": 1,
+            "login_attempts_per_account_address": 100,
+            "login_attempts_per_address": 100,
+        }
+    )
+    runtime = Runtime(stormy, database).start()
+    try:
+        anna = home_user(runtime, "anna@example.com", PASSWORD)
+        before = hashing_work()
+        with (
+            serving(runtime.api) as url,
+            httpx.Client(base_url=url, timeout=120) as client,
+            ThreadPoolExecutor(max_workers=60) as pool,
+        ):
+            slot = passwords._bound.slot(verifying=True)  # the process's one hash slot
+            slot.__enter__()
+            try:
+                storm = [
+                    pool.submit(log_in, client, "anna@example.com", PASSWORD) for _ in range(60)
+                ]
+                wait_until(lambda: hashing_work().waiting == 59, 60, "59 logins queued")
+                with bearer(runtime, url, anna) as bystander:
+                    answered = bystander.get("/api/auth/me")
+                storm_done_first = [login for login in storm if login.done()]
+            finally:
+                slot.__exit__(None, None, None)
+            answers = [login.result() for login in storm]
+        after = hashing_work()
+    finally:
+        runtime.close()
+
+    assert answered.status_code == 200 and answered.json()["email"] == "anna@example.com"
+    assert storm_done_first == []
+    assert [answer.status_code for answer in answers] == [200] * 60
+    assert after.verifications - before.verifications == 60 + 1  # the test's own slot too
+    assert after.most_at_once == 1
 
 
 # --- 2. guessing is throttled without locking the owner out -------------------------------
@@ -221,6 +277,82 @@ def test_an_address_that_guesses_many_accounts_is_refused_for_all_of_them(
         assert log_in(owner, "anna@example.com", PASSWORD).status_code == 200
 
 
+def guess_in_parallel(client: httpx.Client, guesses: list[tuple[str, str]]) -> Counter[int]:
+    """Every guess sent at once (one thread each): the answers' status codes, counted."""
+    with ThreadPoolExecutor(max_workers=len(guesses)) as pool:
+        answers = list(pool.map(lambda guess: log_in(client, *guess), guesses))
+    return Counter(answer.status_code for answer in answers)
+
+
+def test_a_burst_of_parallel_guesses_checks_at_most_the_limit_of_the_address_on_the_account(
+    runtime: Runtime, server: str
+) -> None:
+    """40 wrong passwords for one account from one address, all at once: each is counted
+    before it is checked, so no more than the limit are checked however they interleave."""
+    home_user(runtime, "anna@example.com", PASSWORD)
+    state = StoredState(runtime)
+    limit = runtime.settings.login_attempts_per_account_address
+    before = hashing_work().verifications
+
+    with client_at(server, ATTACKERS[0]) as attacker:
+        guesses = [("anna@example.com", f"guess-{n}") for n in range(40)]
+        answers = guess_in_parallel(attacker, guesses)
+        refused = log_in(attacker, "anna@example.com", PASSWORD)
+
+    checked = hashing_work().verifications - before
+    assert 1 <= answers[401] <= limit
+    assert answers[401] + answers[429] == 40
+    assert checked == answers[401]
+    assert runtime.context.throttle.failures("anna@example.com") == answers[401]
+    assert_throttled(refused, "too many failed logins")
+    assert state.unchanged()
+    with client_at(server, OWNER_ADDRESS) as owner:
+        assert log_in(owner, "anna@example.com", PASSWORD).status_code == 200
+
+
+def test_a_burst_of_parallel_guesses_over_many_accounts_checks_at_most_the_address_limit(
+    runtime: Runtime, server: str
+) -> None:
+    home_user(runtime, "anna@example.com", PASSWORD)
+    state = StoredState(runtime)
+    limit = runtime.settings.login_attempts_per_address
+    before = hashing_work().verifications
+
+    with client_at(server, ATTACKERS[0]) as attacker:
+        guesses = [(f"someone-{n}@example.com", "guess-1") for n in range(limit + 30)]
+        answers = guess_in_parallel(attacker, guesses)
+        refused = log_in(attacker, "anna@example.com", PASSWORD)
+
+    assert answers == Counter({401: limit, 429: 30})
+    assert hashing_work().verifications - before == limit
+    assert_throttled(refused, "too many failed logins")
+    assert state.unchanged()
+    with client_at(server, OWNER_ADDRESS) as owner:
+        assert log_in(owner, "anna@example.com", PASSWORD).status_code == 200
+
+
+def test_a_household_behind_one_address_that_logs_in_all_day_is_never_refused(
+    settings: Settings, database: Database
+) -> None:
+    """Successful logins do not use up the address's budget: with room for three failures,
+    six logins of the household's two accounts get in, and the failures still count."""
+    strict = settings.model_copy(update={"login_attempts_per_address": 3})
+    runtime = Runtime(strict, database).start()
+    try:
+        home_user(runtime, "anna@example.com", PASSWORD)
+        home_user(runtime, "ben@example.com", PASSWORD)
+        with serving(runtime.api) as url, client_at(url, OWNER_ADDRESS) as home:
+            logins = [log_in(home, f"{who}@example.com", PASSWORD) for who in ["anna", "ben"] * 3]
+            typos = [log_in(home, "ben@example.com", f"typo-{n}") for n in range(3)]
+            refused = log_in(home, "anna@example.com", PASSWORD)
+    finally:
+        runtime.close()
+
+    assert [answer.status_code for answer in logins] == [200] * 6
+    assert [answer.status_code for answer in typos] == [401] * 3
+    assert_throttled(refused, "too many failed logins")
+
+
 def test_the_login_page_refuses_a_throttled_address_with_retry_after(
     runtime: Runtime, server: str
 ) -> None:
@@ -238,21 +370,72 @@ def test_the_login_page_refuses_a_throttled_address_with_retry_after(
     assert state.unchanged()
 
 
+class Seconds:
+    """Seconds since the epoch, moved by the test: the throttle's and its storage's clock."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def seconds() -> Seconds:
+    return Seconds()
+
+
+@pytest.fixture
+def storage_at(database: Database, seconds: Seconds) -> Iterator[PostgresLimitsStorage]:
+    """The counts' storage on the test's schema, on the test's clock."""
+    storage = PostgresLimitsStorage(
+        limits_uri(database), schema=str(database.schema), clock=seconds
+    )
+    storage.create_tables()
+    yield storage
+    storage.close()
+
+
 def test_the_delay_grows_with_an_accounts_failures_and_stops_at_its_cap(
-    runtime: Runtime,
+    storage_at: PostgresLimitsStorage, seconds: Seconds
 ) -> None:
     """Worked out, not waited for: 1 s, 2 s, 4 s ... at most 5 s, from any address, and
     never a refusal for an address that has not been failing."""
     limits = ThrottleLimits(delay_after=2, first_delay=1.0, max_delay=5.0)
-    throttle = LoginThrottle(runtime.context.throttle.storage, limits)
+    throttle = LoginThrottle(storage_at, limits, seconds)
     delays = []
     for n in range(7):
-        delays.append(throttle.admission("anna@example.com", OWNER_ADDRESS))
+        admission = throttle.admission("anna@example.com", ATTACKERS[n % len(ATTACKERS)])
+        delays.append(admission)
+        seconds.now += admission.delay  # held, then checked: wrong
         throttle.failed("anna@example.com", ATTACKERS[n % len(ATTACKERS)])
 
-    assert [admission.delay for admission in delays] == [0, 0, 1, 2, 4, 5, 5]
+    assert [admission.delay for admission in delays] == pytest.approx([0, 0, 1, 2, 4, 5, 5])
     assert {admission.retry_after for admission in delays} == {0}
     assert throttle.failures("ANNA@example.com") == 7  # one account, however it is spelled
+
+
+def test_parallel_attempts_on_a_guessed_account_take_turns_and_the_owner_waits_the_cap_at_most(
+    storage_at: PostgresLimitsStorage, seconds: Seconds
+) -> None:
+    """Five addresses that failed once each attack again at the same instant: their checks
+    are spaced as the delay says, as if they came one after another; beyond the cap they
+    are refused. The owner, from an address that has not failed, waits the cap at most."""
+    throttle = LoginThrottle(
+        storage_at, ThrottleLimits(delay_after=5, first_delay=1.0, max_delay=3.0), seconds
+    )
+    for address in ATTACKERS:
+        assert throttle.admission("anna@example.com", address) == Admission()
+        throttle.failed("anna@example.com", address)
+
+    burst = [throttle.admission("anna@example.com", address) for address in ATTACKERS]
+    owner = throttle.admission("anna@example.com", OWNER_ADDRESS)
+
+    assert [admission.delay for admission in burst[:3]] == pytest.approx([1, 2, 3])
+    assert [admission.retry_after for admission in burst[3:]] == [1, 1]
+    assert owner == Admission(delay=3.0)
+    seconds.now += 1  # a turn later, the queue has room for one more
+    assert throttle.admission("anna@example.com", ATTACKERS[3]).delay == pytest.approx(3)
 
 
 def test_the_counts_are_shared_by_two_api_processes_and_kept_over_a_restart(

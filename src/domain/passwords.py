@@ -3,9 +3,11 @@ chargers' keys), a bounded number at a time."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import weakref
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -98,18 +100,43 @@ class HashingWork:
     verifications: int = 0
     running: int = 0
     most_at_once: int = 0  # since the bound was last set
+    waiting: int = 0  # requests waiting for their turn on an event loop (`hashing_turn`)
 
 
 class _HashBound:
     """At most `size` of people's password hashes at a time in this process: each takes
     64 MiB, so a storm of logins or invitation answers queues here instead of taking the
-    server's memory (120 at once took 1.1 GB and slowed every other request)."""
+    server's memory (120 at once took 1.1 GB and slowed every other request).
+
+    Two gates of the same size. `slot`, a thread semaphore, is the bound itself: every hash
+    and verification takes one, whatever the path. `turn`, an asyncio semaphore per event
+    loop, is where the async edge waits before it hands the work to a worker thread: a
+    storm of logins then queues on the loop, not in the thread pool, which the sync routes
+    need (a thread waiting in `slot` is one the others do not get; 40 logins held all 40)."""
 
     def __init__(self, size: int):
         self.size = size
         self._slots = threading.BoundedSemaphore(size)
         self._lock = threading.Lock()
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._turns = weakref.WeakKeyDictionary()
         self.work = HashingWork()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            turns = self._turns.setdefault(loop, asyncio.Semaphore(self.size))
+            self.work.waiting += 1
+        try:
+            await turns.acquire()
+        finally:
+            with self._lock:
+                self.work.waiting -= 1
+        try:
+            yield
+        finally:
+            turns.release()
 
     @contextmanager
     def slot(self, verifying: bool) -> Iterator[None]:
@@ -149,7 +176,16 @@ def bound_concurrent_hashes(size: int) -> None:
 def hashing_work() -> HashingWork:
     """A copy of the counts so far (see HashingWork)."""
     work = _bound.work
-    return HashingWork(work.hashes, work.verifications, work.running, work.most_at_once)
+    return HashingWork(
+        work.hashes, work.verifications, work.running, work.most_at_once, work.waiting
+    )
+
+
+def hashing_turn() -> AbstractAsyncContextManager[None]:
+    """For async code about to hash in a worker thread: wait here, on the event loop, until
+    one of the bound's slots is likely free (at most the bound's size pass at once), so that
+    waiting holds no thread. The thread's own `slot` still bounds every path that hashes."""
+    return _bound.turn()
 
 
 def hash_password(password: str) -> str:

@@ -10,7 +10,9 @@ describes for a custom storage, registered with the scheme `smartcharge+postgres
     storage_from_string("smartcharge+postgresql://user@/db?host=/run/pg", schema="public")
 
 Hits on one key are serialised with a transaction-scoped advisory lock, so two processes
-cannot both take the last entry of a window.
+cannot both take the last entry of a window. Beyond the library's interface it can take a
+hit back (`release_entry`) and keep a queue of turns (`take_turn`): the login throttle
+counts an attempt before checking it, and spaces the attempts on a guessed account.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ SCHEME = "smartcharge+postgresql"
 _LOCK_CLASS = 0x524C
 # Expired rows of keys that are never hit again are swept now and then, not on every hit.
 _SWEEP_EVERY = 200
+# Seconds since the epoch as doubles are exact to about 0.2 µs: a turn exactly `horizon`
+# away must not be refused for the rounding of `now + spacing - now`.
+_ROUNDING = 1e-3
 
 
 def limits_uri(database: Database) -> str:
@@ -131,6 +136,42 @@ class PostgresLimitsStorage(Storage, MovingWindowSupport):
         if row is None or row[0] is None:
             return now, 0
         return float(row[0]), int(row[1])  # type: ignore[arg-type, call-overload]
+
+    def release_entry(self, key: str, amount: int = 1) -> None:
+        """Take back the latest `amount` hits of a key: what `acquire_entry` counted for an
+        attempt that turned out not to count (the library has no way to take a hit back)."""
+        hits = self.tables.rate_limit_hits
+        with self._transaction() as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _lock_id(key)))
+            curs.execute(
+                f"DELETE FROM {hits} WHERE ctid IN"
+                f" (SELECT ctid FROM {hits} WHERE key = %s ORDER BY at DESC LIMIT %s)",
+                (key, amount),
+            )
+
+    def take_turn(self, key: str, spacing: float, horizon: float) -> float | None:
+        """A turn in a queue: `spacing` seconds after the queue's latest turn, or after now
+        if that has passed. The seconds from now until it, or None when that is more than
+        `horizon` (then no turn is taken). The queue is one row of the counters' table whose
+        `expires_at` is its latest turn: a queue left alone expires, and is swept, as any
+        counter is."""
+        now = self.clock()
+        counters = self.tables.rate_limit_counters
+        with self._transaction() as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _lock_id(key)))
+            curs.execute(f"SELECT expires_at FROM {counters} WHERE key = %s", (key,))
+            row = curs.fetchone()
+            latest = float(row[0]) if row else now  # type: ignore[arg-type]
+            turn = max(now, latest) + spacing
+            if turn - now > horizon + _ROUNDING:
+                return None
+            curs.execute(
+                f"INSERT INTO {counters} AS c (key, count, expires_at) VALUES (%s, 1, %s)"
+                " ON CONFLICT (key) DO UPDATE SET count = c.count + 1,"
+                " expires_at = excluded.expires_at",
+                (key, turn),
+            )
+        return turn - now
 
     def keys_hit_since(self, prefix: str, since: float) -> set[str]:
         """The keys starting with `prefix` that have a hit after `since`: the OCPP gateways
