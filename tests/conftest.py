@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import socket
 import tempfile
 import threading
@@ -81,8 +82,24 @@ def postgres_server() -> Iterator[Database]:
     elif not force_embedded and _local_server_answers():
         yield Database.from_url(LOCAL_SERVER)
     else:
-        with embedded_postgres_folder() as folder:
+        with embedded_postgres_folder() as folder, signals_end_the_session():
             yield start_embedded(folder / "pgdata")
+
+
+@contextmanager
+def signals_end_the_session() -> Iterator[None]:
+    """SIGTERM ends the test session as Ctrl+C does: the fixtures are torn down and the
+    embedded server stopped at exit. (By default SIGTERM ends Python at once, and the
+    server, stopped only at interpreter exit, kept running in a deleted folder.)"""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 @contextmanager
@@ -161,6 +178,30 @@ def app(clock: ManualClock) -> Iterator[SmartCharging]:
 @pytest.fixture
 def operator() -> Actor:
     return Actor.operator(uuid.uuid4())
+
+
+# --- the command service alone, on the test's PostgreSQL (races, group commit) ------------
+
+
+@pytest.fixture
+def stored_env(pg_env: dict[str, str]) -> dict[str, str]:
+    """The service's settings; a module may override this fixture to add some."""
+    return pg_env
+
+
+@pytest.fixture
+def stored_app(stored_env: dict[str, str]) -> Iterator[SmartCharging]:
+    application = SmartCharging(env=stored_env)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def stored_operator(stored_app: SmartCharging) -> Actor:
+    """An operator with an account in the store."""
+    return Actor.operator(
+        stored_app.accounts.add_operator("ops@example.com", "operator-pass-7", Actor.system())
+    )
 
 
 # A charger that does not answer is given up on after this long in tests.
