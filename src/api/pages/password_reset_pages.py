@@ -5,14 +5,18 @@ api/password_resets.py). The answer to asking is the same page whatever the e-ma
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from starlette.background import BackgroundTask
 
+from api.accounts import client_address
 from api.context import ApiContext
 from api.deps import Context
-from api.password_resets import MINUTES, ask_reset, set_new_password
+from api.password_resets import MINUTES, ask_reset, asked_too_often, set_new_password
+from api.ratelimit import TooManyAttempts
 from domain.errors import InvalidInput, ResetLinkInvalid
 
 from .access import CONSUMER, OPERATOR, FormRefused, Portal, portal_of, same_origin
 from .form_input import FormFields, Posted
+from .formatting import sentence
 from .messages import FormError, explain, in_words
 from .rendering import page_context, redirect, render
 
@@ -48,10 +52,23 @@ def ask(request: Request, ctx: ApiContext, portal: Portal, form: FormFields) -> 
         email = form.text("email", "E-mail")
         if not email.strip():
             raise FormError("Give the e-mail address you log in with.")
-        ask_reset(ctx, email)
+        record = ask_reset(ctx, email, client_address(request))
     except (InvalidInput, FormError) as refusal:  # the address's form only, no account's state
         return forgot_page(request, portal, explain(refusal), form.typed("email")["email"], 422)
-    return asked_page(request, portal)
+    except TooManyAttempts as refusal:  # the same for any e-mail, with or without an account
+        return too_often_page(request, portal, refusal, form.typed("email")["email"])
+    page = asked_page(request, portal)
+    page.background = BackgroundTask(record)  # after the answer: its timing tells nothing
+    return page
+
+
+def too_often_page(
+    request: Request, portal: Portal, refusal: TooManyAttempts, email: str
+) -> Response:
+    said = asked_too_often(refusal)
+    page = forgot_page(request, portal, sentence(str(said.detail)), email, said.status_code)
+    page.headers.update(said.headers or {})
+    return page
 
 
 def forgot_password(request: Request) -> Response:
