@@ -18,6 +18,7 @@ import pytest
 
 from conftest import login, serving
 from domain.actors import Actor
+from domain_strategies import ManualClock
 from faults_support import wait_until
 from mailcatcher import MailCatcher
 from pages_kit import PageClient, error_text, text
@@ -35,26 +36,17 @@ ASKED = (
 )
 
 
-class Clock:
-    """The service's clock, moved by the test (the links' 30 minutes, the hourly limit)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+@pytest.fixture
+def clock() -> ManualClock:
+    """The service's clock from now on, moved by the test (the links' 30 minutes, the
+    hourly limit)."""
+    return ManualClock(datetime.now(UTC))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def service_runtime(settings: Settings, database: Database, clock: Clock) -> Iterator[Runtime]:
+def service_runtime(
+    settings: Settings, database: Database, clock: ManualClock
+) -> Iterator[Runtime]:
     running = Runtime(settings, database, clock=clock).start()
     yield running
     running.close()
@@ -146,12 +138,12 @@ def test_link_cannot_be_used_twice(base: str, anna: UUID, smtp_server: MailCatch
 
 
 def test_link_expires_after_30_minutes(
-    base: str, anna: UUID, smtp_server: MailCatcher, clock: Clock
+    base: str, anna: UUID, smtp_server: MailCatcher, clock: ManualClock
 ) -> None:
     token = asked_link(base, smtp_server, ANNA)
-    clock.advance(minutes=29, seconds=59)
+    clock.advance(timedelta(minutes=29, seconds=59))
     assert httpx.get(f"{base}/api/password-resets/{token}").status_code == 200
-    clock.advance(seconds=1)
+    clock.advance(timedelta(seconds=1))
 
     answer = set_password(base, token, NEW)
     page = httpx.get(f"{base}/password-reset/{token}")
@@ -218,14 +210,14 @@ def forgot_page_answer(base: str, email: str) -> tuple[httpx.Response, str]:
 
 
 def test_at_most_three_links_an_hour_per_account(
-    base: str, anna: UUID, service_runtime: Runtime, smtp_server: MailCatcher, clock: Clock
+    base: str, anna: UUID, service_runtime: Runtime, smtp_server: MailCatcher, clock: ManualClock
 ) -> None:
     answers = [ask(base, ANNA) for _ in range(5)]
 
     assert {answer.status_code for answer in answers} == {202}  # the same answer, no mail
 
     assert len(wait_for_reset_mails(smtp_server, ANNA, 3)) == 3
-    clock.advance(minutes=61)
+    clock.advance(timedelta(minutes=61))
     asked_link(base, smtp_server, ANNA)  # an hour on, one more
     mails = service_runtime.mail.outbox.mails()
     assert sum(1 for row in mails if row["subject"] == SUBJECT) == 4
