@@ -158,6 +158,32 @@ def test_evses_resuming_one_after_another_show_both_times() -> None:
     assert between.text == "1 of 2 EVSEs may charge now"
 
 
+def test_a_charger_with_few_periods_on_the_daily_fallback() -> None:
+    """Four periods: the week does not fit, but every day is the same, so the charger holds
+    a Daily profile; the page says what it applies, as for a charger holding the week."""
+    every_day = {**EVENING, "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+    row = group_row([every_day], random_delay=True)
+    evse = evse_row(SEVEN_MINUTES_LATE, max_periods=4)
+    now = local(2025, 3, 5, 18, 30)  # a Wednesday evening
+    spec = EvseSpec(SEVEN_MINUTES_LATE, 1, EvseLimits(16.0, 3, None))
+    group = GroupInput("Europe/Amsterdam", (ExclusionWindow.parse(every_day),), random_delay=True)
+    profiles = desired_profiles(group, [spec], ChargerLimits(max_periods=4), now).profiles_for(
+        SEVEN_MINUTES_LATE
+    )
+    assert {profile.recurrency_kind for profile in profiles} == {"Daily"}
+
+    excluded = page_state(row, now, [evse])
+    free = page_state(row, local(2025, 3, 5, 23, 0), [evse])
+    saturday = page_state(row, local(2025, 3, 8, 21, 3), [evse])
+
+    assert (excluded.kind, excluded.until) == ("excluded", local(2025, 3, 5, 21, 7))
+    assert (free.kind, free.until) == ("free", local(2025, 3, 6, 17, 0))
+    assert (saturday.kind, saturday.until) == ("excluded", local(2025, 3, 8, 21, 7))
+    weekly = evse_row(SEVEN_MINUTES_LATE)  # a charger that holds the whole week
+    for at in (now, local(2025, 3, 5, 23, 0), local(2025, 3, 8, 21, 3)):
+        assert page_state(row, at, [evse]) == page_state(row, at, [weekly]), at
+
+
 def test_a_charger_with_few_periods_on_the_absolute_fallback() -> None:
     """Two periods: no Weekly or Daily profile fits, so the charger holds an Absolute one
     that the scheduler refreshes; the page follows it through the refreshes."""
