@@ -32,17 +32,9 @@ COMMANDS = 40
 
 
 @pytest.fixture
-def app(pg_env: dict[str, str]) -> Iterator[SmartCharging]:
-    application = SmartCharging(env={**pg_env, "POSTGRES_MAX_OVERFLOW": str(COMMANDS + 8)})
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def operator(app: SmartCharging) -> Actor:
-    return Actor.operator(
-        app.accounts.add_operator("ops@example.com", "operator-pass-7", Actor.system())
-    )
+def stored_env(pg_env: dict[str, str]) -> dict[str, str]:
+    """A connection for each of the commands saved at once."""
+    return {**pg_env, "POSTGRES_MAX_OVERFLOW": str(COMMANDS + 8)}
 
 
 def events_table(app: SmartCharging, database: Database) -> str:
@@ -102,37 +94,41 @@ def windows(hour: int) -> Any:
 
 
 def test_commands_saved_at_once_share_a_transaction_and_each_gets_its_own_position(
-    app: SmartCharging, database: Database, operator: Actor
+    stored_app: SmartCharging, database: Database, stored_operator: Actor
 ) -> None:
-    groups = [app.group(g) for g in new_groups(app, operator, COMMANDS)]
+    groups = [stored_app.group(g) for g in new_groups(stored_app, stored_operator, COMMANDS)]
     for i, group in enumerate(groups):
-        group.set_exclusion_times(windows(i % 20), operator)
-    before = app.recorder.max_notification_id() or 0
+        group.set_exclusion_times(windows(i % 20), stored_operator)
+    before = stored_app.recorder.max_notification_id() or 0
 
-    positions = at_once(app, database, [lambda g=g: app.commit(g) for g in groups])
+    positions = at_once(stored_app, database, [lambda g=g: stored_app.commit(g) for g in groups])
 
     assert all(isinstance(p, int) for p in positions), positions
-    notifications = {n.id: n for n in app.recorder.select_notifications(start=1, limit=10_000)}
+    notifications = {
+        n.id: n for n in stored_app.recorder.select_notifications(start=1, limit=10_000)
+    }
     for i, (group, position) in enumerate(zip(groups, positions, strict=True)):
         # The position is this command's own event: the change it asked for.
         assert notifications[position].originator_id == group.id
         assert notifications[position].topic.endswith("ExclusionTimesSet")
-        assert app.group(group.id).exclusion_windows == windows(i % 20)
+        assert stored_app.group(group.id).exclusion_windows == windows(i % 20)
     assert sorted(positions) == list(range(before + 1, before + COMMANDS + 1))
-    transactions = transactions_of(app, database)
+    transactions = transactions_of(stored_app, database)
     assert len({transactions[p] for p in positions}) < COMMANDS / 2
 
 
 def test_notification_log_stays_gapless_and_in_order_under_many_writers(
-    app: SmartCharging, database: Database, operator: Actor
+    stored_app: SmartCharging, database: Database, stored_operator: Actor
 ) -> None:
-    groups = new_groups(app, operator, 10)
+    groups = new_groups(stored_app, stored_operator, 10)
     results: list[Any] = []
     lock = threading.Lock()
 
     def edit_many(group_id: UUID) -> None:
         for hour in range(15):
-            position = app.groups.set_exclusion_times(group_id, windows(hour), operator)
+            position = stored_app.groups.set_exclusion_times(
+                group_id, windows(hour), stored_operator
+            )
             with lock:
                 results.append((group_id, hour, position))
 
@@ -142,7 +138,7 @@ def test_notification_log_stays_gapless_and_in_order_under_many_writers(
     for thread in threads:
         thread.join(timeout=120)
 
-    notifications = app.recorder.select_notifications(start=1, limit=10_000)
+    notifications = stored_app.recorder.select_notifications(start=1, limit=10_000)
     ids = [n.id for n in notifications]
     assert ids == list(range(1, len(ids) + 1))
     by_id = {n.id: n for n in notifications}
@@ -154,84 +150,97 @@ def test_notification_log_stays_gapless_and_in_order_under_many_writers(
         own = sorted(p for g, _, p in results if g == group_id)
         versions = [by_id[p].originator_version for p in own]
         assert versions == sorted(versions)
-        assert app.group(group_id).exclusion_windows == windows(14)
+        assert stored_app.group(group_id).exclusion_windows == windows(14)
 
 
 def test_two_commands_of_one_batch_on_the_same_version_only_the_later_is_refused(
-    app: SmartCharging, database: Database, operator: Actor
+    stored_app: SmartCharging, database: Database, stored_operator: Actor
 ) -> None:
-    (group_id, *others) = new_groups(app, operator, 6)
-    first, second = app.group(group_id), app.group(group_id)  # both at the same version
-    first.rename("First", operator)
-    second.rename("Second", operator)
+    (group_id, *others) = new_groups(stored_app, stored_operator, 6)
+    first, second = (
+        stored_app.group(group_id),
+        stored_app.group(group_id),
+    )  # both at the same version
+    first.rename("First", stored_operator)
+    second.rename("Second", stored_operator)
     version = first.version
-    bystanders = [app.group(g) for g in others]
+    bystanders = [stored_app.group(g) for g in others]
     for group in bystanders:
-        group.rename(f"Renamed {group.id}", operator)
+        group.rename(f"Renamed {group.id}", stored_operator)
 
     results = at_once(
-        app,
+        stored_app,
         database,
-        [lambda: app.commit(first), lambda: app.commit(second)]
-        + [lambda g=g: app.commit(g) for g in bystanders],
+        [lambda: stored_app.commit(first), lambda: stored_app.commit(second)]
+        + [lambda g=g: stored_app.commit(g) for g in bystanders],
     )
 
     assert isinstance(results[0], int)
     assert isinstance(results[1], IntegrityError)
     assert all(isinstance(r, int) for r in results[2:])
-    stored = app.group(group_id)
+    stored = stored_app.group(group_id)
     assert (stored.name, stored.version) == ("First", version)
-    assert [app.group(g.id).name for g in bystanders] == [g.name for g in bystanders]
+    assert [stored_app.group(g.id).name for g in bystanders] == [g.name for g in bystanders]
 
 
 def test_a_batch_that_lost_a_race_to_another_process_refuses_only_the_loser(
-    app: SmartCharging, pg_env: dict[str, str], database: Database, operator: Actor
+    stored_app: SmartCharging, pg_env: dict[str, str], database: Database, stored_operator: Actor
 ) -> None:
-    (group_id, *others) = new_groups(app, operator, 6)
-    stale = app.group(group_id)
+    (group_id, *others) = new_groups(stored_app, stored_operator, 6)
+    stale = stored_app.group(group_id)
     other_process = SmartCharging(env=pg_env)
     try:
-        other_process.groups.edit_group(group_id, operator, name="Saved elsewhere first")
+        other_process.groups.edit_group(group_id, stored_operator, name="Saved elsewhere first")
     finally:
         other_process.close()
-    stale.rename("Stale", operator)
-    bystanders = [app.group(g) for g in others]
+    stale.rename("Stale", stored_operator)
+    bystanders = [stored_app.group(g) for g in others]
     for group in bystanders:
-        group.rename(f"Renamed {group.id}", operator)
+        group.rename(f"Renamed {group.id}", stored_operator)
 
     results = at_once(
-        app, database, [lambda: app.commit(stale)] + [lambda g=g: app.commit(g) for g in bystanders]
+        stored_app,
+        database,
+        [lambda: stored_app.commit(stale)] + [lambda g=g: stored_app.commit(g) for g in bystanders],
     )
 
     assert isinstance(results[0], IntegrityError)
     assert all(isinstance(r, int) for r in results[1:])
-    assert app.group(group_id).name == "Saved elsewhere first"
-    assert [app.group(g.id).name for g in bystanders] == [g.name for g in bystanders]
+    assert stored_app.group(group_id).name == "Saved elsewhere first"
+    assert [stored_app.group(g.id).name for g in bystanders] == [g.name for g in bystanders]
 
 
 def test_racing_commands_on_one_group_are_each_retried_and_all_kept(
-    app: SmartCharging, database: Database, operator: Actor
+    stored_app: SmartCharging, database: Database, stored_operator: Actor
 ) -> None:
     """The losers of a batch run load-decide-save again on fresh state: no edit is lost."""
-    group_id, _ = app.groups.create_group(name="Shared", time_zone="UTC", actor=operator)
+    group_id, _ = stored_app.groups.create_group(
+        name="Shared", time_zone="UTC", actor=stored_operator
+    )
     limits = EvseLimits(max_current_a=16, phases=3)
-    evse_ids = [app.evses.register_evse(f"CP-{i}", 1, operator, limits)[0] for i in range(6)]
+    evse_ids = [
+        stored_app.evses.register_evse(f"CP-{i}", 1, stored_operator, limits)[0] for i in range(6)
+    ]
 
     results = at_once(
-        app, database, [lambda e=e: app.evses.add_evse(group_id, e, operator) for e in evse_ids]
+        stored_app,
+        database,
+        [lambda e=e: stored_app.evses.add_evse(group_id, e, stored_operator) for e in evse_ids],
     )
 
     assert all(isinstance(r, int) for r in results), results
-    assert sorted(app.group(group_id).evse_ids) == sorted(evse_ids)
+    assert sorted(stored_app.group(group_id).evse_ids) == sorted(evse_ids)
 
 
 def test_invitation_tokens_of_one_batch_are_each_kept_beside_their_events(
-    app: SmartCharging, database: Database, operator: Actor
+    stored_app: SmartCharging, database: Database, stored_operator: Actor
 ) -> None:
     emails = [f"home{i}@example.com" for i in range(COMMANDS // 2)]
 
     invited = at_once(
-        app, database, [lambda e=e: app.accounts.invite_home_user(e, operator) for e in emails]
+        stored_app,
+        database,
+        [lambda e=e: stored_app.accounts.invite_home_user(e, stored_operator) for e in emails],
     )
 
     assert all(isinstance(i, tuple) for i in invited), invited
@@ -242,18 +251,20 @@ def test_invitation_tokens_of_one_batch_are_each_kept_beside_their_events(
             ).fetchall()
         )
     for user_id, token in invited:
-        invitation_id = app.user(user_id).invitation_id
+        invitation_id = stored_app.user(user_id).invitation_id
         assert stored[invitation_id] == token
 
 
 def test_a_new_account_refused_in_a_batch_leaves_the_others_and_stores_no_token(
-    app: SmartCharging, database: Database, operator: Actor
+    stored_app: SmartCharging, database: Database, stored_operator: Actor
 ) -> None:
     """Two invitations of one address at once: one account, one token; others unharmed."""
     emails = ["same@example.com", "same@example.com", "other1@example.com", "other2@example.com"]
 
     results = at_once(
-        app, database, [lambda e=e: app.accounts.invite_home_user(e, operator) for e in emails]
+        stored_app,
+        database,
+        [lambda e=e: stored_app.accounts.invite_home_user(e, stored_operator) for e in emails],
     )
 
     refused = [r for r in results if isinstance(r, Exception)]
