@@ -29,7 +29,10 @@ H = 3600
 
 def window(days: tuple[str, ...] | str, start: str, end: str) -> ExclusionWindow:
     weekdays = (days,) if isinstance(days, str) else days
-    return ExclusionWindow.parse({"weekdays": list(weekdays), "start": start, "end": end})
+    all_day = start == end  # a window from a time to itself lasts a day, said so
+    return ExclusionWindow.parse(
+        {"weekdays": list(weekdays), "start": start, "end": end, "all_day": all_day}
+    )
 
 
 def group(*windows: ExclusionWindow, zone: str = "Europe/Amsterdam", **kw: object) -> GroupInput:
@@ -224,6 +227,29 @@ def test_priority_profile_ends_itself() -> None:
 def test_no_priority_profile_once_it_has_ended() -> None:
     ended = group(priority_started_at=utc(2025, 1, 15, 10), priority_ends_at=utc(2025, 1, 15, 12))
     assert len(profiles_at(ended, utc(2025, 1, 15, 12))) == 1
+
+
+def test_a_priority_charge_ending_within_a_second_is_sent_to_end_before_it() -> None:
+    started = datetime(2025, 1, 15, 15, 0, 0, 456_000, tzinfo=UTC)
+    ends = datetime(2025, 1, 15, 16, 45, 4, 456_000, tzinfo=UTC)
+    running = group(
+        window("wed", "16:45", "21:00"), priority_started_at=started, priority_ends_at=ends
+    )
+    _, priority = profiles_at(running, utc(2025, 1, 15, 16))
+    # Not 16:45:05: the charger would charge at full power inside the exclusion for up to
+    # a second; nor from 15:00:00, before the user asked.
+    assert priority.valid_to == utc(2025, 1, 15, 16, 45, 4)
+    assert priority.valid_from == priority.start_schedule == utc(2025, 1, 15, 15, 0, 1)
+    assert priority.duration == (priority.valid_to - priority.valid_from).total_seconds()
+    assert limit_at([priority], utc(2025, 1, 15, 16, 45, 4)) is None
+
+
+def test_less_than_a_second_of_priority_left_sends_none() -> None:
+    ends = datetime(2025, 1, 15, 16, 45, 4, 456_000, tzinfo=UTC)
+    almost = group(priority_started_at=utc(2025, 1, 15, 15), priority_ends_at=ends)
+    now = datetime(2025, 1, 15, 16, 45, 4, 100_000, tzinfo=UTC)
+
+    assert len(profiles_at(almost, now)) == 1  # the exclusion profile alone
 
 
 def test_priority_and_exclusion_ids_are_fixed_and_distinct_per_connector() -> None:

@@ -14,7 +14,6 @@ and `next_change`: when the scheduler must compute and send them again.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -107,7 +106,7 @@ class GroupInput:
     def priority_changes(self, now: datetime) -> list[datetime]:
         """When the priority charge starts or ends, if that is still to come."""
         moments = (self.priority_started_at, self.priority_ends_at)
-        if self.priority_ends_at is None or self.priority_ends_at <= now:
+        if not priority_charge_runs(None, self.priority_ends_at, now):  # over, or none
             return []
         return [moment for moment in moments if moment is not None and moment > now]
 
@@ -151,8 +150,11 @@ def desired_profiles(
         limits = charger if isinstance(charger, ChargerLimits) else charger[evse.evse_id]
         exclusion, change = exclusion_profile(group, evse, limits, now)
         profiles[evse.evse_id] = (exclusion,)
-        if group.priority_active(now):
-            profiles[evse.evse_id] += (priority_profile(group, evse, limits, now),)
+        priority = (
+            priority_profile(group, evse, limits, now) if group.priority_active(now) else None
+        )
+        if priority is not None:
+            profiles[evse.evse_id] += (priority,)
         if change is not None:
             changes.append(change)
     return DesiredSchedule(MappingProxyType(profiles), min(changes, default=None))
@@ -259,19 +261,25 @@ def _periods(steps: Sequence[Step], rate: Rate) -> tuple[ChargingSchedulePeriod,
 
 def priority_profile(
     group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
-) -> ChargingProfile:
-    """Full power from the priority charge's start until its end.
+) -> ChargingProfile | None:
+    """Full power from the priority charge's start until its end; None when less than a
+    whole second of it is left.
 
     Absolute rather than Relative: a Relative schedule starts with the charging
     session, which the charger decides; ours is tied to the clock. validTo ends
     it on the charger itself, even if the backend is unreachable then; validFrom
     is the start (in the past) so re-sending gives the same profile, without the
-    gap a future validFrom would cause (OCPP 1.6 §3.13.2).
+    gap a future validFrom would cause (OCPP 1.6 §3.13.2). Both are whole seconds
+    (OCPP 1.6 §3.15 lets fractions be left out) within the charge: the start rounded
+    up, the end down, so the charger never charges at full power outside it, in an
+    exclusion time, say.
     """
     assert group.priority_ends_at is not None
     rate = evse.rate(charger)
-    start = (group.priority_started_at or now).astimezone(UTC).replace(microsecond=0)
-    end = _ceil_second(group.priority_ends_at.astimezone(UTC))
+    start = ceil_second(group.priority_started_at or now)
+    end = floor_second(group.priority_ends_at)
+    if end <= max(start, floor_second(now)):
+        return None
     return ChargingProfile(
         profile_id=profile_id(evse.connector_id, PRIORITY_ROLE),
         stack_level=stack_levels(charger)[1],
@@ -287,8 +295,10 @@ def priority_profile(
     )
 
 
-def _ceil_second(instant: datetime) -> datetime:
-    if not instant.microsecond:
-        return instant
-    whole = math.ceil(instant.timestamp())
-    return datetime.fromtimestamp(whole, UTC)
+def floor_second(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(microsecond=0)
+
+
+def ceil_second(instant: datetime) -> datetime:
+    whole = floor_second(instant)
+    return whole if whole == instant else whole + timedelta(seconds=1)
