@@ -1,8 +1,8 @@
 """`GET /healthz`: each follower's position, lag and stuck events, for load balancers and people.
 
 200 while every follower this process runs is following (with "degraded" when
-stuck events, failing groups or mails the SMTP server refuses wait for an operator), 503 when one is down or
-the database does not answer.
+stuck events, failing groups or mails the SMTP server refuses wait for an operator),
+503 when one is down or the database does not answer.
 """
 
 from __future__ import annotations

@@ -50,4 +50,3 @@ def _group(curs: Cursor[Any], t: Tables, e: Any) -> None:
 @HANDLERS.on(Evse.Deregistered)
 def _deregistered(curs: Cursor[Any], t: Tables, e: Any) -> None:
     curs.execute(f"DELETE FROM {t.evses} WHERE id = %s", (e.originator_id,))
-
