@@ -1,8 +1,8 @@
 """The operator's long lists in Chromium, on a database of thousands: 2,000 groups, 2,000 home
-users and 2,000 EVSEs, seeded through the command service in a few threads. The operator
-finds a group by search, pages through the list, filters the groups with a charger offline
-or a priority charge running, reads the users page's counts, and adds an EVSE to a group by
-searching for it; on a 360 px phone the list fits its screen.
+users and 2,000 EVSEs (seed_kit, in seconds). The operator finds a group by search, pages
+through the list, filters the groups with a charger offline or a priority charge running,
+reads the users page's counts, and adds an EVSE to a group by searching for it; on a 360 px
+phone the list fits its screen.
 """
 
 # ruff: noqa: RUF001 - the pages write ranges with an en dash, and these tests check them verbatim
@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 
-from domain.actors import Actor
-from domain.evse_limits import EvseLimits
-from smartcharge.runtime import Runtime
+from seed_kit import Households, SeededService, seeded_service
+from smartcharge.database import Database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,12 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"viewport": {"width": 360, "height": 780}, "is_mobile": True, "has_touch": True}
-SIZE = 2_000
-GROUPED = 100  # groups 0..99 have an EVSE each; the other EVSEs are free
-OFFLINE = (3, 40, 77)  # groups whose charger is offline; the other grouped chargers are online
-PRIORITY = (5, 6)  # groups with a priority charge running
-ACTIVE = 10  # home users with a password; the others are invited
-REVOKED = 4
+HOUSEHOLDS = Households()  # groups 0..99 have an EVSE each, 3 of them offline, 2 priority
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,46 +40,20 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not 
 expect = sync_api.expect
 
 
+@pytest.fixture(scope="module")
+def seeded(
+    postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeededService]:
+    with seeded_service(postgres_server, tmp_path_factory.mktemp("lists"), HOUSEHOLDS) as service:
+        yield service
+
+
 @pytest.fixture
 def browser() -> Iterator[sync_api.Browser]:
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
-
-
-def seed(runtime: Runtime) -> None:
-    """Home user i (invited) in group "Home i", EVSE CP-i in it for the first GROUPED and free
-    after; chargers online for the grouped ones but OFFLINE's; a few active and revoked."""
-    service, system = runtime.service, Actor.system()
-
-    def one(index: int) -> UUID:
-        user_id, _ = service.accounts.invite_home_user(f"user{index:04}@example.com", system)
-        evse_id, _ = service.evses.register_evse(
-            f"CP-{index:04}", 1, system, EvseLimits(max_current_a=16, phases=3)
-        )
-        group_id, _ = service.groups.create_group(
-            name=f"Home {index:04}",
-            time_zone="Europe/Amsterdam",
-            actor=system,
-            home_user_id=user_id,
-            evse_ids=[evse_id] if index < GROUPED else [],
-        )
-        if index < GROUPED and index not in OFFLINE:
-            service.chargers.set_charger_password(f"CP-{index:04}", "charger-key-00000001", system)
-            service.chargers.charger_connected(f"CP-{index:04}", "gateway-1", "ocpp1.6")
-        if index in PRIORITY:
-            service.groups.start_priority_charge(group_id, system, duration=timedelta(hours=2))
-        if index >= SIZE - REVOKED:
-            service.accounts.revoke_user(user_id, system)
-        return user_id
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(one, range(SIZE)))
-    for index in range(ACTIVE):  # a password each: hashing is slow on purpose, so only ten
-        _, token = service.accounts.invite_home_user(f"user{index:04}@example.com", system)
-        service.accounts.accept_invitation(token, "home-user-password-1")
-    assert runtime.context.view.wait_for(service.recorder.max_notification_id(), 60)
 
 
 def log_in(page: sync_api.Page, email: str, password: str) -> None:
@@ -102,12 +67,9 @@ def group_links(page: sync_api.Page) -> sync_api.Locator:
 
 
 def test_an_operator_finds_pages_filters_and_adds_among_thousands(
-    server: str,
-    runtime: Runtime,
-    operator_credentials: tuple[str, str],
-    browser: sync_api.Browser,
+    seeded: SeededService, browser: sync_api.Browser
 ) -> None:
-    seed(runtime)
+    server, operator_credentials, h = seeded.url, seeded.operator, seeded.households
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{server}/operator/groups")
     log_in(page, *operator_credentials)
@@ -116,10 +78,10 @@ def test_an_operator_finds_pages_filters_and_adds_among_thousands(
     )
 
     # Found by search: one group, and the filters count within the search.
-    page.get_by_label("Search by name or home user").fill("user1234@")
+    page.get_by_label("Search by name or home user").fill("eva.1234@")
     page.get_by_role("button", name="Search").click()
     expect(group_links(page)).to_have_text(["Home 1234"])
-    expect(page.locator("#groups-count")).to_have_text("1 group match “user1234@”.")
+    expect(page.locator("#groups-count")).to_have_text("1 group match “eva.1234@”.")
 
     # Paging through all of them, and back.
     page.get_by_label("Search by name or home user").fill("")
@@ -152,12 +114,12 @@ def test_an_operator_finds_pages_filters_and_adds_among_thousands(
     page.get_by_role("link", name="Admin: users").click()
     statuses = page.get_by_role("navigation", name="Status")
     expect(statuses).to_contain_text(
-        f"All 2,000 Invited {SIZE - ACTIVE - REVOKED:,} Active {ACTIVE} Revoked {REVOKED}"
+        f"All 2,000 Invited {h.invited:,} Active {h.active} Revoked {h.revoked}"
     )
     statuses.get_by_role("link", name=re.compile("^Active")).click()
-    expect(page.locator("#users-count")).to_have_text(f"{ACTIVE} active home users.")
-    expect(statuses).to_contain_text(f"Revoked {REVOKED}")
-    expect(page.get_by_text("user1999@example.com")).to_have_count(0)
+    expect(page.locator("#users-count")).to_have_text(f"{h.active} active home users.")
+    expect(statuses).to_contain_text(f"Revoked {h.revoked}")
+    expect(page.get_by_text(h.email(1999))).to_have_count(0)
 
     # An EVSE found by its charger id among 1,900 free ones, and added.
     page.goto(f"{server}/operator/groups?q=Home+1500")
