@@ -168,6 +168,12 @@ class SeededService:
     seeding_seconds: float = 0.0
 
 
+def scheduling(runtime: Runtime) -> None:
+    """The scheduler running, as `serve` runs it (started by the first story that needs it)."""
+    if not runtime.scheduler.running:
+        runtime.start_scheduler()
+
+
 @contextmanager
 def smtp_catcher() -> Iterator[MailCatcher]:
     catcher = MailCatcher()

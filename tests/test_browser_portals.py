@@ -1,13 +1,18 @@
-"""The portals in Chromium as an operator and a home user live in them, one story each:
+"""The portals in Chromium as an operator and home users live in them, among the 2,000 other
+households of a seeded service (seed_kit), one story each:
 
 - an operator makes a group for someone without an account: the wizard invites her, the group
   page resends the invitation, and her one mail's link sets her password and opens her group;
 - a home user edits an exclusion time in place on her phone, is told that "10:00 to 10:00"
   needs "All day", sees overlapping times merged and a history that says what changed, in
   plain words with her time zone;
+- the operator edits a home user's exclusion time in place from the group page: her open page
+  shows it at once, and both histories say what it was and what it is;
+- the operator registers an EVSE: wrong values are refused in plain words, and the registry
+  shows its charging session in its group's local time, the zone named;
 - on a 360 px phone nothing is wider than its box, the chart's labels are readable, field
   borders and the focus ring have 3:1 contrast (WCAG 1.4.11); the figures are measured here;
-- without JavaScript, "Delete group" asks first.
+- without JavaScript, the operator finds a group among thousands and "Delete group" asks first.
 """
 
 # ruff: noqa: RUF001 - the pages write ranges with an en dash, and these tests check them verbatim
@@ -16,15 +21,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.actors import Actor
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import parse_windows
-from mailcatcher import MailCatcher, invitation_token
+from mailcatcher import invitation_token
+from seed_kit import SeededService, scheduling, seeded_service
+from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,16 +47,27 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"viewport": {"width": 360, "height": 780}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PASSWORD = "violet-harbour-lantern-42"
 EVENING = {"weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "21:00"}
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.postgres,
+    pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeededService]:
+    """One seeded service for the module's stories: each has people of its own."""
+    with seeded_service(postgres_server, tmp_path_factory.mktemp("portals")) as service:
+        yield service
 
 
 @pytest.fixture
@@ -63,17 +84,20 @@ def log_in(page: sync_api.Page, email: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def annas_group(runtime: Runtime) -> str:
-    """Anna, who has set her password, and her group with a charger and weekday evenings."""
-    service = runtime.service
-    _, token = service.accounts.invite_home_user("anna@example.com", Actor.system())
-    anna = service.accounts.accept_invitation(token, PASSWORD)
-    evse_id, _ = service.evses.register_evse("CP-ANNA", 1, Actor.system(), EvseLimits(16, 3))
+def household(runtime: Runtime, who: str, time_zone: str = "Europe/Amsterdam") -> str:
+    """Someone (e.g. "Anna": anna@example.com) who has set her password, and her group
+    ("Anna's home") with her charger (CP-ANNA) and weekday evenings; the group's id."""
+    service, email = runtime.service, f"{who.lower()}@example.com"
+    _, token = service.accounts.invite_home_user(email, Actor.system())
+    user_id = service.accounts.accept_invitation(token, PASSWORD)
+    evse_id, _ = service.evses.register_evse(
+        f"CP-{who.upper()}", 1, Actor.system(), EvseLimits(16, 3)
+    )
     group_id, position = service.groups.create_group(
-        name="Anna's home",
-        time_zone="Europe/Amsterdam",
+        name=f"{who}'s home",
+        time_zone=time_zone,
         actor=Actor.system(),
-        home_user_id=anna,
+        home_user_id=user_id,
         evse_ids=[evse_id],
         exclusion_windows=parse_windows([EVENING]),
     )
@@ -85,15 +109,12 @@ def annas_group(runtime: Runtime) -> str:
 
 
 def test_the_operator_invites_a_new_home_user_from_the_wizard_and_she_gets_in_with_one_mail(
-    server: str,
-    runtime: Runtime,
-    smtp_server: MailCatcher,
-    operator_credentials: tuple[str, str],
-    browser: sync_api.Browser,
+    seeded: SeededService, browser: sync_api.Browser
 ) -> None:
-    operator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    server, smtp_server = seeded.url, seeded.smtp
+    operator = browser.new_context(**DESKTOP).new_page()
     operator.goto(f"{server}/operator/groups")
-    log_in(operator, *operator_credentials)
+    log_in(operator, *seeded.operator)
     operator.get_by_role("link", name="New group").click()
     operator.get_by_label("Name").fill("Mia's flat")
     operator.get_by_label("Time zone").fill("Europe/Berlin")
@@ -144,11 +165,11 @@ def test_the_operator_invites_a_new_home_user_from_the_wizard_and_she_gets_in_wi
 
 
 def test_the_home_user_edits_an_exclusion_time_in_place_on_her_phone(
-    server: str, runtime: Runtime, browser: sync_api.Browser
+    seeded: SeededService, browser: sync_api.Browser
 ) -> None:
-    group_id = annas_group(runtime)
+    group_id = household(seeded.runtime, "Anna")
     phone = browser.new_context(**PHONE).new_page()
-    phone.goto(f"{server}/groups/{group_id}")
+    phone.goto(f"{seeded.url}/groups/{group_id}")
     log_in(phone, "anna@example.com", PASSWORD)
 
     phone.get_by_role("link", name="Edit Mon–Fri 17:00–21:00").click()
@@ -196,6 +217,109 @@ def test_the_home_user_edits_an_exclusion_time_in_place_on_her_phone(
     assert re.search(r"\d\d:\d\d (CET|CEST)", now), now
 
 
+def test_the_operator_edits_an_exclusion_time_in_place_and_the_home_users_page_shows_it(
+    seeded: SeededService, browser: sync_api.Browser
+) -> None:
+    group_id = household(seeded.runtime, "Ines")
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(f"{seeded.url}/groups/{group_id}")
+    log_in(phone, "ines@example.com", PASSWORD)
+    expect(phone.locator("[data-live-region=exclusions]")).to_contain_text("Mon–Fri 17:00–21:00")
+
+    operator = browser.new_context(**DESKTOP).new_page()
+    operator.goto(f"{seeded.url}/operator/groups/{group_id}")
+    log_in(operator, *seeded.operator)
+    operator.get_by_role("link", name="Edit Mon–Fri 17:00–21:00").click()
+    editor = operator.locator("#edit-window")
+    expect(editor.get_by_role("heading")).to_have_text("Change Mon–Fri 17:00–21:00")
+    expect(editor.get_by_label("Until")).to_have_value("21:00")
+    editor.get_by_label("Until").fill("22:30")
+    editor.get_by_role("button", name="Save change").click()
+    changed = "Mon–Fri 17:00–21:00 changed to 17:00–22:30"
+    expect(operator.get_by_role("status")).to_contain_text(f"Exclusion time changed: {changed}")
+    expect(operator.locator("[data-live-region=exclusions]")).to_contain_text("Mon–Fri 17:00–22:30")
+    latest = operator.locator("[data-live-region=audit]").get_by_role("row").nth(1)
+    expect(latest.get_by_role("cell").nth(1)).to_have_accessible_name(
+        f"Exclusion time changed {changed}"
+    )
+
+    # Her page, open all along, shows the new time and what changed without a reload.
+    exclusions = phone.locator("[data-live-region=exclusions]")
+    expect(exclusions).to_contain_text("Mon–Fri 17:00–22:30", timeout=15_000)
+    expect(exclusions).not_to_contain_text("17:00–21:00")
+    history = phone.locator("[data-live-region=audit]")
+    expect(history.get_by_role("row").nth(1)).to_contain_text(changed, timeout=15_000)
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_the_operator_registers_an_evse_in_plain_words_and_reads_its_times_in_its_groups_zone(
+    seeded: SeededService, browser: sync_api.Browser
+) -> None:
+    runtime = seeded.runtime
+    operator = browser.new_context(**DESKTOP).new_page()
+    operator.goto(f"{seeded.url}/operator/evses")
+    log_in(operator, *seeded.operator)
+
+    form = operator.locator("form", has=operator.get_by_role("button", name="Register"))
+    form.get_by_label("Charger id (as in its OCPP URL)").fill("CP-NOAH")
+    form.get_by_label("Connector").fill("1")
+    refusals = []
+    for current, phases, power in (("16", "", ""), ("0", "1", ""), ("", "", "5000000")):
+        form = operator.locator("form", has=operator.get_by_role("button", name="Register"))
+        form.get_by_label("Maximum current, A").fill(current)
+        form.get_by_label("Phases").select_option(phases)
+        form.get_by_label("Maximum power, W").fill(power)
+        form.get_by_role("button", name="Register").click()
+        error = operator.locator("form .error").first
+        expect(error).to_be_visible()
+        refusals.append(error.inner_text())
+    assert "Choose 1 or 3 phases for the maximum current." in refusals[0], refusals
+    assert "Maximum current: give more than 0 A" in refusals[1], refusals
+    assert "at most 1,000,000 W." in refusals[2], refusals
+    for words in refusals:
+        assert not re.search(r"max_current_a|max_power_w|phases:|None|1e\+06", words), words
+    form = operator.locator("form", has=operator.get_by_role("button", name="Register"))
+    expect(form.get_by_label("Charger id (as in its OCPP URL)")).to_have_value("CP-NOAH")
+    form.get_by_label("Maximum current, A").fill("32")
+    form.get_by_label("Phases").select_option("1")
+    form.get_by_label("Maximum power, W").fill("")
+    form.get_by_role("button", name="Register").click()
+    expect(operator.get_by_role("status")).to_contain_text("CP-NOAH connector 1")
+
+    # In a group in New York, its charger connected and charging (as the gateway records it).
+    runtime.service.evses.register_evse("CP-NOAH", 2, Actor.system(), EvseLimits(16, 3))
+    group_id, _ = runtime.service.groups.create_group(
+        name="Noah's house", time_zone="America/New_York", actor=Actor.system()
+    )
+    operator.goto(f"{seeded.url}/operator/groups/{group_id}")
+    operator.get_by_label(re.compile("Add an EVSE")).fill("cp-noah/1")
+    operator.get_by_role("button", name="Find").click()
+    operator.get_by_role("button", name="Add CP-NOAH / connector 1").click()
+    expect(operator.get_by_role("status")).to_contain_text("EVSE added")
+    service = runtime.service
+    service.chargers.set_charger_password("CP-NOAH", "noah-charger-key-0001", Actor.system())
+    service.chargers.charger_connected("CP-NOAH", "gateway-1", "ocpp1.6")
+    started = datetime.now(NEW_YORK)
+    runtime.context.caught_up(service.deliveries.session_started("CP-NOAH", 1, 4711))
+    runtime.context.caught_up(service.deliveries.session_started("CP-NOAH", 2, 4712))
+
+    operator.goto(f"{seeded.url}/operator/evses")
+    operator.get_by_label("Charger id starts with").fill("CP-NOAH")
+    operator.get_by_role("button", name="Show").click()
+    grouped = operator.locator("li.evse", has_text="CP-NOAH / connector 1")
+    expect(grouped).to_contain_text("In Noah's house · Online (OCPP 1.6)")
+    shown = re.search(r"Charging session since (\d\d:\d\d) (\w+)", grouped.inner_text())
+    assert shown, grouped.inner_text()
+    local = {f"{t:%H:%M}" for t in (started, started + timedelta(minutes=1))}
+    assert shown.group(1) in local and shown.group(2) == f"{started:%Z}", shown.group(0)
+    # A free EVSE has no group's zone: its times are in UTC, and say so.
+    free = operator.locator("li.evse", has_text="CP-NOAH / connector 2")
+    expect(free).to_contain_text("Free: in no group")
+    expect(free).to_contain_text(re.compile(r"Charging session since \d\d:\d\d UTC"))
+
+
 # --- 9: a phone, contrast, and no JavaScript ---------------------------------------------------
 
 
@@ -232,21 +356,22 @@ MEASURE = """() => {
 
 
 def test_a_phone_shows_everything_within_its_width_readable_and_with_visible_edges(
-    server: str, runtime: Runtime, browser: sync_api.Browser, record_property: Any
+    seeded: SeededService, browser: sync_api.Browser, record_property: Any
 ) -> None:
-    group_id = annas_group(runtime)
+    runtime = seeded.runtime
+    group_id = household(runtime, "Bea")
     for start in ("18:00", "06:00", "12:00"):  # a few rows of history
         runtime.context.caught_up(
             runtime.service.groups.add_exclusion_window(
-                group_id=__import__("uuid").UUID(group_id),
+                group_id=UUID(group_id),
                 window=parse_windows([{"weekdays": ["sat"], "start": start, "end": "23:00"}])[0],
                 actor=Actor.system(),
             )
         )
-    runtime.start_scheduler()
+    scheduling(runtime)
     phone = browser.new_context(**PHONE).new_page()
-    phone.goto(f"{server}/groups/{group_id}")
-    log_in(phone, "anna@example.com", PASSWORD)
+    phone.goto(f"{seeded.url}/groups/{group_id}")
+    log_in(phone, "bea@example.com", PASSWORD)
     expect(phone.locator("svg.schedule").first).to_be_visible(timeout=15_000)
 
     figures = phone.evaluate(MEASURE)
@@ -279,23 +404,28 @@ def test_a_phone_shows_everything_within_its_width_readable_and_with_visible_edg
     assert ring_width == "3px"
 
 
-def test_without_javascript_deleting_a_group_asks_first(
-    server: str,
-    runtime: Runtime,
-    operator_credentials: tuple[str, str],
-    browser: sync_api.Browser,
+def test_without_javascript_the_operator_finds_a_group_and_deleting_it_asks_first(
+    seeded: SeededService, browser: sync_api.Browser
 ) -> None:
-    group_id = annas_group(runtime)
+    household(seeded.runtime, "Cleo")
     operator = browser.new_context(java_script_enabled=False, **PHONE).new_page()
-    operator.goto(f"{server}/operator/groups/{group_id}")
-    log_in(operator, *operator_credentials)
+    operator.goto(f"{seeded.url}/operator/groups")
+    log_in(operator, *seeded.operator)
+
+    # "cleo" is also in hundreds of home users' addresses: her group's name finds it.
+    operator.get_by_label("Search by name or home user").fill("cleo")
+    operator.get_by_role("button", name="Search").click()
+    expect(operator.locator("#groups-count")).to_contain_text("201 groups match “cleo”")
+    operator.get_by_label("Search by name or home user").fill("Cleo's home")
+    operator.get_by_role("button", name="Search").click()
+    operator.get_by_role("link", name="Cleo's home").click()
 
     operator.get_by_role("link", name="Delete group…").click()
-    expect(operator.get_by_role("heading", name="Delete the group “Anna's home”?")).to_be_visible()
-    expect(operator.get_by_text("CP-ANNA / connector 1) are free again")).to_be_visible()
+    expect(operator.get_by_role("heading", name="Delete the group “Cleo's home”?")).to_be_visible()
+    expect(operator.get_by_text("CP-CLEO / connector 1) are free again")).to_be_visible()
     operator.get_by_role("link", name="Cancel: keep it").click()
-    expect(operator.get_by_role("heading", name="Anna's home")).to_be_visible()
+    expect(operator.get_by_role("heading", name="Cleo's home")).to_be_visible()
 
     operator.get_by_role("link", name="Delete group…").click()
     operator.get_by_role("button", name="Delete group").click()
-    expect(operator.get_by_role("status")).to_contain_text("Group “Anna's home” deleted")
+    expect(operator.get_by_role("status")).to_contain_text("Group “Cleo's home” deleted")
