@@ -1,4 +1,5 @@
-"""In Chromium: the operator moves Anna's EVSE to Bob's group, from Anna's group page."""
+"""In Chromium: the operator moves Anna's EVSE to Bob's group, from Anna's group page, among the
+2,000 other households of a seeded service (seed_kit), hundreds of them a "bob"'s."""
 
 from __future__ import annotations
 
@@ -9,16 +10,27 @@ import pytest
 
 from domain.actors import Actor
 from domain.evse_limits import EvseLimits
+from seed_kit import SeededService, seeded_service
+from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 from test_browser_portals import CHROMIUM, CHROMIUM_ARGS, log_in
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.postgres,
+    pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeededService]:
+    with seeded_service(postgres_server, tmp_path_factory.mktemp("move")) as service:
+        yield service
 
 
 @pytest.fixture
@@ -45,22 +57,29 @@ def two_homes(runtime: Runtime) -> str:
 
 
 def test_the_operator_moves_annas_evse_to_bobs_group(
-    server: str,
-    runtime: Runtime,
-    operator_credentials: tuple[str, str],
-    browser: sync_api.Browser,
+    seeded: SeededService, browser: sync_api.Browser
 ) -> None:
-    annas_group = two_homes(runtime)
+    server = seeded.url
+    annas_group = two_homes(seeded.runtime)
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{server}/operator/groups/{annas_group}")
-    log_in(page, *operator_credentials)
+    log_in(page, *seeded.operator)
 
     page.locator("li.evse", has_text="CP-ANNA").get_by_role("link", name="Move to group…").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Move CP-ANNA / connector 1 to another group"
     )
+    # "bob" finds the first of hundreds (bob.0001@example.com's "Home 0001", ...): more of
+    # the name finds his.
     page.get_by_label("Find the group by name or home user").fill("bob")
     page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("type more of the name to find another")).to_be_visible()
+    choices = page.get_by_role("list", name="Groups to move it to").get_by_role("link")
+    expect(choices.first).to_have_text("Bob's home")
+    expect(choices.nth(1)).to_have_text("Home 0001")
+    page.get_by_label("Find the group by name or home user").fill("Bob's home")
+    page.get_by_role("button", name="Search").click()
+    expect(choices).to_have_text(["Bob's home"])
     page.get_by_role("link", name="Bob's home").click()
     expect(page.get_by_role("heading", level=2)).to_have_text(
         "Move CP-ANNA / connector 1 to “Bob's home”?"
