@@ -1,11 +1,12 @@
-"""Both portals in a real browser (headless Chromium through Playwright), end to end.
+"""Both portals in a real browser (headless Chromium through Playwright), end to end, among the
+2,000 other households of a seeded service (seed_kit).
 
 The operator invites a home user, runs the group wizard with the e-mail
-autocomplete and adds an EVSE; the home user accepts the invitation from the
-mail (real SMTP), edits the exclusion times and starts a priority charge; the
-operator's open group page shows it without a reload. Screenshots of the main
-pages are saved; `SMARTCHARGE_SCREENSHOTS=docs/screenshots` puts them where the
-README shows them.
+autocomplete (hundreds of addresses start as hers) and adds an EVSE found by its
+charger id; the home user accepts the invitation from the mail (real SMTP), edits
+the exclusion times and starts a priority charge; the operator's open group page
+shows it without a reload. Screenshots of the main pages are saved;
+`SMARTCHARGE_SCREENSHOTS=docs/screenshots` puts them where the README shows them.
 """
 
 # ruff: noqa: RUF001 - the pages write ranges with an en dash, and these tests check them verbatim
@@ -23,6 +24,8 @@ import pytest
 from domain.actors import Actor
 from domain.exclusion_times import ExclusionWindow
 from mailcatcher import MailCatcher, invitation_token
+from seed_kit import SeededService, scheduling, seeded_service
+from smartcharge.database import Database
 from smartcharge.runtime import Runtime
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,6 +48,7 @@ SCREENSHOTS = Path(
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.postgres,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
     ),
@@ -53,6 +57,14 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
 )
 expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeededService]:
+    with seeded_service(postgres_server, tmp_path_factory.mktemp("e2e")) as service:
+        yield service
 
 
 @pytest.fixture
@@ -83,8 +95,11 @@ def operator_prepares(page: sync_api.Page, server: str, credentials: tuple[str, 
 
     page.get_by_role("link", name="Admin: users").click()
     page.get_by_label("Invite a home user by e-mail").fill("anna@example.com")
-    page.get_by_role("button", name="Send invitation").click()
+    page.get_by_role("button", name="Send invitation", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Invitation sent to anna@example.com")
+    # Among 2,000 home users (200 of them anna.NNNN@) she is found by her address.
+    page.get_by_label("E-mail starts with").fill("anna@")
+    page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("cell", name="anna@example.com")).to_be_visible()
 
     page.get_by_role("link", name="EVSEs").click()
@@ -95,6 +110,12 @@ def operator_prepares(page: sync_api.Page, server: str, credentials: tuple[str, 
         page.get_by_label("Phases").select_option("3")
         page.get_by_role("button", name="Register").click()
         expect(page.get_by_role("status")).to_contain_text(f"CP-ANNA connector {connector}")
+    expect(page.locator("#evses-count")).to_contain_text("2,002 EVSEs")
+    page.get_by_label("Charger id starts with").fill("CP-00")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#evses-count")).to_contain_text("100 EVSEs match")
+    page.evaluate("document.getElementById('registered').scrollIntoView()")
+    shot(page, "operator-evses", full_page=False)
 
 
 def operator_runs_wizard(page: sync_api.Page) -> None:
@@ -106,14 +127,19 @@ def operator_runs_wizard(page: sync_api.Page) -> None:
     page.get_by_role("button", name="Next: home user").click()
 
     email = page.get_by_role("combobox", name=re.compile("home user's e-mail"))
-    email.press_sequentially("an", delay=50)
+    email.press_sequentially("anna", delay=50)
+    expect(page.get_by_role("option").first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"\d+ more — type more of the address"))).to_be_visible()
+    shot(page, "wizard-step2-autocomplete", full_page=False)
+    email.press_sequentially("@", delay=50)
     suggestion = page.get_by_role("option", name=re.compile("anna@example.com"))
     expect(suggestion).to_be_visible()
-    shot(page, "wizard-step2-autocomplete", full_page=False)
     suggestion.click()
     expect(email).to_have_value("anna@example.com")
     page.get_by_role("button", name="Next: EVSEs").click()
 
+    page.get_by_label("Find free EVSEs").fill("cp-anna")
+    page.get_by_role("button", name="Find").click()
     page.get_by_label("CP-ANNA / connector 1").check()
     page.get_by_role("button", name="Next: review").click()
     expect(page.get_by_text("anna@example.com")).to_be_visible()
@@ -188,6 +214,22 @@ def operator_sees_it_without_reloading(operator: sync_api.Page) -> None:
     shot(operator, "operator-group")
 
 
+def operator_opens_the_move_page(operator: sync_api.Page) -> None:
+    """Moving her second connector to Ben's flat asks first; she keeps it (Cancel)."""
+    operator.get_by_role("link", name="Anna's home").click()
+    evse = operator.locator("li.evse", has_text="CP-ANNA / connector 2")
+    evse.get_by_role("link", name="Move to group…").click()
+    operator.get_by_label("Find the group by name or home user").fill("ben")
+    operator.get_by_role("button", name="Search").click()
+    operator.get_by_role("link", name="Ben's flat").click()
+    expect(operator.get_by_role("heading", level=2)).to_have_text(
+        "Move CP-ANNA / connector 2 to “Ben's flat”?"
+    )
+    shot(operator, "operator-evse-move", full_page=False)
+    operator.get_by_role("link", name="Cancel").click()
+    expect(operator.locator("li.evse")).to_have_count(2)
+
+
 def more_groups(runtime: Runtime) -> None:
     """Two more groups, so the list looks like an operator's."""
     evenings = ExclusionWindow(("mon", "tue", "wed", "thu", "fri"), 17 * 60, 20 * 60)
@@ -199,15 +241,12 @@ def more_groups(runtime: Runtime) -> None:
 
 
 def test_operator_and_home_user_in_the_browser(
-    server: str,
-    runtime: Runtime,
-    smtp_server: MailCatcher,
-    operator_credentials: tuple[str, str],
-    browser: sync_api.Browser,
+    seeded: SeededService, browser: sync_api.Browser
 ) -> None:
-    runtime.start_scheduler()  # desired profiles per EVSE, shown as the EVSE status
+    server, runtime, smtp_server = seeded.url, seeded.runtime, seeded.smtp
+    scheduling(runtime)  # desired profiles per EVSE, shown as the EVSE status
     operator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    operator_prepares(operator, server, operator_credentials)
+    operator_prepares(operator, server, seeded.operator)
     operator_runs_wizard(operator)
     operator.evaluate("window.stillTheSamePage = true")
     operator.locator("#add-window").get_by_label("From").fill("06:00")
@@ -225,29 +264,33 @@ def test_operator_and_home_user_in_the_browser(
 
     more_groups(runtime)
     operator.get_by_role("link", name="Smart charging groups").first.click()
+    expect(operator.locator("#groups-count")).to_contain_text("2,003 groups")
+    annas = operator.get_by_role("row", name=re.compile("Anna's home"))
     expect(
-        operator.get_by_role("cell", name="Priority charge: charging at full power")
+        annas.get_by_role("cell", name="Priority charge: charging at full power")
     ).to_be_visible()
-    shot(operator, "operator-groups")
+    shot(operator, "operator-groups", full_page=False)
+    operator_opens_the_move_page(operator)
 
 
 def test_home_user_who_forgot_the_password_sets_a_new_one_in_the_browser(
-    server: str, runtime: Runtime, smtp_server: MailCatcher, browser: sync_api.Browser
+    seeded: SeededService, browser: sync_api.Browser
 ) -> None:
     """From "Forgot password?" on the login page to the mail's link, the new password, and
     a login with it; the link then no longer works."""
-    accounts = runtime.service.accounts
-    _, token = accounts.invite_home_user("anna@example.com", Actor.system())
+    server, smtp_server = seeded.url, seeded.smtp
+    accounts = seeded.runtime.service.accounts
+    _, token = accounts.invite_home_user("rosa@example.com", Actor.system())
     accounts.accept_invitation(token, "violet-harbour-lantern-42")
     page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
 
     page.goto(f"{server}/login")
     page.get_by_role("link", name="Forgot password?").click()
-    page.get_by_label("E-mail").fill("anna@example.com")
+    page.get_by_label("E-mail").fill("rosa@example.com")
     page.get_by_role("button", name="Mail me a link").click()
     expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
 
-    mail = smtp_server.wait_for("anna@example.com", "Set a new smart charging password")
+    mail = smtp_server.wait_for("rosa@example.com", "Set a new smart charging password")
     found = re.search(r"https?://\S+(/password-reset/[A-Za-z0-9_-]+)", mail.get_content())
     assert found, mail.get_content()
     page.goto(f"{server}{found.group(1)}")
@@ -255,7 +298,7 @@ def test_home_user_who_forgot_the_password_sets_a_new_one_in_the_browser(
     page.get_by_label("The same password again").fill("copper-meadow-whistle-77")
     page.get_by_role("button", name="Set the new password").click()
     expect(page.get_by_role("status")).to_contain_text("Your new password is set")
-    log_in(page, "anna@example.com", "copper-meadow-whistle-77")
+    log_in(page, "rosa@example.com", "copper-meadow-whistle-77")
     expect(page.get_by_role("heading", name="My smart charging groups")).to_be_visible()
 
     page.goto(f"{server}{found.group(1)}")
