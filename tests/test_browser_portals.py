@@ -290,9 +290,10 @@ def test_the_operator_registers_an_evse_in_plain_words_and_reads_its_times_in_it
 
     # In a group in New York, its charger connected and charging (as the gateway records it).
     runtime.service.evses.register_evse("CP-NOAH", 2, Actor.system(), EvseLimits(16, 3))
-    group_id, _ = runtime.service.groups.create_group(
+    group_id, position = runtime.service.groups.create_group(
         name="Noah's house", time_zone="America/New_York", actor=Actor.system()
     )
+    runtime.context.caught_up(position)
     operator.goto(f"{seeded.url}/operator/groups/{group_id}")
     operator.get_by_label(re.compile("Add an EVSE")).fill("cp-noah/1")
     operator.get_by_role("button", name="Find").click()
