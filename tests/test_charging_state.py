@@ -197,10 +197,11 @@ def test_a_charger_with_few_periods_on_the_absolute_fallback() -> None:
         tuple(ExclusionWindow.parse(w) for w in windows),
         random_delay=True,
     )
-    (profile,) = desired_profiles(group, [spec], ChargerLimits(max_periods=2), now).profiles_for(
-        SEVEN_MINUTES_LATE
-    )
+    profile, cover = desired_profiles(
+        group, [spec], ChargerLimits(max_periods=2), now
+    ).profiles_for(SEVEN_MINUTES_LATE)
     assert profile.kind == "Absolute"
+    assert cover.stack_level < profile.stack_level  # what it keeps to if offline past its end
 
     excluded = page_state(row, now, [evse])
     free = page_state(row, local(2025, 3, 7, 23, 0), [evse])

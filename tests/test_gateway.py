@@ -86,7 +86,7 @@ def test_a_16_charger_boots_charges_and_gets_its_profiles(runtime: Runtime, gate
         assert sent == [ocpp16_payload(profile, 1) for profile in wanted]
         for payload in sent:
             assert_wire_rules(payload)
-        accepted = {"1011": "Accepted", "1012": "Accepted"}
+        accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
 
         await session.charger.call(
@@ -113,9 +113,10 @@ def test_managed_profiles_not_desired_are_cleared(runtime: Runtime, gateway: Gat
         session = await open_charger(gateway.url, "CP-CLEAR", PASSWORD)
         await asyncio.to_thread(desire, runtime, evse_id, exclusion())
         assert await session.charger.expect("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
-        # OCPP 1.6 §5.5: cleared by id, the one of the priority profile no longer desired
+        # OCPP 1.6 §5.5: cleared by id, those of the priority profile and the cover not desired
         assert await session.charger.expect("ClearChargingProfile") == {"id": 1012}
-        accepted = {"1011": "Accepted", "1012": "Accepted"}
+        assert await session.charger.expect("ClearChargingProfile") == {"id": 1013}
+        accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
         await session.close()
 
@@ -129,14 +130,14 @@ def test_a_retry_sends_only_what_was_not_accepted(runtime: Runtime, gateway: Gat
         session = await open_charger(gateway.url, "CP-RETRY", PASSWORD)
         session.charger.set_profile_answer = "Rejected"
         await asyncio.to_thread(desire, runtime, evse_id, exclusion())
-        refused = {"1011": "Rejected", "1012": "Accepted"}
+        refused = {"1011": "Rejected", "1012": "Accepted", "1013": "Accepted"}
         await wait_until(lambda: answers(runtime, evse_id) == refused)
         session.charger.log.clear()
 
         session.charger.set_profile_answer = "Accepted"
         await asyncio.to_thread(runtime.service.deliveries.request_retry, evse_id, 1)
         assert await session.charger.expect("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
-        accepted = {"1011": "Accepted", "1012": "Accepted"}
+        accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
         assert [r.action for r in session.charger.log] == ["SetChargingProfile"]
         await session.close()
@@ -158,11 +159,11 @@ def test_a_silent_charger_times_out_without_slowing_another(runtime: Runtime, ga
         await asyncio.to_thread(desire, runtime, other_evse, exclusion(), priority())
         await other.charger.expect_set_profiles(2, timeout=OCPP_CALL_TIMEOUT)
         assert time.monotonic() - started < OCPP_CALL_TIMEOUT
-        accepted = {"1011": "Accepted", "1012": "Accepted"}
+        accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
         await wait_until(lambda: answers(runtime, other_evse) == accepted)
         assert answers(runtime, silent_evse) == {}  # still waiting for the silent one
 
-        timed_out = {"1011": "Timeout", "1012": "Timeout"}
+        timed_out = {"1011": "Timeout", "1012": "Timeout", "1013": "Timeout"}
         await wait_until(lambda: answers(runtime, silent_evse) == timed_out, timeout=30)
         await silent.close()
         await other.close()

@@ -114,16 +114,20 @@ def profile(profile_id: int) -> ChargingProfile:
 
 def test_a_new_connection_sets_every_desired_profile_then_clears_the_others():
     steps = plan([profile(1011)], 3, {}, 1, {Reason.CONNECTED}, sent_version=3)
-    assert steps == [Step(1011, profile(1011)), Step(1012, None)]
+    assert steps == [Step(1011, profile(1011)), Step(1012, None), Step(1013, None)]
 
 
 def test_desired_profiles_already_sent_on_this_connection_are_not_sent_again():
     assert plan([profile(1011)], 3, {}, 1, {Reason.DESIRED}, sent_version=3) == []
-    assert len(plan([profile(1011)], 4, {}, 1, {Reason.DESIRED}, sent_version=3)) == 2
+    assert len(plan([profile(1011)], 4, {}, 1, {Reason.DESIRED}, sent_version=3)) == 3
 
 
 def test_a_retry_sends_what_was_not_accepted():
-    answers = {1011: {"status": "Accepted"}, 1012: {"status": "Timeout"}}
+    answers = {
+        1011: {"status": "Accepted"},
+        1012: {"status": "Timeout"},
+        1013: {"status": "Accepted"},
+    }
     desired = [profile(1011), profile(1012)]
     assert plan(desired, 2, answers, 1, {Reason.RETRY}, sent_version=2) == [
         Step(1012, profile(1012))
@@ -138,6 +142,7 @@ def test_an_evse_desiring_nothing_has_all_our_profiles_cleared():
     assert plan([], 5, {}, 2, {Reason.DESIRED}, sent_version=None) == [
         Step(1021, None),
         Step(1022, None),
+        Step(1023, None),
     ]
 
 

@@ -72,7 +72,7 @@ def transaction(runtime: Runtime, evse_id: UUID) -> str | None:
 
 def test_a_201_station_boots_charges_and_gets_its_profiles(runtime: Runtime, gateway: Gateway):
     (evse_id,) = register(runtime, "CS-201")
-    accepted = {"1011": "Accepted", "1012": "Accepted"}
+    accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
     lower = exclusion(limit=10.0)
 
     async def scenario() -> None:
@@ -86,6 +86,7 @@ def test_a_201_station_boots_charges_and_gets_its_profiles(runtime: Runtime, gat
         assert sent == [ocpp201_payload(exclusion(), 1), ocpp201_payload(boost, 1)]
         for payload in sent:
             assert_wire_rules(payload)
+        assert await station.expect("ClearChargingProfile") == {"chargingProfileId": 1013}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
 
         # K01.FR.05: the exclusion profile is replaced by sending its id again;

@@ -8,7 +8,14 @@ from uuid import UUID
 import pytest
 
 from domain.actors import SYSTEM
-from domain.charging_profiles import ChargingProfile, managed_profile_ids
+from domain.charging_profiles import (
+    COVER_ROLE,
+    EXCLUSION_ROLE,
+    PRIORITY_ROLE,
+    ChargingProfile,
+    managed_profile_ids,
+    role_of,
+)
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import WEEKDAYS, ExclusionWindow
 from domain.groups import SmartChargingGroup
@@ -48,8 +55,11 @@ def profiles_at(
 def exclusion_at(
     group: GroupInput, now: datetime, charger: ChargerLimits = CHARGER
 ) -> ChargingProfile:
-    (profile, *_) = profiles_at(group, now, charger)
-    return profile
+    return by_role(profiles_at(group, now, charger))[EXCLUSION_ROLE]
+
+
+def by_role(profiles: tuple[ChargingProfile, ...]) -> dict[int, ChargingProfile]:
+    return {role_of(profile.profile_id): profile for profile in profiles}
 
 
 def utc(*args: int) -> datetime:
@@ -138,7 +148,8 @@ def test_falls_back_to_absolute_when_the_days_differ() -> None:
     now = utc(2025, 1, 15, 12, 0, 0)  # Wednesday 13:00 CET
     evenings = group(window(WEEKDAYS_ONLY, "17:00", "21:00"))
     schedule = desired_profiles(evenings, [EVSE], ChargerLimits(max_periods=4), now)
-    (absolute,) = schedule.profiles_for(EVSE.evse_id)
+    absolute, cover = schedule.profiles_for(EVSE.evse_id)
+    assert cover.stack_level < absolute.stack_level
     assert (absolute.kind, absolute.recurrency_kind, absolute.start_schedule) == (
         "Absolute",
         None,
@@ -154,7 +165,7 @@ def test_absolute_fallback_is_refreshed_within_its_last_period_when_that_is_shor
     now = utc(2025, 1, 15, 12)
     blips = group(window(WEEKDAYS_ONLY, "14:00", "14:01"))  # 13:00 CET now
     schedule = desired_profiles(blips, [EVSE], ChargerLimits(max_periods=2), now)
-    (absolute,) = schedule.profiles_for(EVSE.evse_id)
+    absolute, _cover = schedule.profiles_for(EVSE.evse_id)
     assert steps(absolute) == [(0, 16.0), (H, 0.0)]
     assert absolute.duration == H + 60
     assert schedule.next_change == now + timedelta(hours=1)
@@ -214,7 +225,8 @@ def test_priority_profile_ends_itself() -> None:
         window("wed", "17:00", "21:00"), priority_started_at=started, priority_ends_at=ends
     )
     schedule = desired_profiles(evenings, [EVSE], CHARGER, utc(2025, 1, 15, 17))
-    exclusion, priority = schedule.profiles_for(EVSE.evse_id)
+    exclusion, priority, cover = schedule.profiles_for(EVSE.evse_id)
+    assert cover.stack_level < exclusion.stack_level < priority.stack_level
     assert priority.stack_level > exclusion.stack_level
     assert (priority.kind, priority.valid_from, priority.valid_to) == ("Absolute", started, ends)
     assert steps(priority) == [(0, 16.0)]
@@ -235,7 +247,7 @@ def test_a_priority_charge_ending_within_a_second_is_sent_to_end_before_it() -> 
     running = group(
         window("wed", "16:45", "21:00"), priority_started_at=started, priority_ends_at=ends
     )
-    _, priority = profiles_at(running, utc(2025, 1, 15, 16))
+    priority = by_role(profiles_at(running, utc(2025, 1, 15, 16)))[PRIORITY_ROLE]
     # Not 16:45:05: the charger would charge at full power inside the exclusion for up to
     # a second; nor from 15:00:00, before the user asked.
     assert priority.valid_to == utc(2025, 1, 15, 16, 45, 4)
@@ -249,26 +261,54 @@ def test_less_than_a_second_of_priority_left_sends_none() -> None:
     almost = group(priority_started_at=utc(2025, 1, 15, 15), priority_ends_at=ends)
     now = datetime(2025, 1, 15, 16, 45, 4, 100_000, tzinfo=UTC)
 
-    assert len(profiles_at(almost, now)) == 1  # the exclusion profile alone
+    assert len(profiles_at(almost, now)) == 1  # the exclusion profile alone (no windows)
 
 
 def test_priority_and_exclusion_ids_are_fixed_and_distinct_per_connector() -> None:
-    running = group(priority_started_at=utc(2025, 1, 15), priority_ends_at=utc(2025, 1, 16))
     second = EvseSpec(UUID(int=2), 2, EvseLimits(None, None, 11000.0))
-    schedule = desired_profiles(running, [EVSE, second], CHARGER, utc(2025, 1, 15, 1))
+    few = ChargerLimits(max_periods=2)  # days that differ: Absolute, with a cover beneath
+    running = group(
+        window("mon", "17:00", "21:00"),
+        priority_started_at=utc(2025, 1, 15),
+        priority_ends_at=utc(2025, 1, 16),
+    )
+    schedule = desired_profiles(running, [EVSE, second], few, utc(2025, 1, 15, 1))
     ids = [p.profile_id for e in (EVSE, second) for p in schedule.profiles_for(e.evse_id)]
     assert ids == [*managed_profile_ids(1), *managed_profile_ids(2)]
-    assert len(set(ids)) == 4
-    again = desired_profiles(running, [EVSE, second], CHARGER, utc(2025, 1, 15, 20))
-    assert [p.profile_id for p in again.profiles_for(EVSE.evse_id)] == ids[:2]
+    assert len(set(ids)) == 6
+    again = desired_profiles(running, [EVSE, second], few, utc(2025, 1, 16, 1))
+    assert [p.profile_id for p in again.profiles_for(EVSE.evse_id)] == [ids[0], ids[2]]
 
 
-def test_stack_levels_fit_a_charger_with_only_two_levels() -> None:
-    running = group(priority_started_at=utc(2025, 1, 15), priority_ends_at=utc(2025, 1, 16))
-    exclusion, priority = profiles_at(
-        running, utc(2025, 1, 15, 1), ChargerLimits(max_stack_level=1)
+def test_the_cover_lies_beneath_the_exclusion_profile_and_the_priority_above() -> None:
+    running = group(
+        window("mon", "17:00", "21:00"),
+        priority_started_at=utc(2025, 1, 15),
+        priority_ends_at=utc(2025, 1, 16),
     )
-    assert (exclusion.stack_level, priority.stack_level) == (0, 1)
+    roles = by_role(profiles_at(running, utc(2025, 1, 15, 1), ChargerLimits(max_periods=2)))
+    assert [roles[role].stack_level for role in (COVER_ROLE, EXCLUSION_ROLE, PRIORITY_ROLE)] == [
+        0,
+        1,
+        2,
+    ]
+
+
+def test_with_only_two_levels_the_priority_takes_the_exclusion_profiles_place() -> None:
+    running = group(
+        window("wed", "17:00", "21:00"),
+        priority_started_at=utc(2025, 1, 15),
+        priority_ends_at=utc(2025, 1, 16),
+    )
+    two_levels = ChargerLimits(max_stack_level=1)
+    priority, cover = profiles_at(running, utc(2025, 1, 15, 1), two_levels)
+    assert (role_of(priority.profile_id), priority.stack_level) == (PRIORITY_ROLE, 1)
+    assert (role_of(cover.profile_id), cover.stack_level) == (COVER_ROLE, 0)
+    # Once it ends on the charger by itself, the cover keeps Wednesday's evening out.
+    assert limit_at([priority, cover], utc(2025, 1, 15, 17)) == 16.0
+    assert limit_at([priority, cover], utc(2025, 1, 22, 17)) == 0.0
+    exclusion, cover = profiles_at(running, utc(2025, 1, 16), two_levels)
+    assert (exclusion.stack_level, cover.stack_level) == (1, 0)
 
 
 # --- when to compute again -------------------------------------------------------------
@@ -302,11 +342,15 @@ def test_zones_without_dst_need_no_timer() -> None:
 
 def test_profile_issued_after_dst_keeps_the_local_hours() -> None:
     evenings = group(window(WEEKDAYS, "18:00", "20:00"))
-    before = exclusion_at(evenings, utc(2025, 3, 29, 12))
+    before = profiles_at(evenings, utc(2025, 3, 29, 12))
     after = exclusion_at(evenings, utc(2025, 3, 30, 1))
-    assert after.start_schedule == before.start_schedule - timedelta(hours=1)
+    old, _cover = before
+    assert after.start_schedule == old.start_schedule - timedelta(hours=1)
     assert limit_at([after], utc(2025, 3, 30, 16)) == 0.0  # 18:00 CEST
-    assert limit_at([before], utc(2025, 3, 30, 16)) == 16.0  # what the old one would do
+    # The old one stops at the change (an hour off after it); the cover keeps 18:00 out.
+    assert old.valid_to == utc(2025, 3, 30, 1)
+    assert limit_at([old], utc(2025, 3, 30, 16)) is None
+    assert limit_at(before, utc(2025, 3, 30, 16)) == 0.0
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -322,6 +366,11 @@ def test_rate_unit_follows_the_evse_and_the_charger() -> None:
     schedule = desired_profiles(group(), [power_rated], amps_only, utc(2025, 1, 15))
     (profile,) = schedule.profiles_for(power_rated.evse_id)
     assert (profile.rate_unit, profile.periods[0].limit) == ("A", 10.7)  # 7400 / (3 x 230)
+    one_phase = EvseSpec(UUID(int=8), 2, EvseLimits(None, 1, 7400.0))
+    schedule = desired_profiles(group(), [one_phase], amps_only, utc(2025, 1, 15))
+    (profile,) = schedule.profiles_for(one_phase.evse_id)
+    assert (profile.rate_unit, profile.periods[0].limit) == ("A", 32.1)  # 7400 / 230
+    assert profile.periods[0].number_phases == 1
 
 
 def test_charger_limits_may_differ_per_evse() -> None:

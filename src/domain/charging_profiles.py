@@ -31,6 +31,10 @@ RECURRENCE_SECONDS = {"Daily": 86_400, "Weekly": 604_800}
 _PROFILE_ID_BASE = 1000
 EXCLUSION_ROLE = 1
 PRIORITY_ROLE = 2
+# Beneath the exclusion profile: what the charger follows once that one runs out while it
+# is offline (scheduler/cover.py).
+COVER_ROLE = 3
+ROLES = (EXCLUSION_ROLE, PRIORITY_ROLE, COVER_ROLE)
 
 
 def profile_id(connector_id: int, role: int) -> int:
@@ -41,13 +45,13 @@ def profile_id(connector_id: int, role: int) -> int:
 
 
 def role_of(profile_id: int) -> int:
-    """Which of our profiles an id names (EXCLUSION_ROLE or PRIORITY_ROLE)."""
+    """Which of our profiles an id names (EXCLUSION_ROLE, PRIORITY_ROLE or COVER_ROLE)."""
     return (profile_id - _PROFILE_ID_BASE) % 10
 
 
 def managed_profile_ids(connector_id: int) -> tuple[int, ...]:
     """All ids the scheduler may install on a connector: the gateway clears those not desired."""
-    return (profile_id(connector_id, EXCLUSION_ROLE), profile_id(connector_id, PRIORITY_ROLE))
+    return tuple(profile_id(connector_id, role) for role in ROLES)
 
 
 def _check_instant(name: str, instant: datetime | None) -> None:

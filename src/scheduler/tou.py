@@ -5,6 +5,13 @@ Pure: no I/O, and `now` is always a parameter. Per EVSE it gives
 - the *exclusion profile*: a TxDefaultProfile, limit 0 inside the group's
   exclusion windows and the EVSE's maximum outside. Normally Recurring Weekly;
   Recurring Daily or Absolute when the charger cannot hold that many periods.
+  It ends by itself where it would stop being right (validTo): a recurring one at
+  the zone's next UTC offset change, where it would be an hour off, an Absolute one
+  where its periods end; the scheduler sends the next one before or then.
+- the *cover* (`cover.py`), one stack level lower, when the exclusion profile can
+  end (Absolute, or a zone with DST) while there are exclusions: what a charger
+  offline past that end follows, a recurring superset of the exclusions that never
+  runs out.
 - the *priority profile*, while a priority charge runs: a TxDefaultProfile one
   stack level higher, at the maximum, that ends by itself at the end time.
 
@@ -23,6 +30,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from domain.charging_profiles import (
+    COVER_ROLE,
     EXCLUSION_ROLE,
     PRIORITY_ROLE,
     ChargingProfile,
@@ -33,13 +41,16 @@ from domain.charging_profiles import (
 from domain.exclusion_times import ExclusionWindow
 from domain.groups import SmartChargingGroup
 from domain.priority_charge import priority_charge_runs
+from scheduler.cover import cover_schedule, zone_offsets
 from scheduler.profiles import ChargerLimits, EvseSpec, Rate
 from scheduler.utc_offsets import local_midnight, local_week_start, next_offset_change
 from scheduler.week_pattern import DAY, WEEK, Step, WeekPattern
 
-# Stack levels: the priority profile sits above the exclusion profile (OCPP 1.6
-# §3.13.2: the highest stack level valid at a time prevails). Level 0 stays free
-# unless the charger offers only 0 and 1.
+# Stack levels (OCPP 1.6 §3.13.2: the highest stack level valid at a time prevails):
+# the cover beneath the exclusion profile, the priority profile above it. A charger
+# that offers only levels 0 and 1 gets the priority profile in the exclusion profile's
+# place while it runs; the cover beneath keeps the exclusions after it ends.
+COVER_STACK_LEVEL = 0
 EXCLUSION_STACK_LEVEL = 1
 PRIORITY_STACK_LEVEL = 2
 
@@ -137,6 +148,8 @@ def desired_profiles(
     """The desired profiles of every EVSE of `group` at `now`.
 
     `charger` is one set of limits for all EVSEs, or the limits per EVSE id.
+    Each EVSE's profiles come in this order: the exclusion profile (left out while a
+    priority charge takes its stack level), the priority profile, the cover.
     `next_change` is the earliest of: the zone's next UTC offset change (while a
     Recurring profile is in use), an Absolute profile's refresh time, and the
     priority charge's end; None if nothing is due.
@@ -148,23 +161,52 @@ def desired_profiles(
     changes = group.priority_changes(now)
     for evse in evses:
         limits = charger if isinstance(charger, ChargerLimits) else charger[evse.evse_id]
-        exclusion, change = exclusion_profile(group, evse, limits, now)
-        profiles[evse.evse_id] = (exclusion,)
-        priority = (
-            priority_profile(group, evse, limits, now) if group.priority_active(now) else None
-        )
-        if priority is not None:
-            profiles[evse.evse_id] += (priority,)
+        profiles[evse.evse_id], change = _evse_profiles(group, evse, limits, now)
         if change is not None:
             changes.append(change)
     return DesiredSchedule(MappingProxyType(profiles), min(changes, default=None))
 
 
-def stack_levels(charger: ChargerLimits) -> tuple[int, int]:
-    """(exclusion, priority) stack levels within ChargeProfileMaxStackLevel."""
+def _evse_profiles(
+    group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
+) -> tuple[tuple[ChargingProfile, ...], datetime | None]:
+    exclusion, change = exclusion_profile(group, evse, charger, now)
+    priority = priority_profile(group, evse, charger, now) if group.priority_active(now) else None
+    levels = stack_levels(charger)
+    # OCPP 1.6 §3.13.2: a profile at a stack level another holds replaces it.
+    shares_level = priority is not None and levels.priority == levels.exclusion
+    profiles: tuple[ChargingProfile, ...] = () if shares_level else (exclusion,)
+    if priority is not None:
+        profiles += (priority,)
+    if _needs_cover(group, evse, exclusion, shares_level):
+        profiles += (cover_profile(group, evse, charger, now),)
+    return profiles, change
+
+
+def _needs_cover(
+    group: GroupInput, evse: EvseSpec, exclusion: ChargingProfile, shares_level: bool
+) -> bool:
+    """Whether the exclusion profile can end (or is displaced) while there is something
+    to exclude: without windows, a charger holding nothing charges freely, as the rule
+    says."""
+    if not group.pattern_for(evse.evse_id).excluded:
+        return False
+    return shares_level or exclusion.valid_to is not None
+
+
+@dataclass(frozen=True)
+class StackLevels:
+    cover: int
+    exclusion: int
+    priority: int
+
+
+def stack_levels(charger: ChargerLimits) -> StackLevels:
+    """Within ChargeProfileMaxStackLevel; with only 0 and 1, the priority profile takes
+    the exclusion profile's level while it runs (the priority needs the top)."""
     if charger.max_stack_level >= PRIORITY_STACK_LEVEL:
-        return EXCLUSION_STACK_LEVEL, PRIORITY_STACK_LEVEL
-    return 0, 1
+        return StackLevels(COVER_STACK_LEVEL, EXCLUSION_STACK_LEVEL, PRIORITY_STACK_LEVEL)
+    return StackLevels(0, 1, 1)
 
 
 def exclusion_profile(
@@ -188,10 +230,12 @@ def exclusion_profile(
     else:
         start, length = local_midnight(zone, now), DAY
     # A recurring schedule repeats on a fixed UTC period (OCPP 1.6 §7.37; see the
-    # DST note in §3.13.7): it matches local time only while now's offset holds.
+    # DST note in §3.13.7): it matches local time only while now's offset holds, so
+    # it ends there (validTo), and a charger offline then falls back on the cover.
+    change = next_offset_change(zone, now)
     rate = evse.rate(charger)
-    profile = _exclusion(evse.connector_id, rate, charger, steps, start, length, kind)
-    return profile, next_offset_change(zone, now)
+    profile = _exclusion(evse.connector_id, rate, charger, steps, start, length, kind, change)
+    return profile, change
 
 
 @lru_cache(maxsize=PATTERN_CACHE_SIZE)
@@ -213,14 +257,18 @@ def absolute_exclusion_profile(
     """From now, as many periods as the charger holds, in real local time (DST included).
 
     Its duration ends where the next period would start, so the charger never
-    applies a limit we did not mean; it must be refreshed before then.
+    applies a limit we did not mean; it must be refreshed before then. validTo ends it
+    there too: the charger then falls back on the cover beneath (OCPP 1.6 §3.13.2 decides
+    by validity; §5.16.4's fall back after a duration is said only of recurring ones).
     """
     start = now.replace(microsecond=0)
     horizon = int(ABSOLUTE_HORIZON.total_seconds())
     steps = pattern.steps_in_utc(zone, start, start + ABSOLUTE_HORIZON)
     covered = steps[: charger.max_periods]
     end = steps[len(covered)][0] if len(steps) > len(covered) else horizon
-    profile = _exclusion(evse.connector_id, evse.rate(charger), charger, covered, start, end, None)
+    rate = evse.rate(charger)
+    valid_to = start + timedelta(seconds=end)
+    profile = _exclusion(evse.connector_id, rate, charger, covered, start, end, None, valid_to)
     # A refresh within the last covered period always reaches further; before
     # the second period starts it would not (with one period, only `end` can).
     margin = int(ABSOLUTE_REFRESH_MARGIN.total_seconds())
@@ -236,15 +284,16 @@ def _exclusion(
     start: datetime,
     duration: int,
     recurrency: RecurrencyKind | None,
+    valid_to: datetime | None,
 ) -> ChargingProfile:
     return ChargingProfile(
         profile_id=profile_id(connector_id, EXCLUSION_ROLE),
-        stack_level=stack_levels(charger)[0],
+        stack_level=stack_levels(charger).exclusion,
         purpose="TxDefaultProfile",
         kind="Absolute" if recurrency is None else "Recurring",
         recurrency_kind=recurrency,
         valid_from=None,
-        valid_to=None,
+        valid_to=valid_to,
         rate_unit=rate.unit,
         start_schedule=start,
         duration=duration,
@@ -256,6 +305,29 @@ def _periods(steps: Sequence[Step], rate: Rate) -> tuple[ChargingSchedulePeriod,
     return tuple(
         ChargingSchedulePeriod(second, 0.0 if excluded else rate.limit, rate.number_phases)
         for second, excluded in steps
+    )
+
+
+def cover_profile(
+    group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
+) -> ChargingProfile:
+    """The cover (`cover.py`): the exclusions at every offset the zone takes in the coming
+    year, in as many periods as the charger holds; the same schedule whenever computed."""
+    pattern = group.pattern_for(evse.evse_id)
+    schedule = cover_schedule(pattern, zone_offsets(group.zone, now), charger.max_periods)
+    rate = evse.rate(charger)
+    return ChargingProfile(
+        profile_id=profile_id(evse.connector_id, COVER_ROLE),
+        stack_level=stack_levels(charger).cover,
+        purpose="TxDefaultProfile",
+        kind="Recurring",
+        recurrency_kind=schedule.kind,
+        valid_from=None,
+        valid_to=None,
+        rate_unit=rate.unit,
+        start_schedule=schedule.start_before(now),
+        duration=schedule.length,
+        periods=_periods(schedule.steps, rate),
     )
 
 
@@ -282,7 +354,7 @@ def priority_profile(
         return None
     return ChargingProfile(
         profile_id=profile_id(evse.connector_id, PRIORITY_ROLE),
-        stack_level=stack_levels(charger)[1],
+        stack_level=stack_levels(charger).priority,
         purpose="TxDefaultProfile",
         kind="Absolute",
         recurrency_kind=None,
