@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from uuid import UUID
 
 import pytest
@@ -17,13 +18,14 @@ from chargers.gateway import Gateway
 from chargers.profile_payloads import ocpp16_payload
 from conftest import OCPP_CALL_TIMEOUT
 from domain.actors import Actor
-from peer.ocpp_chargers import Session, open_charger
+from peer.ocpp_chargers import Received, Session, open_charger
 from peer.scenario import (
     PASSWORD,
     UTC_Z,
     answers,
     assert_wire_rules,
     charger_row,
+    cover,
     desire,
     exclusion,
     now_utc,
@@ -119,6 +121,65 @@ def test_managed_profiles_not_desired_are_cleared(runtime: Runtime, gateway: Gat
         accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
         await wait_until(lambda: answers(runtime, evse_id) == accepted)
         await session.close()
+
+    asyncio.run(scenario())
+
+
+def calls(log: list[Received]) -> Counter[str]:
+    return Counter(received.action for received in log)
+
+
+def test_a_charger_is_asked_each_thing_once_per_connection_and_sent_only_changes(
+    runtime: Runtime, gateway: Gateway
+):
+    (evse_id,) = register(runtime, "CP-CALLS")
+    every = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CP-CALLS", PASSWORD)
+        charger = session.charger
+        await boots_and_reports(runtime, session)
+        await asyncio.to_thread(desire, runtime, evse_id, exclusion(), cover())
+        await charger.expect_set_profiles(2)
+        await charger.expect("ClearChargingProfile")
+        await wait_until(lambda: answers(runtime, evse_id) == every)
+        # Its configuration once (on connecting, not again after the BootNotification),
+        # the priority profile's id cleared once, each desired profile set once.
+        assert calls(charger.log) == {
+            "GetConfiguration": 1,
+            "ClearChargingProfile": 1,
+            "SetChargingProfile": 2,
+        }
+
+        charger.log.clear()
+        boost = priority()
+        await asyncio.to_thread(desire, runtime, evse_id, exclusion(), boost, cover())
+        assert await charger.expect_set_profiles(1) == [ocpp16_payload(boost, 1)]
+        await wait_until(lambda: answers(runtime, evse_id) == every)
+        assert calls(charger.log) == {"SetChargingProfile": 1}  # a priority start: one call
+
+        charger.log.clear()
+        await asyncio.to_thread(desire, runtime, evse_id, exclusion(), cover())
+        assert await charger.expect("ClearChargingProfile") == {"id": 1012}
+        await wait_until(lambda: answers(runtime, evse_id) == every)
+        assert calls(charger.log) == {"ClearChargingProfile": 1}  # its end: one call
+        await session.close()
+
+        # A new connection knows nothing of what the charger holds: everything once more.
+        again = await open_charger(gateway.url, "CP-CALLS", PASSWORD)
+        await again.charger.expect_set_profiles(2)
+        await wait_until(lambda: charger_row(runtime, "CP-CALLS")["connected"])
+        await again.charger.call(
+            call16.BootNotification(charge_point_model="Home", charge_point_vendor="Acme")
+        )
+        # Known, so not asked on connecting: asked after the boot, behind the delivery.
+        await again.charger.expect("GetConfiguration")
+        assert calls(again.charger.log) == {
+            "GetConfiguration": 1,
+            "ClearChargingProfile": 1,
+            "SetChargingProfile": 2,
+        }
+        await again.close()
 
     asyncio.run(scenario())
 

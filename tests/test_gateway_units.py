@@ -16,7 +16,7 @@ from ocpp.messages import Call, CallError, CallResult
 
 from chargers.auth import BadIdentity, basic_password, charge_point_id_from
 from chargers.connection import GatewayContext, utc_timestamp
-from chargers.delivery import Reason, Step, plan
+from chargers.delivery import Held, Reason, Step, already_held, plan
 from chargers.frames import FrameError, FrameGuard, call_error, error_code, parse_frame
 from chargers.gateway import Gateway, PortInUse, gateway_id_at, select_subprotocol
 from chargers.v16 import capabilities_from as capabilities16
@@ -96,10 +96,10 @@ def test_the_guard_cuts_off_only_past_the_limit_within_the_window():
 # --- the delivery plan ----------------------------------------------------------------------
 
 
-def profile(profile_id: int) -> ChargingProfile:
+def profile(profile_id: int, stack_level: int = 1, limit: float = 16.0) -> ChargingProfile:
     return ChargingProfile(
         profile_id=profile_id,
-        stack_level=1,
+        stack_level=stack_level,
         purpose="TxDefaultProfile",
         kind="Absolute",
         recurrency_kind=None,
@@ -108,38 +108,96 @@ def profile(profile_id: int) -> ChargingProfile:
         rate_unit="A",
         start_schedule=datetime(2030, 1, 7, tzinfo=UTC),
         duration=None,
-        periods=(ChargingSchedulePeriod(0, 16.0),),
+        periods=(ChargingSchedulePeriod(0, limit),),
     )
 
 
-def test_a_new_connection_sets_every_desired_profile_then_clears_the_others():
-    steps = plan([profile(1011)], 3, {}, 1, {Reason.CONNECTED}, sent_version=3)
-    assert steps == [Step(1011, profile(1011)), Step(1012, None), Step(1013, None)]
+def held_after(*answered: tuple[Step, str]) -> Held:
+    held = Held()
+    for step, status in answered:
+        held.answered(step, status)
+    return held
+
+
+def test_a_new_connection_clears_our_other_ids_then_sets_every_desired_profile():
+    steps = plan([profile(1011)], 3, Held(), 1, {Reason.CONNECTED}, sent_version=3)
+    assert steps == [Step(1012, None), Step(1013, None), Step(1011, profile(1011))]
 
 
 def test_desired_profiles_already_sent_on_this_connection_are_not_sent_again():
-    assert plan([profile(1011)], 3, {}, 1, {Reason.DESIRED}, sent_version=3) == []
-    assert len(plan([profile(1011)], 4, {}, 1, {Reason.DESIRED}, sent_version=3)) == 3
+    assert plan([profile(1011)], 3, Held(), 1, {Reason.DESIRED}, sent_version=3) == []
+    assert len(plan([profile(1011)], 4, Held(), 1, {Reason.DESIRED}, sent_version=3)) == 3
 
 
-def test_a_retry_sends_what_was_not_accepted():
-    answers = {
-        1011: {"status": "Accepted"},
-        1012: {"status": "Timeout"},
-        1013: {"status": "Accepted"},
-    }
-    desired = [profile(1011), profile(1012)]
-    assert plan(desired, 2, answers, 1, {Reason.RETRY}, sent_version=2) == [
-        Step(1012, profile(1012))
+def test_only_what_changed_is_sent_and_only_ids_the_charger_may_hold_are_cleared():
+    exclusion, cover, priority = profile(1011), profile(1013, 0), profile(1012, 2)
+    held = held_after(
+        (Step(1012, None), "Accepted"),
+        (Step(1013, cover), "Accepted"),
+        (Step(1011, exclusion), "Accepted"),
+    )
+    # A priority charge starts: its profile alone.
+    started = plan([exclusion, priority, cover], 4, held, 1, {Reason.DESIRED}, sent_version=3)
+    assert started == [Step(1012, priority)]
+    held.answered(started[0], "Accepted")
+    # It ends: its id alone is cleared.
+    assert plan([exclusion, cover], 5, held, 1, {Reason.DESIRED}, sent_version=4) == [
+        Step(1012, None)
     ]
 
 
+def test_an_id_whose_call_failed_may_hold_anything():
+    exclusion = profile(1011)
+    held = held_after((Step(1011, exclusion), "Timeout"), (Step(1012, None), "Error"))
+    assert plan([exclusion], 2, held, 1, {Reason.RETRY}, sent_version=2) == [
+        Step(1012, None),
+        Step(1013, None),
+        Step(1011, exclusion),
+    ]
+
+
+def test_a_profile_set_at_the_stack_level_of_another_id_replaces_it():
+    """OCPP 1.6 §3.13.2: with stack levels 0 and 1, the priority profile takes the exclusion
+    profile's level; the charger no longer holds the exclusion profile, nor needs it
+    cleared once that is known."""
+    exclusion, priority, cover = profile(1011), profile(1012), profile(1013, 0)
+    held = held_after((Step(1011, exclusion), "Accepted"), (Step(1013, cover), "Accepted"))
+    held.answered(Step(1012, priority), "Accepted")
+    assert not held.holds(exclusion) and not held.may_hold(1011)
+    assert held.holds(cover) and held.holds(priority)
+    # The priority's end: its level is freed first, then the exclusion profile set again.
+    assert plan([exclusion, cover], 3, held, 1, {Reason.DESIRED}, sent_version=2) == [
+        Step(1012, None),
+        Step(1011, exclusion),
+    ]
+
+
+def test_a_retry_sends_what_was_not_accepted():
+    exclusion, priority = profile(1011), profile(1012, 2)
+    held = held_after(
+        (Step(1013, None), "Accepted"),
+        (Step(1011, exclusion), "Accepted"),
+        (Step(1012, priority), "Timeout"),
+    )
+    assert plan([exclusion, priority], 2, held, 1, {Reason.RETRY}, sent_version=2) == [
+        Step(1012, priority)
+    ]
+
+
+def test_a_profile_held_already_is_answered_for_the_new_version_without_a_call():
+    exclusion, priority = profile(1011), profile(1012, 2)
+    held = held_after((Step(1011, exclusion), "Accepted"))
+    answers = {1012: {"status": "Accepted"}}
+    assert already_held([exclusion, priority], answers, held) == [1011]
+    assert already_held([exclusion], {1011: {"status": "Accepted"}}, held) == []
+
+
 def test_nothing_is_sent_before_the_scheduler_decided():
-    assert plan([], 0, {}, 1, {Reason.CONNECTED}, sent_version=None) == []
+    assert plan([], 0, Held(), 1, {Reason.CONNECTED}, sent_version=None) == []
 
 
 def test_an_evse_desiring_nothing_has_all_our_profiles_cleared():
-    assert plan([], 5, {}, 2, {Reason.DESIRED}, sent_version=None) == [
+    assert plan([], 5, Held(), 2, {Reason.DESIRED}, sent_version=None) == [
         Step(1021, None),
         Step(1022, None),
         Step(1023, None),

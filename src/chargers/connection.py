@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
@@ -43,6 +43,9 @@ from domain.errors import DomainError, InvalidInput
 from domain.service import SmartCharging
 from domain.values import clean_text
 from projections.queries import ReadModelQueries
+
+if TYPE_CHECKING:
+    from chargers.delivery import Held
 
 log = logging.getLogger(__name__)
 frames_log = logging.getLogger("chargers.frames")
@@ -150,6 +153,8 @@ class ChargerConnection(OcppEndpoint):
         self.evses = evses  # connector (2.0.1: EVSE) number -> our EVSE id
         self.transactions: dict[str, int] = {}  # transaction id -> connector, this connection's
         self.sent_versions: dict[UUID, int] = {}  # EVSE -> desired version sent on this connection
+        self.held: dict[UUID, Held] = {}  # EVSE -> what the charger holds of our ids, as known
+        self._capabilities_told = False  # on this connection
         self.connected_position: int | None = None
         self.outbox = Outbox(charge_point_id)
         self._over_rate = False
@@ -232,7 +237,14 @@ class ChargerConnection(OcppEndpoint):
 
     async def report_capabilities(self) -> bool:
         """Ask the charger what a profile may hold and record it (the scheduler recomputes
-        when it changed); False when the charger did not tell."""
+        when it changed); False when the charger did not tell.
+
+        Once per connection that told: the gateway asks a charger it knows nothing of when
+        it connects, and every charger after its BootNotification (a new firmware may allow
+        more), which on a new connection comes right after; asked again only if the first
+        got no answer."""
+        if self._capabilities_told:
+            return True
         try:
             found = await self.read_capabilities()
         except CallFailed as failure:
@@ -242,6 +254,7 @@ class ChargerConnection(OcppEndpoint):
         await self._command(
             "capabilities", self.context.service.chargers.charger_capabilities, self.id, found
         )
+        self._capabilities_told = True
         return True
 
     # --- what the charger reports, as domain commands ----------------------------------------

@@ -1,10 +1,15 @@
 """Sending an EVSE's desired profiles to its charger and recording every answer.
 
 The scheduler records what each EVSE should hold (ProfilesDesired); the
-gateway holding the charger's connection makes the charger hold exactly that:
-it sets every desired profile and clears each of our profile ids that is not
-desired, then records the charger's answer to each call as an event
-(Accepted, Rejected, NotSupported, Timeout or Error).
+gateway holding the charger's connection makes the charger hold exactly that,
+with the calls needed and no more, and records the charger's answer to each call
+as an event (Accepted, Rejected, NotSupported, Timeout or Error).
+
+A connection remembers what the charger holds of our ids (`Held`): what it accepted
+or cleared on this connection. On a new connection nothing is known, so every
+desired profile is set and every other of our ids cleared; after that only a
+profile that changed is set, and only an id the charger may hold is cleared. A
+profile the charger already holds counts as accepted again without a call.
 """
 
 from __future__ import annotations
@@ -39,29 +44,75 @@ class Step:
     profile: ChargingProfile | None
 
 
+class Held:
+    """What one connection knows its charger holds of one connector's ids: the profile it
+    accepted, or None for an id it cleared; an id not named here may hold anything."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, ChargingProfile | None] = {}
+
+    def holds(self, profile: ChargingProfile) -> bool:
+        return self._known.get(profile.profile_id) == profile
+
+    def may_hold(self, profile_id: int) -> bool:
+        return profile_id not in self._known or self._known[profile_id] is not None
+
+    def answered(self, step: Step, status: str) -> None:
+        """Learn from the charger's answer: anything but Accepted leaves the id unknown (a
+        timed-out set may have been installed, a refused one left the old one)."""
+        if status != "Accepted":
+            self._known.pop(step.profile_id, None)
+            return
+        if step.profile is not None:
+            # OCPP 1.6 §3.13.2, §5.16.4: a profile replaces the one of the same stack level
+            # and purpose, whatever its id.
+            level = step.profile.stack_level
+            for other, held in self._known.items():
+                if held is not None and held.stack_level == level:
+                    self._known[other] = None
+        self._known[step.profile_id] = step.profile
+
+
 def plan(
     desired: Sequence[ChargingProfile],
     desired_version: int,
-    answers: dict[int, dict[str, Any]],
+    held: Held,
     connector_id: int,
     reasons: Collection[Reason],
     sent_version: int | None,
 ) -> list[Step]:
-    """The calls that make the charger hold the desired profiles, in order: sets, then clears.
+    """The calls that make the charger hold the desired profiles, in order: clears, then sets.
 
-    Setting first means the charger is never left without its exclusion profile.
+    Clearing first frees a stack level that a desired profile takes from another id (OCPP
+    2.0.1 K01.FR.06 refuses a profile at a stack level another id holds), and leaves no
+    gap in the exclusions: what is cleared is a priority profile that ended (the
+    exclusion profile beneath holds), the exclusion profile whose level a priority charge
+    takes (the cover beneath holds), or a cover no longer needed (the exclusion profile
+    above holds).
     """
     if desired_version == 0:
         return []  # the scheduler has not decided anything for this EVSE yet
-    everything = Reason.CONNECTED in reasons or sent_version != desired_version
-    if not everything and Reason.RETRY not in reasons:
+    asked = Reason.CONNECTED in reasons or Reason.RETRY in reasons
+    if not asked and sent_version == desired_version:
         return []  # this connection already sent this version
     wanted = {profile.profile_id for profile in desired}
-    steps = [Step(profile.profile_id, profile) for profile in desired]
-    steps += [Step(i, None) for i in managed_profile_ids(connector_id) if i not in wanted]
-    if everything:
-        return steps
-    return [s for s in steps if answers.get(s.profile_id, {}).get("status") != "Accepted"]
+    clears = [
+        Step(i, None)
+        for i in managed_profile_ids(connector_id)
+        if i not in wanted and held.may_hold(i)
+    ]
+    return clears + [Step(p.profile_id, p) for p in desired if not held.holds(p)]
+
+
+def already_held(
+    desired: Sequence[ChargingProfile], answers: dict[int, dict[str, Any]], held: Held
+) -> list[int]:
+    """Ids of desired profiles the charger holds that this version has no answer for."""
+    return [
+        profile.profile_id
+        for profile in desired
+        if held.holds(profile) and answers.get(profile.profile_id, {}).get("status") != "Accepted"
+    ]
 
 
 async def _send(connection: ChargerConnection, step: Step, connector_id: int) -> str:
@@ -85,26 +136,29 @@ async def deliver(
     """Bring one EVSE's charger to its desired profiles, recording each answer."""
     service = connection.context.service
     delivery = await connection.blocking(service.delivery, evse_id)
+    held = connection.held.setdefault(evse_id, Held())
     steps = plan(
         delivery.desired,
         delivery.desired_version,
-        delivery.answers,
+        held,
         delivery.connector_id,
         reasons,
         connection.sent_versions.get(evse_id),
     )
+    version = delivery.desired_version
+    for profile_id in already_held(delivery.desired, delivery.answers, held):
+        await connection.blocking(
+            service.deliveries.record_answer, evse_id, profile_id, version, "Accepted"
+        )
     for step in steps:
         if connection.outbox.closed:
             return  # the charger went; it gets everything again when it is back
         status = await _send(connection, step, delivery.connector_id)
+        held.answered(step, status)
         await connection.blocking(
-            service.deliveries.record_answer,
-            evse_id,
-            step.profile_id,
-            delivery.desired_version,
-            status,
+            service.deliveries.record_answer, evse_id, step.profile_id, version, status
         )
-    connection.sent_versions[evse_id] = delivery.desired_version
+    connection.sent_versions[evse_id] = version
 
 
 class DeliveryQueue:

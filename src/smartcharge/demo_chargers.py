@@ -70,8 +70,10 @@ class DemoCharger(ChargePoint):
         removed = self.profiles.pop(id, None) if id is not None else None
         if id is None:
             self.profiles.clear()
-        self.check()
-        status = "Accepted" if removed is not None or id is None else "Unknown"
+        changed = removed is not None or id is None
+        if changed:  # an id it does not hold (the backend clears them first) changes nothing
+            self.check()
+        status = "Accepted" if changed else "Unknown"
         return call_result.ClearChargingProfile(status=status)
 
     @on(Action.get_configuration)

@@ -15,6 +15,7 @@ import pytest
 
 from domain.actors import Actor
 from domain.charging_profiles import (
+    COVER_ROLE,
     EXCLUSION_ROLE,
     PRIORITY_ROLE,
     ChargingProfile,
@@ -63,6 +64,24 @@ def exclusion(connector: int = 1, limit: float = 16.0) -> ChargingProfile:
             ChargingSchedulePeriod(57_600, 0.0, 3),
             ChargingSchedulePeriod(72_000, limit, 3),
         ),
+    )
+
+
+def cover(connector: int = 1, limit: float = 16.0) -> ChargingProfile:
+    """Beneath the exclusion profile: no charging 15:00-20:00 UTC on Mondays (17:00-21:00
+    in Amsterdam, in summer and in winter)."""
+    return ChargingProfile(
+        profile_id=profile_id(connector, COVER_ROLE),
+        stack_level=0,
+        purpose="TxDefaultProfile",
+        kind="Recurring",
+        recurrency_kind="Weekly",
+        valid_from=None,
+        valid_to=None,
+        rate_unit="A",
+        start_schedule=datetime(2030, 1, 7, 15, 0, tzinfo=UTC),
+        duration=604_800,
+        periods=(ChargingSchedulePeriod(0, 0.0, 3), ChargingSchedulePeriod(18_000, limit, 3)),
     )
 
 
