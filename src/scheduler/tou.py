@@ -342,13 +342,14 @@ def priority_profile(
     it on the charger itself, even if the backend is unreachable then; validFrom
     is the start (in the past) so re-sending gives the same profile, without the
     gap a future validFrom would cause (OCPP 1.6 §3.13.2). Both are whole seconds
-    (OCPP 1.6 §3.15 lets fractions be left out) within the charge: the start rounded
-    up, the end down, so the charger never charges at full power outside it, in an
-    exclusion time, say.
+    (OCPP 1.6 §3.15 lets fractions be left out): the end rounded down, so the charger
+    never charges at full power past it, into an exclusion time, say; the start down
+    too, the second the user pressed the button: rounded up, the charge would not yet
+    run when the page answers the press.
     """
     assert group.priority_ends_at is not None
     rate = evse.rate(charger)
-    start = ceil_second(group.priority_started_at or now)
+    start = floor_second(group.priority_started_at or now)
     end = floor_second(group.priority_ends_at)
     if end <= max(start, floor_second(now)):
         return None
@@ -369,8 +370,3 @@ def priority_profile(
 
 def floor_second(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(microsecond=0)
-
-
-def ceil_second(instant: datetime) -> datetime:
-    whole = floor_second(instant)
-    return whole if whole == instant else whole + timedelta(seconds=1)
