@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import MAX_WINDOWS, WEEKDAYS, ExclusionWindow
 from scheduler.profiles import ChargerLimits, EvseSpec
-from scheduler.tou import GroupInput, ceil_second, floor_second, random_delay_seconds
+from scheduler.tou import GroupInput, floor_second, random_delay_seconds
 from scheduler.utc_offsets import next_offset_change
 
 # Zones with something to teach: a 30-minute DST (Lord Howe), a :45 offset with
@@ -138,11 +138,11 @@ def is_excluded(group: GroupInput, evse_id: UUID, instant: datetime) -> bool:
 
 
 def priority_runs(group: GroupInput, instant: datetime) -> bool:
-    """Whether the priority charge's profile runs at `instant`: in the whole seconds within
-    the charge (tou.priority_profile); in its fractions at either end the exclusions hold."""
+    """Whether the priority charge's profile runs at `instant`: from the whole second it was
+    started in until the last whole second before its end (tou.priority_profile)."""
     if group.priority_ends_at is None or group.priority_started_at is None:
         return False
-    return ceil_second(group.priority_started_at) <= instant < floor_second(group.priority_ends_at)
+    return floor_second(group.priority_started_at) <= instant < floor_second(group.priority_ends_at)
 
 
 def window_edges(
