@@ -18,7 +18,13 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from domain.charging_profiles import COVER_ROLE, EXCLUSION_ROLE, ChargingProfile, role_of
+from domain.charging_profiles import (
+    COVER_ROLE,
+    EXCLUSION_ROLE,
+    ChargingProfile,
+    cover_prevails_from,
+    role_of,
+)
 from domain.evse_limits import NOMINAL_VOLTAGE_V, EvseLimits
 from domain.exclusion_times import WEEKDAYS, ExclusionWindow
 from scheduler.cover import cover_schedule, fill_shortest_gaps, zone_offsets
@@ -235,3 +241,23 @@ def test_7400_w_on_one_phase_is_32_1_a_to_a_charger_taking_only_amperes() -> Non
     ).profiles_for(evse.evse_id)
     (period,) = profile.periods
     assert (profile.rate_unit, period.limit, period.number_phases) == ("A", 32.1, 1)
+
+
+def test_the_cover_prevails_once_every_profile_above_it_has_ended() -> None:
+    evenings = (window(WEEKDAYS, "18:00", "20:00"),)
+    now = utc(2025, 3, 29, 12)
+    amsterdam = desired_profiles(
+        GroupInput("Europe/Amsterdam", evenings), [EVSE], ChargerLimits(), now
+    )
+    assert cover_prevails_from(amsterdam.profiles_for(EVSE.evse_id)) == utc(2025, 3, 30, 1)
+    kolkata = desired_profiles(GroupInput("Asia/Kolkata", evenings), [EVSE], ChargerLimits(), now)
+    assert cover_prevails_from(kolkata.profiles_for(EVSE.evse_id)) is None  # none needed
+    # Two stack levels: the priority in the exclusion profile's place, then the cover.
+    charge = GroupInput(
+        "Asia/Kolkata",
+        evenings,
+        priority_started_at=now,
+        priority_ends_at=now + timedelta(hours=2),
+    )
+    two_levels = desired_profiles(charge, [EVSE], ChargerLimits(max_stack_level=1), now)
+    assert cover_prevails_from(two_levels.profiles_for(EVSE.evse_id)) == now + timedelta(hours=2)

@@ -27,15 +27,27 @@ class ChargerGateway(Protocol):
     ) -> dict[str, Any]: ...
 
 
+class OfflineAnswer(Protocol):
+    """What a charger does if it goes offline now (scheduler.allowance.OfflineCover): the
+    rule exactly until `exact_until` (None: however long), then safe but stricter."""
+
+    @property
+    def exact_until(self) -> datetime | None: ...
+
+
 class EvseAllowance(Protocol):
     """What an EVSE may do at an instant and until when (scheduler.allowance.Allowance):
-    `reason` is "exclusion", "priority" or "free"; `until` None when nothing changes."""
+    `reason` is "exclusion", "priority" or "free"; `until` None when nothing changes;
+    `offline` what its charger does if it goes offline then."""
 
     @property
     def reason(self) -> str: ...
 
     @property
     def until(self) -> datetime | None: ...
+
+    @property
+    def offline(self) -> OfflineAnswer | None: ...
 
 
 # (group row, its EVSE rows with their chargers' capabilities, now) -> one answer per EVSE

@@ -54,6 +54,20 @@ def managed_profile_ids(connector_id: int) -> tuple[int, ...]:
     return tuple(profile_id(connector_id, role) for role in ROLES)
 
 
+def cover_prevails_from(profiles: Iterable[ChargingProfile]) -> datetime | None:
+    """When a charger holding `profiles`, and nothing newer, falls back on the cover: once
+    every other of them has ended (validTo; OCPP 1.6 §3.13.2). Until then it does exactly
+    what the rule says, after it what the cover allows (less, never more). None: never (no
+    cover, or a profile above it that never ends)."""
+    held = list(profiles)
+    if not any(role_of(profile.profile_id) == COVER_ROLE for profile in held):
+        return None
+    ends = [profile.valid_to for profile in held if role_of(profile.profile_id) != COVER_ROLE]
+    if not ends or any(end is None for end in ends):
+        return None
+    return max(end for end in ends if end is not None)
+
+
 def _check_instant(name: str, instant: datetime | None) -> None:
     if instant is None:
         return

@@ -128,6 +128,15 @@ class ReadModelQueries:
             (group_id,),
         )
 
+    def groups_by_id(self, group_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+        """The groups of `group_ids` that exist, by id; one query (the EVSE registry's page)."""
+        rows = self._all(
+            f"SELECT {GROUP_COLUMNS} FROM {self.t.groups} g"
+            f" LEFT JOIN {self.t.users} u ON u.id = g.home_user_id WHERE g.id = ANY(%s)",
+            (list(group_ids),),
+        )
+        return {row["id"]: row for row in rows}
+
     def groups_of_user(self, user_id: UUID) -> list[dict[str, Any]]:
         """The consumer's "my groups"."""
         return self._all(

@@ -14,7 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from domain.charging_profiles import PRIORITY_ROLE, ChargingProfile, RateUnit, role_of
+from domain.charging_profiles import (
+    PRIORITY_ROLE,
+    ChargingProfile,
+    RateUnit,
+    cover_prevails_from,
+    role_of,
+)
 from scheduler.evaluate import change_instants, limit_at, prevailing_profile
 from scheduler.profiles import ChargerLimits, EvseSpec, Rate
 from scheduler.tou import GroupInput, desired_profiles
@@ -26,15 +32,30 @@ LOOK_AHEAD = timedelta(days=8)
 
 
 @dataclass(frozen=True)
+class OfflineCover:
+    """What the charger does if it goes offline now and stays so, with the profiles it
+    holds: exactly what the rule says until `exact_until`, then the cover beneath, which
+    keeps out of every exclusion time but may charge less than the rule allows
+    (`domain.charging_profiles.cover_prevails_from`).
+    `exact_until` None: exactly right however long it stays offline (no cover needed).
+    `good_until`: when the scheduler sends other profiles, and the answer may change."""
+
+    exact_until: datetime | None
+    good_until: datetime | None
+
+
+@dataclass(frozen=True)
 class Allowance:
     """From `start` until `until` the EVSE may charge at most `limit` (`unit`), because of
-    `reason`; `until` None: no change within LOOK_AHEAD (no exclusions, or all excluded)."""
+    `reason`; `until` None: no change within LOOK_AHEAD (no exclusions, or all excluded).
+    `offline`: what it does if its charger goes offline at `start` (allowance_at only)."""
 
     reason: Reason
     limit: float
     unit: RateUnit
     start: datetime
     until: datetime | None
+    offline: OfflineCover | None = None
 
     def same_as(self, other: Allowance) -> bool:
         return (self.reason, self.limit, self.unit) == (other.reason, other.limit, other.unit)
@@ -98,7 +119,12 @@ def merged(items: Iterable[Allowance]) -> Iterator[Allowance]:
 def allowance_at(
     group: GroupInput, evse: EvseSpec, charger: ChargerLimits, at: datetime
 ) -> Allowance:
-    """What the EVSE may do at `at`, why, and until when it stays so."""
+    """What the EVSE may do at `at`, why, until when it stays so, and what its charger does
+    if it goes offline then."""
     end = at.astimezone(UTC) + LOOK_AHEAD
     first = next(merged(allowances(group, evse, charger, at, end)))
-    return first if first.until is None or first.until < end else replace(first, until=None)
+    desired = desired_profiles(group, [evse], charger, at)
+    exact_until = cover_prevails_from(desired.profiles_for(evse.evse_id))
+    offline = OfflineCover(exact_until, desired.next_change)
+    until = first.until if first.until is None or first.until < end else None
+    return replace(first, until=until, offline=offline)

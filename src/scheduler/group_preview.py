@@ -126,6 +126,7 @@ class RememberedAllowances:
                 return [replace(answer, start=now) for answer in found[2]]
         answers = group_allowances(group_row, evse_rows, now)
         changes = [answer.until for answer in answers if answer.until is not None]
+        changes += [a.offline.good_until for a in answers if a.offline and a.offline.good_until]
         good_until = min([*changes, now + REMEMBER_AT_MOST])
         with self._lock:
             self._answers[key] = (now, good_until, answers)

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from api.context import ApiContext, EvseAllowance
+from domain.charging_profiles import ChargingProfile, cover_prevails_from, recorded_profiles
 from domain.errors import ScheduleUnavailable
 
-from .formatting import clock
+from .formatting import clock, local
 
 # How long a priority charge may be asked to last, in minutes (the service allows up to 24 h).
 PRIORITY_MINUTES = {30: "30 minutes", 60: "1 hour", 120: "2 hours", 240: "4 hours", 480: "8 hours"}
@@ -155,6 +157,7 @@ class EvseStatus:
     group_id: Any
     group_name: str | None
     now: ChargingState | None = None
+    offline: str | None = None  # what the charger does offline (offline_words)
 
 
 def limits_text(row: dict[str, Any]) -> str:
@@ -202,4 +205,60 @@ def evse_status(
         group_id=row.get("group_id"),
         group_name=row.get("group_name"),
         now=charging_state([allowance]) if allowance is not None else None,
+        offline=offline_words(status, allowance, zone, now),
     )
+
+
+def held_profiles(status: dict[str, Any]) -> tuple[ChargingProfile, ...] | None:
+    """The profiles the charger holds, when it accepted every one desired; else not known."""
+    desired = status.get("desired_profiles") or []
+    answers = status.get("answers") or {}
+    accepted = [(answers.get(str(p.get("profile_id"))) or {}).get("status") for p in desired]
+    if not desired or any(answer != "Accepted" for answer in accepted):
+        return None
+    return recorded_profiles(desired)
+
+
+def offline_words(
+    status: dict[str, Any], allowance: EvseAllowance | None, zone: ZoneInfo, now: datetime
+) -> str | None:
+    """Until when an offline charger keeps to the schedule exactly, then safe but stricter
+    (the cover, scheduler/cover.py): for a charger online, if it went offline now (the
+    scheduler's answer); for one offline, from the profiles it accepted."""
+    if status.get("connected"):
+        if allowance is None or allowance.offline is None:
+            return None
+        until, lead = allowance.offline.exact_until, "If it goes offline now"
+    else:
+        held = held_profiles(status)
+        if held is None:
+            return None
+        until, lead = cover_prevails_from(held), "While offline"
+    if until is None:
+        return f"{lead}, it keeps to this schedule exactly, however long it stays offline."
+    stricter = (
+        "safe but stricter until it is back online: never in an exclusion time,"
+        " but it may charge in fewer hours than allowed"
+    )
+    when = local(until, zone)
+    if until <= now:
+        return f"{lead}, it kept to this schedule exactly until {when}; since then {stricter}."
+    return f"{lead}, it keeps to this schedule exactly until {when}, then {stricter}."
+
+
+def allowances_by_evse(
+    ctx: ApiContext, rows: Sequence[dict[str, Any]], now: datetime
+) -> dict[UUID, EvseAllowance]:
+    """What each EVSE of `rows` (the registry's page) in a group may do now, by EVSE id:
+    their groups and their EVSEs read in two queries."""
+    group_ids = sorted({row["group_id"] for row in rows if row.get("group_id")})
+    if ctx.allowances is None or not group_ids:
+        return {}
+    groups = ctx.queries.groups_by_id(group_ids)
+    evses = ctx.queries.evse_limits_of_groups(group_ids)
+    found: dict[UUID, EvseAllowance] = {}
+    for group_id, group in groups.items():
+        answers = evse_allowances(ctx, group, evses[group_id], now)
+        if len(answers) == len(evses[group_id]):
+            found.update(zip([evse["id"] for evse in evses[group_id]], answers, strict=True))
+    return found

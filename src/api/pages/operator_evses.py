@@ -19,7 +19,7 @@ from projections.list_queries import EVSE_CONNECTIONS, EVSE_PLACES
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import MAX_SEARCH_LENGTH, FormFields, Posted, echo, quoted, search_text
-from .group_state import evse_status
+from .group_state import allowances_by_evse, evse_status
 from .list_paging import ListRefused, choice, link, lists, page_number
 from .messages import FormError, explain, status_of
 from .rendering import page_context, redirect, render
@@ -59,10 +59,13 @@ def evse_list(ctx: ApiContext, query: Mapping[str, str], errors: dict[str, str])
     found = lists(ctx).evses(q, connection, place, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     here = {"q": q, "connection": connection, "place": place}
     shown = {row["charge_point_id"] for row in found.rows}
+    allowances = allowances_by_evse(ctx, found.rows, now)
     return {
         # Times in the EVSE's group's time zone, saying which; a free EVSE's in UTC.
         "evses": [
-            evse_status(row, ZoneInfo(row.get("group_time_zone") or "UTC"), now)
+            evse_status(
+                row, ZoneInfo(row.get("group_time_zone") or "UTC"), now, allowances.get(row["id"])
+            )
             for row in found.rows
         ],
         "found": found,
