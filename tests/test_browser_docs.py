@@ -3,38 +3,17 @@ UI draws the API and runs a request, and its Content-Security-Policy blocks noth
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from browser_kit import BROWSER_MARKS, chromium, expect, sync_api
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.postgres,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-expect = sync_api.expect
+pytestmark = [*BROWSER_MARKS]
+browser = chromium
 
 
 @pytest.fixture
-def page() -> Iterator[sync_api.Page]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+def page(browser: sync_api.Browser) -> sync_api.Page:
+    return browser.new_page()
 
 
 def test_the_api_page_works_offline_within_its_policy(server: str, page: sync_api.Page) -> None:

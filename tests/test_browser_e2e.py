@@ -16,27 +16,17 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from browser_kit import BROWSER_MARKS, DESKTOP, chromium, expect, log_in, seeded_fixture, sync_api
 from domain.actors import Actor
 from domain.exclusion_times import ExclusionWindow
 from mailcatcher import MailCatcher, invitation_token
-from seed_kit import SeededService, scheduling, seeded_service
-from smartcharge.database import Database
+from seed_kit import SeededService, scheduling
 from smartcharge.runtime import Runtime
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Where the screenshots go: a folder of the test run's own, unless
 # SMARTCHARGE_SCREENSHOTS names one (`SMARTCHARGE_SCREENSHOTS=docs/screenshots`
 # refreshes the README's pictures), so a plain test run changes no tracked file.
@@ -45,45 +35,14 @@ SCREENSHOTS = Path(
     or Path(tempfile.gettempdir()) / "smartcharge-screenshots"
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.postgres,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
-)
-expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def seeded(
-    postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SeededService]:
-    with seeded_service(postgres_server, tmp_path_factory.mktemp("e2e")) as service:
-        yield service
-
-
-@pytest.fixture
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+pytestmark = [*BROWSER_MARKS, pytest.mark.slow]
+browser = chromium
+seeded = seeded_fixture("e2e")
 
 
 def shot(page: sync_api.Page, name: str, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
-
-
-def log_in(page: sync_api.Page, email: str, password: str) -> None:
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def operator_prepares(page: sync_api.Page, server: str, credentials: tuple[str, str]) -> None:
@@ -245,7 +204,7 @@ def test_operator_and_home_user_in_the_browser(
 ) -> None:
     server, runtime, smtp_server = seeded.url, seeded.runtime, seeded.smtp
     scheduling(runtime)  # desired profiles per EVSE, shown as the EVSE status
-    operator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    operator = browser.new_context(**DESKTOP).new_page()
     operator_prepares(operator, server, seeded.operator)
     operator_runs_wizard(operator)
     operator.evaluate("window.stillTheSamePage = true")

@@ -10,56 +10,26 @@ phone the list fits its screen.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from seed_kit import Households, SeededService, seeded_service
-from smartcharge.database import Database
+from browser_kit import (
+    BROWSER_MARKS,
+    DESKTOP,
+    PHONE,
+    chromium,
+    expect,
+    log_in,
+    seeded_fixture,
+    sync_api,
+)
+from seed_kit import Households, SeededService
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"viewport": {"width": 360, "height": 780}, "is_mobile": True, "has_touch": True}
 HOUSEHOLDS = Households()  # groups 0..99 have an EVSE each, 3 of them offline, 2 priority
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.postgres,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def seeded(
-    postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SeededService]:
-    with seeded_service(postgres_server, tmp_path_factory.mktemp("lists"), HOUSEHOLDS) as service:
-        yield service
-
-
-@pytest.fixture
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def log_in(page: sync_api.Page, email: str, password: str) -> None:
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+pytestmark = [*BROWSER_MARKS, pytest.mark.slow]
+browser = chromium
+seeded = seeded_fixture("lists", HOUSEHOLDS)
 
 
 def group_links(page: sync_api.Page) -> sync_api.Locator:
@@ -70,7 +40,7 @@ def test_an_operator_finds_pages_filters_and_adds_among_thousands(
     seeded: SeededService, browser: sync_api.Browser
 ) -> None:
     server, operator_credentials, h = seeded.url, seeded.operator, seeded.households
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(**DESKTOP).new_page()
     page.goto(f"{server}/operator/groups")
     log_in(page, *operator_credentials)
     expect(page.locator("#groups-count")).to_have_text(

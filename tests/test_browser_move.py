@@ -4,41 +4,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
+from browser_kit import BROWSER_MARKS, DESKTOP, chromium, expect, log_in, seeded_fixture, sync_api
 from domain.actors import Actor
 from domain.evse_limits import EvseLimits
-from seed_kit import SeededService, seeded_service
-from smartcharge.database import Database
+from seed_kit import SeededService
 from smartcharge.runtime import Runtime
-from test_browser_portals import CHROMIUM, CHROMIUM_ARGS, log_in
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.postgres,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def seeded(
-    postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SeededService]:
-    with seeded_service(postgres_server, tmp_path_factory.mktemp("move")) as service:
-        yield service
-
-
-@pytest.fixture
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+pytestmark = [*BROWSER_MARKS, pytest.mark.slow]
+browser = chromium
+seeded = seeded_fixture("move")
 
 
 def two_homes(runtime: Runtime) -> str:
@@ -61,7 +38,7 @@ def test_the_operator_moves_annas_evse_to_bobs_group(
 ) -> None:
     server = seeded.url
     annas_group = two_homes(seeded.runtime)
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(**DESKTOP).new_page()
     page.goto(f"{server}/operator/groups/{annas_group}")
     log_in(page, *seeded.operator)
 

@@ -20,68 +20,36 @@ households of a seeded service (seed_kit), one story each:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from browser_kit import (
+    BROWSER_MARKS,
+    DESKTOP,
+    PHONE,
+    chromium,
+    expect,
+    log_in,
+    seeded_fixture,
+    sync_api,
+)
 from domain.actors import Actor
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import parse_windows
 from mailcatcher import invitation_token
-from seed_kit import SeededService, scheduling, seeded_service
-from smartcharge.database import Database
+from seed_kit import SeededService, scheduling
 from smartcharge.runtime import Runtime
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"viewport": {"width": 360, "height": 780}, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PASSWORD = "violet-harbour-lantern-42"
 EVENING = {"weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "21:00"}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.postgres,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def seeded(
-    postgres_server: Database, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SeededService]:
-    """One seeded service for the module's stories: each has people of its own."""
-    with seeded_service(postgres_server, tmp_path_factory.mktemp("portals")) as service:
-        yield service
-
-
-@pytest.fixture
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def log_in(page: sync_api.Page, email: str, password: str) -> None:
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+pytestmark = [*BROWSER_MARKS, pytest.mark.slow]
+browser = chromium
+seeded = seeded_fixture("portals")
 
 
 def household(runtime: Runtime, who: str, time_zone: str = "Europe/Amsterdam") -> str:
