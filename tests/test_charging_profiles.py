@@ -13,7 +13,6 @@ import pytest
 
 from domain.actors import Actor
 from domain.charging_profiles import (
-    EXCLUSION_ROLE,
     PRIORITY_ROLE,
     ChargingProfile,
     ChargingSchedulePeriod,
@@ -23,6 +22,7 @@ from domain.delivery import delivery_id_for
 from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
 from old_delivery_events import record_old_desired
+from peer.scenario import exclusion
 from smartcharge.runtime import Runtime
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
@@ -31,23 +31,7 @@ WAIT = 10
 
 def weekly(start: datetime = MONDAY, limit: float = 16.0) -> ChargingProfile:
     """No charging 16:00-20:00 on the first day of the week, `limit` A otherwise."""
-    return ChargingProfile(
-        profile_id=profile_id(1, EXCLUSION_ROLE),
-        stack_level=1,
-        purpose="TxDefaultProfile",
-        kind="Recurring",
-        recurrency_kind="Weekly",
-        valid_from=None,
-        valid_to=None,
-        rate_unit="A",
-        start_schedule=start,
-        duration=604_800,
-        periods=(
-            ChargingSchedulePeriod(0, limit, 3),
-            ChargingSchedulePeriod(57_600, 0.0, 3),
-            ChargingSchedulePeriod(72_000, limit, 3),
-        ),
-    )
+    return exclusion(1, limit, start)
 
 
 def priority(start: datetime = MONDAY) -> ChargingProfile:

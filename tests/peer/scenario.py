@@ -28,6 +28,7 @@ from smartcharge.runtime import Runtime
 T = TypeVar("T")
 PASSWORD = "charger-secret-0001"
 UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+AMSTERDAM_MONDAY = datetime(2030, 1, 7, 1, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
 
 
 def register(runtime: Runtime, charge_point_id: str, connectors: int = 1) -> list[UUID]:
@@ -45,43 +46,50 @@ def register(runtime: Runtime, charge_point_id: str, connectors: int = 1) -> lis
     return evse_ids
 
 
-def exclusion(connector: int = 1, limit: float = 16.0) -> ChargingProfile:
-    """Weekly, no charging 17:00-21:00 on Mondays; the start is given in Amsterdam time."""
-    monday = datetime(2030, 1, 7, 1, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+def weekly(
+    profile_id: int, stack_level: int, start: datetime, *periods: ChargingSchedulePeriod
+) -> ChargingProfile:
+    """A TxDefaultProfile in A at `stack_level` that repeats `periods` every week from
+    `start`, valid always."""
     return ChargingProfile(
-        profile_id=profile_id(connector, EXCLUSION_ROLE),
-        stack_level=1,
+        profile_id=profile_id,
+        stack_level=stack_level,
         purpose="TxDefaultProfile",
         kind="Recurring",
         recurrency_kind="Weekly",
         valid_from=None,
         valid_to=None,
         rate_unit="A",
-        start_schedule=monday,
+        start_schedule=start,
         duration=604_800,
-        periods=(
-            ChargingSchedulePeriod(0, limit, 3),
-            ChargingSchedulePeriod(57_600, 0.0, 3),
-            ChargingSchedulePeriod(72_000, limit, 3),
-        ),
+        periods=periods,
+    )
+
+
+def exclusion(
+    connector: int = 1, limit: float = 16.0, start: datetime = AMSTERDAM_MONDAY
+) -> ChargingProfile:
+    """Weekly, no charging from 16 to 20 hours after `start`, `limit` A otherwise: by default
+    17:00-21:00 on Mondays, the start given in Amsterdam time."""
+    return weekly(
+        profile_id(connector, EXCLUSION_ROLE),
+        1,
+        start,
+        ChargingSchedulePeriod(0, limit, 3),
+        ChargingSchedulePeriod(57_600, 0.0, 3),
+        ChargingSchedulePeriod(72_000, limit, 3),
     )
 
 
 def cover(connector: int = 1, limit: float = 16.0) -> ChargingProfile:
     """Beneath the exclusion profile: no charging 15:00-20:00 UTC on Mondays (17:00-21:00
     in Amsterdam, in summer and in winter)."""
-    return ChargingProfile(
-        profile_id=profile_id(connector, COVER_ROLE),
-        stack_level=0,
-        purpose="TxDefaultProfile",
-        kind="Recurring",
-        recurrency_kind="Weekly",
-        valid_from=None,
-        valid_to=None,
-        rate_unit="A",
-        start_schedule=datetime(2030, 1, 7, 15, 0, tzinfo=UTC),
-        duration=604_800,
-        periods=(ChargingSchedulePeriod(0, 0.0, 3), ChargingSchedulePeriod(18_000, limit, 3)),
+    return weekly(
+        profile_id(connector, COVER_ROLE),
+        0,
+        datetime(2030, 1, 7, 15, 0, tzinfo=UTC),
+        ChargingSchedulePeriod(0, 0.0, 3),
+        ChargingSchedulePeriod(18_000, limit, 3),
     )
 
 
