@@ -59,6 +59,32 @@ class Demo:
     console: Console
     data_dir: Path
 
+    @classmethod
+    def start(cls, data_dir: Path, errors: Path, *flags: str) -> Demo:
+        """`smartcharge demo` with `flags` on the embedded database in `data_dir`, on free
+        ports, its log in `errors`."""
+        env = {
+            **os.environ,
+            "SMARTCHARGE_DATA_DIR": str(data_dir),
+            "SMARTCHARGE_HTTP_PORT": "0",
+            "SMARTCHARGE_OCPP_PORT": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("SMARTCHARGE_DATABASE_URL", None)
+        with errors.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "smartcharge.cli", "demo", *flags],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        return cls(process, Console(process, errors), data_dir)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
     def base_url(self) -> str:
         """The portal's address, from the banner (the demo chose free ports)."""
         self.console.wait_for("Smart charging demo is running")
@@ -67,28 +93,11 @@ class Demo:
 
 @pytest.fixture
 def demo(embedded_folder: Path, tmp_path: Path) -> Iterator[Demo]:
-    env = {
-        **os.environ,
-        "SMARTCHARGE_DATA_DIR": str(embedded_folder),
-        "SMARTCHARGE_HTTP_PORT": "0",
-        "SMARTCHARGE_OCPP_PORT": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("SMARTCHARGE_DATABASE_URL", None)
-    errors = tmp_path / "demo.log"
-    with errors.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "smartcharge.cli", "demo"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
+    started = Demo.start(embedded_folder, tmp_path / "demo.log")
     try:
-        yield Demo(process, Console(process, errors), embedded_folder)
+        yield started
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        started.stop()
 
 
 def test_a_charger_reacts_to_start_priority_charge_within_a_minute(demo: Demo) -> None:

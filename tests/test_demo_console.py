@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from smartcharge.demo import HOME_USER
-from test_demo import Console, Demo
+from test_demo import Demo
 
 pytestmark = pytest.mark.slow
 
@@ -30,33 +30,16 @@ FRAME = re.compile(r"\bocpp\b.*(send|receive)", re.IGNORECASE)
 
 @pytest.fixture
 def start_demo(embedded_folder: Path, tmp_path: Path) -> Iterator[Callable[..., Demo]]:
-    started: list[subprocess.Popen[str]] = []
+    started: list[Demo] = []
 
     def start(*flags: str) -> Demo:
-        env = {
-            **os.environ,
-            "SMARTCHARGE_DATA_DIR": str(embedded_folder),
-            "SMARTCHARGE_HTTP_PORT": "0",
-            "SMARTCHARGE_OCPP_PORT": "0",
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.pop("SMARTCHARGE_DATABASE_URL", None)
-        errors = tmp_path / "demo.log"
-        with errors.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "smartcharge.cli", "demo", *flags],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-        started.append(process)
-        return Demo(process, Console(process, errors), embedded_folder)
+        demo = Demo.start(embedded_folder, tmp_path / "demo.log", *flags)
+        started.append(demo)
+        return demo
 
     yield start
-    for process in started:
-        process.terminate()
-        process.wait(timeout=30)
+    for demo in started:
+        demo.stop()
 
 
 def press_priority_charge(base: str) -> None:
