@@ -7,6 +7,7 @@ must be a group's id, a filter one the page offers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -70,3 +71,24 @@ def link(path: str, **params: object) -> str:
     """`path` with the given query parameters, leaving out the empty ones."""
     kept = {name: value for name, value in params.items() if value not in (None, "")}
     return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def filter_links(
+    path: str,
+    name: str,
+    current: str,
+    words: Mapping[str, str],
+    counts: Mapping[str, int],
+    **kept: object,
+) -> list[dict[str, Any]]:
+    """A link per value of the filter `name` ("" for all), with its words and its count over
+    what the search matches (not the page shown); the other parameters (`kept`) kept."""
+    return [
+        {
+            "words": said,
+            "count": counts[value or "all"],
+            "url": link(path, **kept, **{name: value}),
+            "current": value == current,
+        }
+        for value, said in words.items()
+    ]

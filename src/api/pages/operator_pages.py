@@ -19,7 +19,7 @@ from .form_input import MAX_SEARCH_LENGTH, FormFields, Posted, echo, search_text
 from .group_forms import refused
 from .group_panels import find_group, render_group_page, signature
 from .group_state import group_charging_states
-from .list_paging import ListRefused, anchor, choice, link, lists
+from .list_paging import ListRefused, anchor, choice, filter_links, link, lists
 from .messages import FormError, explain, status_of
 from .rendering import fragment, live_answer, page_context, redirect, render
 
@@ -84,15 +84,7 @@ GROUP_FILTER_WORDS = {
 
 def group_filters(q: str, show: str, counts: dict[str, int]) -> list[dict[str, Any]]:
     """The filter links, each with its count over what the search matches; the search kept."""
-    return [
-        {
-            "words": words,
-            "count": counts[name or "all"],
-            "url": link("/operator/groups", q=q, show=name),
-            "current": name == show,
-        }
-        for name, words in GROUP_FILTER_WORDS.items()
-    ]
+    return filter_links("/operator/groups", "show", show, GROUP_FILTER_WORDS, counts, q=q)
 
 
 @router.get("")

@@ -14,7 +14,7 @@ from projections.list_queries import USER_STATUSES
 
 from .access import OPERATOR, OperatorForm, OperatorPage, PageUser
 from .form_input import MAX_SEARCH_LENGTH, Posted, echo, search_text
-from .list_paging import ListRefused, choice, link, lists, page_number
+from .list_paging import ListRefused, choice, filter_links, link, lists, page_number
 from .messages import FormError, explain, status_of
 from .rendering import page_context, redirect, render
 
@@ -67,15 +67,7 @@ def users_page(
 def status_filters(q: str, status: str, counts: dict[str, int]) -> list[dict[str, Any]]:
     """A link per status with its count over every home user the search matches (not only
     those of the page, nor of the status shown); the search kept."""
-    return [
-        {
-            "words": words,
-            "count": counts[name or "all"],
-            "url": link("/operator/users", q=q, status=name),
-            "current": name == status,
-        }
-        for name, words in STATUS_WORDS.items()
-    ]
+    return filter_links("/operator/users", "status", status, STATUS_WORDS, counts, q=q)
 
 
 def refused(
