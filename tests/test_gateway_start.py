@@ -28,6 +28,7 @@ from faults_support import (
     login,
     open_as,
     seed_homes,
+    stop_process,
     until,
     wait_until,
     window,
@@ -82,13 +83,7 @@ class GatewayProcess:
         return "smartcharge: gateway " in self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def start_second(
