@@ -11,12 +11,18 @@ usually meets the domain rule (e.g. the one-user rule) and is refused in its wor
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording, Transcoder
 
@@ -82,6 +88,50 @@ class CommandApplication(Application[UUID]):
         if not isinstance(aggregate, kind):
             raise NotFound(f"{what} {aggregate_id} not found")
         return aggregate
+
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+        """Many aggregates at once, as `repository.get` loads one: from the cache, brought
+        up to date, else from their events; those with no events are left out. Where the
+        recorder can (PostgreSQL), their newer events come in one query instead of one
+        each: the scheduler loads a few hundred groups this way on a DST night.
+        Each is a copy, safe to change and save."""
+        wanted = list(dict.fromkeys(aggregate_ids))
+        select_after = getattr(self.recorder, "select_events_after", None)
+        cache = self.repository.cache
+        if select_after is None or cache is None:
+            return self._load_each(wanted)
+        known: dict[UUID, Aggregate] = {}
+        for aggregate_id in wanted:
+            try:
+                known[aggregate_id] = cache.get(aggregate_id)  # type: ignore[assignment]
+            except KeyError:
+                continue
+        versions = [(i, known[i].version if i in known else 0) for i in wanted]
+        newer = select_after(versions)
+        loaded: dict[UUID, Aggregate] = {}
+        for aggregate_id in wanted:
+            cached = known.get(aggregate_id)
+            if aggregate_id not in newer:
+                if cached is not None:
+                    loaded[aggregate_id] = deepcopy(cached)
+                continue
+            # Brought up to date on a copy: other threads may be copying the cached one.
+            events = map(self.mapper.to_domain_event, newer[aggregate_id])
+            aggregate = project_aggregate(deepcopy(cached), events)
+            if aggregate is None:
+                continue
+            cache.put(aggregate_id, aggregate)
+            loaded[aggregate_id] = deepcopy(aggregate)
+        return loaded
+
+    def _load_each(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+        loaded: dict[UUID, Aggregate] = {}
+        for aggregate_id in aggregate_ids:
+            try:
+                loaded[aggregate_id] = self.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                continue
+        return loaded
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))

@@ -3,11 +3,12 @@ from the read models' rows for the pages. Both read the same values the same way
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from domain.charge_points import ChargePoint
 from domain.errors import NotFound
 from domain.evse_limits import recorded_limits
 from domain.evses import Evse
@@ -43,6 +44,13 @@ def charger_limits(service: SmartCharging, charge_point_id: str) -> ChargerLimit
         charger = service.charge_point(charge_point_id)
     except NotFound:
         return ChargerLimits()
+    return limits_of(charger)
+
+
+def limits_of(charger: ChargePoint | None) -> ChargerLimits:
+    """What the charger reported, else the defaults (a charger without a password yet)."""
+    if charger is None:
+        return ChargerLimits()
     return limits_or_defaults(charger.rate_units, charger.max_periods, charger.max_stack_level)
 
 
@@ -53,6 +61,19 @@ def group_inputs(service: SmartCharging, group: SmartChargingGroup) -> GroupInpu
         evses=evses,
         specs=[EvseSpec.from_evse(evse) for evse in evses],
         limits={evse.id: charger_limits(service, evse.charge_point_id) for evse in evses},
+    )
+
+
+def inputs_of(
+    group: SmartChargingGroup, evses: Sequence[Evse], limits: Mapping[str, ChargerLimits]
+) -> GroupInputs:
+    """`group_inputs` from aggregates already loaded (the scheduler loads many at once);
+    `limits` per charge point id."""
+    return GroupInputs(
+        group=GroupInput.from_group(group),
+        evses=list(evses),
+        specs=[EvseSpec.from_evse(evse) for evse in evses],
+        limits={evse.id: limits[evse.charge_point_id] for evse in evses},
     )
 
 

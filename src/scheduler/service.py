@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from domain.actors import SYSTEM
-from domain.charge_points import ChargePoint
-from domain.delivery import ProfileDelivery
+from domain.charge_points import ChargePoint, charge_point_aggregate_id
+from domain.delivery import ProfileDelivery, delivery_id_for
 from domain.errors import DomainError, NotFound
 from domain.evses import Evse
 from domain.groups import SmartChargingGroup
@@ -30,7 +32,7 @@ from domain.service import SmartCharging
 from projections.follower import OUTAGES, Batch, EventFollower, StuckEvent
 from projections.handlers import Handlers
 from projections.queries import ReadModelQueries
-from scheduler.inputs import group_inputs
+from scheduler.inputs import group_inputs, inputs_of, limits_of
 from scheduler.leader import LeaderLock
 from scheduler.tou import desired_profiles
 
@@ -47,8 +49,32 @@ RECOMPUTE_ON = (
     G.PriorityChargeEnded,
 )
 LEADER_CHECK_SECONDS = 1.0
+# Groups recomputed together: loaded in a few queries, their deliveries saved in one go.
+RECOMPUTE_CHUNK = 250
 OUTAGE_RETRY = timedelta(seconds=10)
 RETRY_BACKOFF = (10, 30, 60, 120, 300, 600, 1800, 3600)  # seconds, then hourly
+
+
+def priority_over(group: SmartChargingGroup, now: datetime) -> bool:
+    """Whether the group's priority charge is past its end. Its start is not asked: the
+    clock of the process that started it may be a moment ahead of ours, and such a
+    charge is not over."""
+    priority = group.priority
+    return priority is not None and not priority_charge_runs(None, priority.ends_at, now)
+
+
+K = TypeVar("K", bound=Aggregate)
+
+
+def loaded(aggregates: dict[UUID, Aggregate], kind: type[K]) -> dict[UUID, K]:
+    """Those of `aggregates` that are of `kind` and not deleted or deregistered."""
+    return {
+        aggregate_id: aggregate
+        for aggregate_id, aggregate in aggregates.items()
+        if isinstance(aggregate, kind)
+        and not getattr(aggregate, "deleted", False)
+        and not getattr(aggregate, "deregistered", False)
+    }
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -78,6 +104,9 @@ class ProfileScheduler:
         self._position = 0
         self.follower: EventFollower | None = None
         self._failing: set[UUID] = set()  # groups with a fault on record
+        self._due: set[UUID] = set()  # groups whose timers fired, not yet recomputed
+        self._due_lock = threading.Lock()
+        self._working_due = False
         self._thread = threading.Thread(target=self._run, name="profile-scheduler", daemon=True)
 
     # --- life cycle --------------------------------------------------------------------------
@@ -146,8 +175,11 @@ class ProfileScheduler:
                 groups[event.originator_id] = type(event).__name__
             else:
                 self._skipping_refusals(self.handle, event)
+        by_reason: dict[str, list[UUID]] = {}
         for group_id, reason in groups.items():
-            self.recompute_isolated(group_id, reason)
+            by_reason.setdefault(reason, []).append(group_id)
+        for reason, group_ids in by_reason.items():
+            self.recompute_all(group_ids, reason)
         self._position = batch[-1][1].notification_id
 
     def _stuck(self, stuck: StuckEvent) -> None:
@@ -164,8 +196,7 @@ class ProfileScheduler:
     def rebuild(self) -> None:
         """Every group's profiles and timers, and the retries, from the read models."""
         self._failing = self.queries.view.faults.failing_groups()
-        for group_id in self.queries.group_ids():
-            self.recompute_isolated(group_id, "scheduler start")
+        self.recompute_all(self.queries.group_ids(), "scheduler start")
         for evse_id in self.queries.evses_awaiting_acceptance():
             try:
                 self.schedule_retry(evse_id)
@@ -187,6 +218,9 @@ class ProfileScheduler:
         except Exception as error:
             self._group_failed(group_id, reason, error)
             return
+        self._recovered(group_id)
+
+    def _recovered(self, group_id: UUID) -> None:
         if group_id in self._failing:
             self.queries.view.faults.group_recovered(group_id)
             self._failing.discard(group_id)
@@ -206,12 +240,30 @@ class ProfileScheduler:
         self._at(f"group:{group_id}", when, self._on_timer, group_id)
 
     def _on_timer(self, group_id: UUID) -> None:
-        """A group's timer: the database may be away just then; try again soon if so."""
-        try:
-            self.recompute_isolated(group_id, "timer")
-        except OUTAGES as outage:
-            log.warning("group %s: timer deferred, database unavailable: %s", group_id, outage)
-            self._at(f"group:{group_id}", self.clock() + OUTAGE_RETRY, self._on_timer, group_id)
+        """A group's timer. On a DST night every group of a zone comes due at once: the
+        first timer thread to find none being worked on takes all that are due, a chunk
+        at a time (`recompute_all`), while the others only add theirs."""
+        with self._due_lock:
+            self._due.add(group_id)
+            if self._working_due:
+                return
+            self._working_due = True
+        while True:
+            with self._due_lock:
+                due, self._due = list(self._due), set()
+                if not due:
+                    self._working_due = False
+                    return
+            try:
+                self.recompute_all(due, "timer")
+            except OUTAGES as outage:  # the database is away: these are tried again soon
+                log.warning("%d groups' timers deferred: %s", len(due), outage)
+                for late in due:
+                    self._at(f"group:{late}", self.clock() + OUTAGE_RETRY, self._on_timer, late)
+            except BaseException:
+                with self._due_lock:  # the next timer works on what is due
+                    self._working_due = False
+                raise
 
     # --- following the event store -------------------------------------------------------
 
@@ -242,19 +294,92 @@ class ProfileScheduler:
         except NotFound:
             self.cancel(f"group:{group_id}", f"priority:{group_id}")
             return
-        now, priority = self.clock(), group.priority
-        # Past its end? Its start is not asked: the clock of the process that started it may
-        # be a moment ahead of ours, and such a charge is not over.
-        if priority is not None and not priority_charge_runs(None, priority.ends_at, now):
+        now = self.clock()
+        if priority_over(group, now):
             self.service.groups.stop_priority_charge(group_id, SYSTEM, PriorityEndReason.EXPIRED)
             return  # the PriorityChargeEnded event brings us back here
         inputs = group_inputs(self.service, group)
         schedule = desired_profiles(inputs.group, inputs.specs, inputs.limits, now)
         for evse in inputs.evses:
             self.service.deliveries.desire_profiles(evse.id, schedule.profiles_for(evse.id), reason)
-        self._at(f"group:{group_id}", schedule.next_change, self._on_timer, group_id)
-        ends_at = priority.ends_at if priority else None
-        self._at(f"priority:{group_id}", ends_at, self._priority_ended, group_id)
+        self._set_timers(group, schedule.next_change)
+
+    def _set_timers(self, group: SmartChargingGroup, next_change: datetime | None) -> None:
+        self._at(f"group:{group.id}", next_change, self._on_timer, group.id)
+        ends_at = group.priority.ends_at if group.priority else None
+        self._at(f"priority:{group.id}", ends_at, self._priority_ended, group.id)
+
+    def recompute_all(self, group_ids: Iterable[UUID], reason: str) -> None:
+        """`recompute_isolated` for many groups, RECOMPUTE_CHUNK at a time: each chunk's
+        aggregates loaded in a few queries and its changed deliveries saved in one
+        transaction, instead of some five round trips and a commit per group."""
+        chunk: list[UUID] = []
+        for group_id in group_ids:
+            chunk.append(group_id)
+            if len(chunk) == RECOMPUTE_CHUNK:
+                self._recompute_chunk(chunk, reason)
+                chunk = []
+        if chunk:
+            self._recompute_chunk(chunk, reason)
+
+    def _recompute_chunk(self, group_ids: list[UUID], reason: str) -> None:
+        """The groups that need more than recording profiles (gone, priority charge over,
+        an EVSE missing, a failure) and a chunk that could not be loaded or whose save met a
+        racing change go through `recompute_isolated` one by one, as before."""
+        try:
+            planned, changed, alone = self._plan_chunk(group_ids, reason)
+            if changed:
+                self.service.commit(*changed)
+        except OUTAGES:
+            raise
+        except IntegrityError:  # a delivery changed meanwhile (an answer): each on its own
+            planned, alone = [], group_ids
+        except Exception:  # e.g. an event that does not load: found, and kept, per group
+            log.exception("%d groups not recomputed together (%s)", len(group_ids), reason)
+            planned, alone = [], group_ids
+        for group, next_change in planned:
+            self._set_timers(group, next_change)
+            self._recovered(group.id)
+        for group_id in alone:
+            self.recompute_isolated(group_id, reason)
+
+    def _plan_chunk(
+        self, group_ids: list[UUID], reason: str
+    ) -> tuple[list[tuple[SmartChargingGroup, datetime | None]], list[ProfileDelivery], list[UUID]]:
+        """What `recompute` does for each group, on aggregates loaded together: the groups
+        done with their next change, the deliveries changed, and the groups left to do
+        alone."""
+        app, now = self.service, self.clock()
+        groups = loaded(app.load_many(group_ids), SmartChargingGroup)
+        evses = loaded(app.load_many(e for g in groups.values() for e in g.evse_ids), Evse)
+        charger_ids = {evse.charge_point_id for evse in evses.values()}
+        chargers = loaded(app.load_many(map(charge_point_aggregate_id, charger_ids)), ChargePoint)
+        limits = {c: limits_of(chargers.get(charge_point_aggregate_id(c))) for c in charger_ids}
+        deliveries = loaded(app.load_many(map(delivery_id_for, evses)), ProfileDelivery)
+        alone = [group_id for group_id in group_ids if group_id not in groups]
+        planned: list[tuple[SmartChargingGroup, datetime | None]] = []
+        changed: list[ProfileDelivery] = []
+        for group in groups.values():
+            if priority_over(group, now) or any(e not in evses for e in group.evse_ids):
+                alone.append(group.id)
+                continue
+            try:
+                inputs = inputs_of(group, [evses[e] for e in group.evse_ids], limits)
+                schedule = desired_profiles(inputs.group, inputs.specs, inputs.limits, now)
+                wanted = [(evse, schedule.profiles_for(evse.id)) for evse in inputs.evses]
+            except Exception:  # recorded on the group by recompute_isolated
+                alone.append(group.id)
+                continue
+            for evse, profiles in wanted:
+                delivery = deliveries.get(delivery_id_for(evse.id)) or ProfileDelivery(
+                    evse_id=evse.id,
+                    charge_point_id=evse.charge_point_id,
+                    connector_id=evse.connector_id,
+                )
+                if delivery.desire(profiles, reason, SYSTEM):
+                    changed.append(delivery)
+            planned.append((group, schedule.next_change))
+        return planned, changed, alone
 
     def _priority_ended(self, group_id: UUID) -> None:
         try:

@@ -22,13 +22,15 @@ environment names it in PERSISTENCE_MODULE (see `Database.eventsourcing_env`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing import postgres
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
+from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
 
 from projections.mail_outbox import InvitationTokenRecorder
@@ -108,6 +110,36 @@ class ApplicationRecorder(InvitationTokenRecorder):
     select_events = _tried_while_it_helps("select_events")
     select_notifications = _tried_while_it_helps("select_notifications")
     max_notification_id = _tried_while_it_helps("max_notification_id")
+
+    def select_events_after(
+        self, versions: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates in one query: of each (id, version), its events
+        after that version (0: all), in order; an aggregate with none is left out. The
+        scheduler loads a few hundred groups' aggregates at once this way."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        if not versions:
+            return found
+        statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state"
+            " FROM unnest(%s::uuid[], %s::bigint[]) AS known(id, version)"
+            " JOIN {schema}.{table} e"
+            " ON e.originator_id = known.id AND e.originator_version > known.version"
+            " ORDER BY e.originator_id, e.originator_version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        ids, after = [v[0] for v in versions], [v[1] for v in versions]
+        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, (ids, after))
+            for row in cursor.fetchall():
+                found.setdefault(row["originator_id"], []).append(
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    )
+                )
+        return found
 
 
 class PostgresFactory(postgres.PostgresFactory):
