@@ -235,6 +235,12 @@ class ChargerConnection(OcppEndpoint):
     async def composite_schedule(self, connector_id: int, duration: int) -> dict[str, Any]:
         raise NotImplementedError
 
+    async def after_delivery(self, evse_id: UUID, connector_id: int) -> None:
+        """What a version does once an EVSE's profiles are delivered (OCPP 2.1: v21.py)."""
+
+    async def session_began(self, connector_id: int) -> None:
+        """What a version does when a session starts (OCPP 2.1: v21.py)."""
+
     async def report_capabilities(self) -> bool:
         """Ask the charger what a profile may hold and record it (the scheduler recomputes
         when it changed); False when the charger did not tell.
@@ -298,6 +304,7 @@ class ChargerConnection(OcppEndpoint):
             "session start", service.deliveries.session_started, self.id, connector, key
         )
         self.transactions[str(key)] = connector
+        await self.session_began(connector)
 
     async def stop_session(self, transaction_id: object, connector_id: object) -> None:
         """The session ends, and with it the group's priority charge (see session_stopped)."""

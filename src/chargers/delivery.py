@@ -51,6 +51,10 @@ class Held:
     def __init__(self) -> None:
         self._known: dict[int, ChargingProfile | None] = {}
 
+    def profiles(self) -> list[ChargingProfile]:
+        """The profiles it is known to hold."""
+        return [profile for profile in self._known.values() if profile is not None]
+
     def holds(self, profile: ChargingProfile) -> bool:
         return self._known.get(profile.profile_id) == profile
 
@@ -159,6 +163,8 @@ async def deliver(
             service.deliveries.record_answer, evse_id, step.profile_id, version, status
         )
     connection.sent_versions[evse_id] = version
+    if not connection.outbox.closed:
+        await connection.after_delivery(evse_id, delivery.connector_id)
 
 
 class DeliveryQueue:

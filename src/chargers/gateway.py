@@ -1,6 +1,6 @@
 """The OCPP gateway: a websocket server for chargers, on an asyncio loop in a thread of its own.
 
-    ws(s)://HOST:PORT/ocpp/{charge_point_id}    subprotocols ocpp1.6, ocpp2.0.1
+    ws(s)://HOST:PORT/ocpp/{charge_point_id}    subprotocols ocpp1.6, ocpp2.0.1, ocpp2.1
 
 Threads: the gateway's loop runs the websocket server, every connection and
 its outbox worker; domain commands run in the loop's worker threads
@@ -35,6 +35,7 @@ from chargers.outbox import OutboxClosed
 from chargers.registry import Registry
 from chargers.throttle import HandshakeThrottle
 from chargers.v16 import ChargePoint16
+from chargers.v21 import ChargePoint21
 from chargers.v201 import ChargePoint201
 from domain.errors import Conflict
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 PROTOCOLS: dict[str, type[ChargerConnection]] = {
     "ocpp1.6": ChargePoint16,
     "ocpp2.0.1": ChargePoint201,
+    "ocpp2.1": ChargePoint21,
 }
 MAX_MESSAGE_BYTES = 256 * 1024
 STARTUP_SECONDS = 30
@@ -349,7 +351,7 @@ class Gateway:
             return
         if websocket.subprotocol is None:
             # OCPP-J 1.6 §3.2: no subprotocol in common: complete the handshake, then close.
-            await websocket.close(1002, "offer ocpp1.6 or ocpp2.0.1")
+            await websocket.close(1002, "offer ocpp1.6, ocpp2.0.1 or ocpp2.1")
             return
         charge_point_id, evses = admitted
         connection = PROTOCOLS[websocket.subprotocol](

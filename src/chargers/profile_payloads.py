@@ -1,5 +1,5 @@
-"""A ChargingProfile on the wire: the SetChargingProfile payloads of OCPP 1.6 and 2.0.1,
-and the value read back from a 1.6 payload (what a charger, e.g. the demo's, holds).
+"""A ChargingProfile on the wire: the SetChargingProfile payloads of OCPP 1.6, 2.0.1 and
+2.1, and the value read back from a 1.6 payload (what a charger, e.g. the demo's, holds).
 
 The value (`domain/charging_profiles.py`) knows nothing of OCPP's field names;
 this is the one place that does.
@@ -53,8 +53,20 @@ def _profile(profile: ChargingProfile) -> dict[str, Any]:
     return payload
 
 
+class NotForThisVersion(ValueError):
+    """A profile that uses what only OCPP 2.1 has (useLocalTime, randomizedDelay, the
+    PriorityCharging purpose): an older charger would read it as something else, so it is
+    never rendered for one (delivery records Error)."""
+
+
+def _only_before_21(profile: ChargingProfile, version: str) -> None:
+    if profile.use_local_time or profile.randomized_delay or profile.purpose != "TxDefaultProfile":
+        raise NotForThisVersion(f"profile {profile.profile_id} needs OCPP 2.1, not {version}")
+
+
 def ocpp16_payload(profile: ChargingProfile, connector_id: int) -> dict[str, Any]:
     """The SetChargingProfile.req payload: {"connectorId", "csChargingProfiles"} (§7.8)."""
+    _only_before_21(profile, "1.6")
     body = {"chargingProfileId": profile.profile_id, **_profile(profile)}
     body["chargingSchedule"] = _schedule(profile)
     return {"connectorId": connector_id, "csChargingProfiles": body}
@@ -66,8 +78,33 @@ def ocpp201_payload(profile: ChargingProfile, evse_id: int) -> dict[str, Any]:
     In 2.0.1 `chargingSchedule` is a list of schedules, each with an id; ours
     has one, numbered like the profile.
     """
+    _only_before_21(profile, "2.0.1")
     body = {"id": profile.profile_id, **_profile(profile)}
     body["chargingSchedule"] = [{"id": profile.profile_id, **_schedule(profile)}]
+    return {"evseId": evse_id, "chargingProfile": body}
+
+
+def ocpp21_payload(profile: ChargingProfile, evse_id: int) -> dict[str, Any]:
+    """The 2.1 SetChargingProfileRequest payload: 2.0.1's, and in the schedule
+
+    - `useLocalTime` (2.1 ChargingScheduleType: "disregard time zone offset in dateTime
+      fields of ChargingScheduleType and use unqualified local time at Charging Station"):
+      startSchedule is then written with a Z, its digits being the local wall-clock time;
+    - `randomizedDelay` ("the start of each ChargingSchedulePeriodType is delayed by a
+      randomly chosen number of seconds between 0 and randomizedDelay"; only for TxProfile
+      and TxDefaultProfile).
+    """
+    body = {"id": profile.profile_id, **_profile(profile)}
+    schedule = {"id": profile.profile_id, **_schedule(profile)}
+    if profile.use_local_time:
+        schedule["useLocalTime"] = True
+        if profile.start_schedule is not None:  # its own digits: the offset is disregarded
+            schedule["startSchedule"] = profile.start_schedule.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if profile.randomized_delay:
+        if profile.purpose != "TxDefaultProfile":
+            raise NotForThisVersion("randomizedDelay is only for TxProfile and TxDefaultProfile")
+        schedule["randomizedDelay"] = profile.randomized_delay
+    body["chargingSchedule"] = [schedule]
     return {"evseId": evse_id, "chargingProfile": body}
 
 

@@ -98,7 +98,7 @@ class _InFlight:
 class OcppEndpoint:
     """One charger's end of OCPP-J: subclasses give the version and the handlers."""
 
-    ocpp_version: str  # "1.6" or "2.0.1", as the library's schemas are named
+    ocpp_version: str  # "1.6", "2.0.1" or "2.1", as the library's schemas are named
     actions: type[Enum]  # the version's Action enumeration: known and unknown actions
     results: ModuleType  # the version's `call_result` module: our calls' answer classes
 

@@ -12,7 +12,8 @@ charger says nothing, and a note says so, for the operator to see.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.values import clean_text
 
@@ -34,6 +35,7 @@ MAX_STACK_LEVEL = 1000
 
 # OCPP 1.6 §9.4.2 names the units 'Current' and 'Power'; 2.0.1's RateUnit says 'A' and 'W'.
 RATE_UNIT_WORDS = {"current": "A", "power": "W", "a": "A", "w": "W"}
+MAX_ZONE_NAME = 64  # the longest IANA name is 32 characters
 NOTE_VALUE_LENGTH = 40  # how much of a nonsense value a note repeats
 MAX_NOTE = 200
 
@@ -49,28 +51,58 @@ class Reported:
 
 @dataclass(frozen=True)
 class ChargerCapabilities:
-    """The limits the scheduler uses, each within its range, and notes on what was replaced."""
+    """The limits the scheduler uses, each within its range, and notes on what was replaced.
+
+    The last four only an OCPP 2.1 station tells (its device model); every other charger,
+    and every event recorded before they were kept, has the defaults: no local time, no
+    randomized delay, no PriorityCharging purpose, no clock zone known.
+    """
 
     max_periods: int = DEFAULT_MAX_PERIODS
     rate_units: tuple[str, ...] = DEFAULT_RATE_UNITS
     max_stack_level: int = DEFAULT_MAX_STACK_LEVEL
     notes: tuple[str, ...] = ()
+    local_time: bool = False  # SmartChargingCtrlr.SupportsUseLocalTime
+    randomized_delay: bool = False  # SmartChargingCtrlr.SupportsRandomizedDelay
+    priority_charging: bool = False  # PriorityCharging in SupportedAdditionalPurposes
+    clock_zone: str | None = None  # ClockCtrlr.TimeZone, an IANA name we know
 
     @classmethod
     def from_charger(
-        cls, max_periods: Reported, rate_units: Reported, max_stack_level: Reported
+        cls,
+        max_periods: Reported,
+        rate_units: Reported,
+        max_stack_level: Reported,
+        features: ChargerFeatures | None = None,
     ) -> ChargerCapabilities:
         notes: list[str] = []
+        found = features or ChargerFeatures()
         return cls(
             max_periods=_count(max_periods, 1, MAX_PERIODS, DEFAULT_MAX_PERIODS, notes),
             rate_units=_units(rate_units, notes),
             max_stack_level=_stack_level(max_stack_level, notes),
             notes=tuple(notes),
+            local_time=found.local_time,
+            randomized_delay=found.randomized_delay,
+            priority_charging=found.priority_charging,
+            clock_zone=found.clock_zone,
+        )
+
+    def with_notes(self, notes: Iterable[str]) -> ChargerCapabilities:
+        return replace(self, notes=tuple(notes))
+
+    def features(self) -> ChargerFeatures:
+        return ChargerFeatures(
+            self.local_time, self.randomized_delay, self.priority_charging, self.clock_zone
         )
 
     @classmethod
     def recorded(
-        cls, max_periods: object, rate_units: Iterable[str], max_stack_level: object
+        cls,
+        max_periods: object,
+        rate_units: Iterable[str],
+        max_stack_level: object,
+        features: ChargerFeatures | None = None,
     ) -> ChargerCapabilities:
         """Usable limits from a CapabilitiesReported event, also one recorded before these
         checks existed (which may hold -1 or 2147483648): what was missing or out of range
@@ -79,7 +111,60 @@ class ChargerCapabilities:
             Reported("max_periods", max_periods),
             Reported("rate_units", ",".join(str(unit) for unit in rate_units) or None),
             Reported("max_stack_level", max_stack_level),
+            features,
         )
+
+
+@dataclass(frozen=True)
+class ChargerFeatures:
+    """What an OCPP 2.1 station says of the 2.1 smart-charging fields (Part 2, appendix
+    SmartChargingCtrlr; ClockCtrlr.TimeZone), read strictly: only a real "true" is a yes,
+    and only a zone name zoneinfo knows is a zone."""
+
+    local_time: bool = False
+    randomized_delay: bool = False
+    priority_charging: bool = False
+    clock_zone: str | None = None
+
+    @classmethod
+    def from_station(
+        cls,
+        local_time: object,
+        randomized_delay: object,
+        purposes: object,
+        clock_zone: object,
+    ) -> ChargerFeatures:
+        return cls(
+            local_time=_yes(local_time),
+            randomized_delay=_yes(randomized_delay),
+            priority_charging="PriorityCharging" in _members(purposes),
+            clock_zone=known_zone(clock_zone),
+        )
+
+
+def _yes(value: object) -> bool:
+    """2.0.1 Part 2 §2.6: a boolean's value is "true" or "false" (case-insensitive)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _members(value: object) -> set[str]:
+    """A MemberList: comma-separated (2.0.1 Part 2 §2.6)."""
+    return {word.strip() for word in value.split(",")} if isinstance(value, str) else set()
+
+
+def known_zone(value: object) -> str | None:
+    """An IANA zone name zoneinfo knows ("Europe/Oslo"), else None: a station's free text
+    ("CET", "+01:00", "", 300 characters) never becomes a zone we schedule in."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ZONE_NAME:
+        return None
+    name = value.strip()
+    if not name or not name.isascii() or name.startswith("/") or ".." in name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
 
 
 def _shown(value: object) -> str:

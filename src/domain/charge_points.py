@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
-from domain.capabilities import ChargerCapabilities
+from domain.capabilities import ChargerCapabilities, ChargerFeatures
 from domain.errors import InvalidInput
 from domain.evses import MAX_CONNECTOR_ID, validate_charge_point_id
 from domain.values import checked_int, clean_text
@@ -76,6 +76,7 @@ class ChargePoint(Aggregate):
         self.rate_units: tuple[str, ...] = ()
         self.max_stack_level: int | None = None
         self.capability_notes: tuple[str, ...] = ()
+        self.features = ChargerFeatures()  # what an OCPP 2.1 station told of 2.1's fields
         self.booted_as: tuple[str, str, str] | None = None  # vendor, model, firmware
 
     @staticmethod
@@ -140,14 +141,18 @@ class ChargePoint(Aggregate):
                 actor=actor,
                 max_stack_level=found.max_stack_level,
                 notes=list(found.notes),
+                local_time=found.local_time,
+                randomized_delay=found.randomized_delay,
+                priority_charging=found.priority_charging,
+                clock_zone=found.clock_zone,
             )
 
     def capabilities(self) -> ChargerCapabilities | None:
         if self.max_periods is None or self.max_stack_level is None:
             return None
-        return ChargerCapabilities(
-            self.max_periods, self.rate_units, self.max_stack_level, self.capability_notes
-        )
+        return ChargerCapabilities.recorded(
+            self.max_periods, self.rate_units, self.max_stack_level, self.features
+        ).with_notes(self.capability_notes)
 
     @event("CapabilitiesReported")
     def _capabilities_reported(
@@ -157,12 +162,20 @@ class ChargePoint(Aggregate):
         actor: Actor,
         max_stack_level: int | None = None,
         notes: list[str] | None = None,  # absent from events recorded before notes were kept
+        # Absent from events recorded before OCPP 2.1 stations were served: the defaults.
+        local_time: bool = False,
+        randomized_delay: bool = False,
+        priority_charging: bool = False,
+        clock_zone: str | None = None,
     ) -> None:
-        usable = ChargerCapabilities.recorded(max_periods, rate_units, max_stack_level)
+        purposes = "PriorityCharging" if priority_charging else ""
+        features = ChargerFeatures.from_station(local_time, randomized_delay, purposes, clock_zone)
+        usable = ChargerCapabilities.recorded(max_periods, rate_units, max_stack_level, features)
         self.max_periods = usable.max_periods
         self.rate_units = usable.rate_units
         self.max_stack_level = usable.max_stack_level
         self.capability_notes = tuple(notes or ())
+        self.features = features
 
     def report_status(
         self, connector_id: object, status: object, error_code: object, at: datetime, actor: Actor

@@ -19,7 +19,8 @@ from typing import Any, Literal
 RateUnit = Literal["A", "W"]
 ProfileKind = Literal["Absolute", "Recurring", "Relative"]
 RecurrencyKind = Literal["Daily", "Weekly"]
-ProfilePurpose = Literal["TxDefaultProfile"]
+# PriorityCharging (OCPP 2.1) only for a station that supports it (scheduler/local_time.py).
+ProfilePurpose = Literal["TxDefaultProfile", "PriorityCharging"]
 
 # OCPP 1.6 §7.37: a Recurring schedule starts again every day or every week.
 RECURRENCE_SECONDS = {"Daily": 86_400, "Weekly": 604_800}
@@ -118,10 +119,19 @@ class ChargingProfile:
     duration: int | None
     periods: tuple[ChargingSchedulePeriod, ...]
     min_charging_rate: None = None
+    # OCPP 2.1 ChargingScheduleType (only a 2.1 station gets them, scheduler/local_time.py):
+    # with use_local_time the schedule's instants are read on the station's wall clock, so
+    # start_schedule's wall-clock time counts and its offset does not (validFrom and validTo
+    # are the profile's, and stay instants); randomized_delay delays each period's start
+    # by a random 0 to that many seconds.
+    use_local_time: bool = False
+    randomized_delay: int = 0
 
     def __post_init__(self) -> None:
         for name in ("valid_from", "valid_to", "start_schedule"):
             _check_instant(name, getattr(self, name))
+        if self.randomized_delay < 0:
+            raise ValueError(f"randomized_delay: {self.randomized_delay} is negative")
         if (self.kind == "Recurring") != (self.recurrency_kind is not None):
             raise ValueError("recurrency_kind: given exactly when the kind is Recurring")
         if self.kind != "Relative" and self.start_schedule is None:
@@ -171,7 +181,16 @@ class ChargingProfile:
             "start_schedule": _iso(self.start_schedule),
             "duration": self.duration,
             "periods": [[p.start_period, p.limit, p.number_phases] for p in self.periods],
-        }
+        } | self._ocpp21_dict()
+
+    def _ocpp21_dict(self) -> dict[str, Any]:
+        """Only where set: other profiles keep the shape recorded before 2.1's fields."""
+        extra: dict[str, Any] = {}
+        if self.use_local_time:
+            extra["use_local_time"] = True
+        if self.randomized_delay:
+            extra["randomized_delay"] = self.randomized_delay
+        return extra
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChargingProfile:
@@ -191,6 +210,8 @@ class ChargingProfile:
                 ChargingSchedulePeriod(int(start), float(limit), phases)
                 for start, limit, phases in data["periods"]
             ),
+            use_local_time=bool(data.get("use_local_time", False)),
+            randomized_delay=int(data.get("randomized_delay", 0)),
         )
 
 

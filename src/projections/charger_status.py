@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from domain.capabilities import ChargerCapabilities
+from domain.capabilities import ChargerCapabilities, ChargerFeatures
 from domain.charge_points import MAX_CHARGER_TEXT, MAX_STATUS_WORD
 from domain.charge_points import ChargePoint as CP
 from domain.charging_sessions import MAX_TRANSACTION_ID
@@ -128,17 +128,29 @@ def _charger_text(value: object) -> str:
 
 @HANDLERS.on(CP.CapabilitiesReported)
 def _capabilities(curs: Cursor[Any], t: Tables, e: Any) -> None:
+    # Events recorded before notes, or before OCPP 2.1's fields, were kept lack them.
+    features = ChargerFeatures.from_station(
+        getattr(e, "local_time", False),
+        getattr(e, "randomized_delay", False),
+        "PriorityCharging" if getattr(e, "priority_charging", False) else "",
+        getattr(e, "clock_zone", None),
+    )
     found = ChargerCapabilities.recorded(
-        e.max_periods, e.rate_units, getattr(e, "max_stack_level", None)
+        e.max_periods, e.rate_units, getattr(e, "max_stack_level", None), features
     )
     curs.execute(
         f"UPDATE {t.chargers} SET max_periods = %s, rate_units = %s, max_stack_level = %s,"
-        " capability_notes = %s WHERE id = %s",
+        " capability_notes = %s, supports_local_time = %s, supports_randomized_delay = %s,"
+        " supports_priority_charging = %s, clock_zone = %s WHERE id = %s",
         (
             found.max_periods,
             list(found.rate_units),
             found.max_stack_level,
             [clean_text(note, 200) for note in getattr(e, "notes", None) or ()],
+            found.local_time,
+            found.randomized_delay,
+            found.priority_charging,
+            found.clock_zone,
             e.originator_id,
         ),
     )

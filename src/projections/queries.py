@@ -190,7 +190,11 @@ class ReadModelQueries:
         c.connected, c.protocol,
         c.connector_status -> e.connector_id::text AS connector,
         c.max_periods AS charger_max_periods, c.rate_units AS charger_rate_units,
-        c.max_stack_level AS charger_max_stack_level, s.transaction_id,
+        c.max_stack_level AS charger_max_stack_level,
+        c.supports_local_time AS charger_local_time,
+        c.supports_randomized_delay AS charger_randomized_delay,
+        c.supports_priority_charging AS charger_priority_charging,
+        c.clock_zone AS charger_clock_zone, s.transaction_id,
         s.session_started_at, s.desired_profiles, s.desired_version, s.desired_at, s.answers
         FROM {evses} e
         LEFT JOIN {groups} g ON g.id = e.group_id
@@ -222,7 +226,11 @@ class ReadModelQueries:
         rows = self._all(
             "SELECT e.id, e.group_id, e.connector_id, e.max_current_a, e.phases, e.max_power_w,"
             " c.max_periods AS charger_max_periods, c.rate_units AS charger_rate_units,"
-            f" c.max_stack_level AS charger_max_stack_level FROM {self.t.evses} e"
+            " c.max_stack_level AS charger_max_stack_level,"
+            " c.supports_local_time AS charger_local_time,"
+            " c.supports_randomized_delay AS charger_randomized_delay,"
+            " c.supports_priority_charging AS charger_priority_charging,"
+            f" c.clock_zone AS charger_clock_zone FROM {self.t.evses} e"
             f" LEFT JOIN {self.t.chargers} c ON c.charge_point_id = e.charge_point_id"
             " WHERE e.group_id = ANY(%s) ORDER BY e.charge_point_id, e.connector_id",
             (list(group_ids),),

@@ -195,6 +195,14 @@ class Tables:
             # Added later: databases made before it get the column too.
             f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS"
             " capability_notes text[] NOT NULL DEFAULT '{}'",
+            # What an OCPP 2.1 station tells of 2.1's fields (domain.capabilities).
+            f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS"
+            " supports_local_time boolean NOT NULL DEFAULT false",
+            f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS"
+            " supports_randomized_delay boolean NOT NULL DEFAULT false",
+            f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS"
+            " supports_priority_charging boolean NOT NULL DEFAULT false",
+            f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS clock_zone text",
         ]
 
     def _fault_ddl(self) -> list[str]:

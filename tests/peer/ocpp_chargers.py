@@ -17,6 +17,8 @@ from typing import Any
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call_result as result16
+from ocpp.v21 import ChargePoint as ChargePoint21
+from ocpp.v21 import call_result as result21
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result as result201
 from websockets.asyncio.client import ClientConnection, connect
@@ -139,6 +141,78 @@ class Charger201(Recording, ChargePoint201):
         )
 
 
+# An OCPP 2.1 station's device model as it answers GetVariables: (component, variable) -> value.
+VARIABLES_21 = {
+    ("SmartChargingCtrlr", "PeriodsPerSchedule"): "24",
+    ("SmartChargingCtrlr", "RateUnit"): "A,W",
+    ("SmartChargingCtrlr", "ProfileStackLevel"): "4",
+    ("SmartChargingCtrlr", "SupportsUseLocalTime"): "true",
+    ("SmartChargingCtrlr", "SupportsRandomizedDelay"): "true",
+    ("SmartChargingCtrlr", "SupportedAdditionalPurposes"): "PriorityCharging",
+    ("ClockCtrlr", "TimeZone"): "UTC",
+}
+
+
+class Charger21(Recording, ChargePoint21):
+    """A 2.1 station holding `variables` (VARIABLES_21 unless given); SetVariables changes
+    them where `settable` names the variable."""
+
+    def __init__(self, charge_point_id: str, connection: ClientConnection):
+        super().__init__(charge_point_id, connection, response_timeout=10)
+        self._setup_recording()
+        self.variables = dict(VARIABLES_21)
+        self.settable = {("ClockCtrlr", "TimeZone")}
+        self.priority_answer = "Accepted"
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, **_: Any) -> result21.SetChargingProfile:
+        return result21.SetChargingProfile(status=self.set_profile_answer)
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(self, **_: Any) -> result21.ClearChargingProfile:
+        return result21.ClearChargingProfile(status="Unknown")
+
+    @on("GetVariables")
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> result21.GetVariables:
+        results = []
+        for item in get_variable_data:
+            key = (item["component"]["name"], item["variable"]["name"])
+            known = key in self.variables
+            result = {
+                "attribute_status": "Accepted" if known else "UnknownVariable",
+                "component": item["component"],
+                "variable": item["variable"],
+            }
+            if known:
+                result["attribute_value"] = self.variables[key]
+            results.append(result)
+        return result21.GetVariables(get_variable_result=results)
+
+    @on("SetVariables")
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]]) -> result21.SetVariables:
+        results = []
+        for item in set_variable_data:
+            key = (item["component"]["name"], item["variable"]["name"])
+            if key in self.settable:
+                self.variables[key] = item["attribute_value"]
+            results.append(
+                {
+                    "attribute_status": "Accepted" if key in self.settable else "Rejected",
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+            )
+        return result21.SetVariables(set_variable_result=results)
+
+    @on("UsePriorityCharging")
+    def on_use_priority_charging(self, **_: Any) -> result21.UsePriorityCharging:
+        return result21.UsePriorityCharging(status=self.priority_answer)
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, evse_id: int, **_: Any) -> result21.GetCompositeSchedule:
+        return result21.GetCompositeSchedule(status="Rejected")
+
+
 @dataclass
 class Session:
     charger: Any
@@ -167,7 +241,7 @@ async def open_charger(
         ssl=tls,
         open_timeout=10,
     )
-    kind = Charger16 if protocol == "ocpp1.6" else Charger201
+    kind = {"ocpp1.6": Charger16, "ocpp2.1": Charger21}.get(protocol, Charger201)
     charger = kind(charge_point_id, connection)
     task = asyncio.create_task(charger.start())
     return Session(charger, connection, task)
