@@ -119,13 +119,11 @@ def evening_at(runtime: Runtime, evse_id: UUID, instant: datetime) -> float | No
     return limit_at(runtime.service.delivery(evse_id).desired, instant)
 
 
-def fire_due_timers(scheduler: ProfileScheduler, group_ids: list[UUID]) -> None:
-    """The group timers due at the clock's time run now (the timers follow the real clock)."""
-    now = datetime.now(UTC)
-    for group_id in group_ids:
-        job = scheduler.timers.get_job(f"group:{group_id}")
-        assert job is not None, f"group {group_id} has no timer"
-        job.modify(next_run_time=now)
+def fire_timers_at(scheduler: ProfileScheduler, when: datetime) -> None:
+    """The group timers due at `when` run now (the timers follow the real clock)."""
+    job = scheduler.timers.get_job(scheduler.group_timers.job_id(when))
+    assert job is not None, f"no timer at {when}"
+    job.modify(next_run_time=datetime.now(UTC))
 
 
 def test_every_group_gets_its_summer_profiles_when_the_clocks_change(
@@ -138,7 +136,8 @@ def test_every_group_gets_its_summer_profiles_when_the_clocks_change(
     assert all(scheduler.timer(f"group:{g}") == SPRING_FORWARD for g, _ in made)
 
     clock.now = SPRING_FORWARD
-    fire_due_timers(scheduler, [g for g, _ in made])
+    assert len(scheduler.timers.get_jobs()) == 1  # one timer for every group's change
+    fire_timers_at(scheduler, SPRING_FORWARD)
 
     summer_evening = datetime(2027, 3, 29, 16, 30, tzinfo=UTC)  # 18:30 local in summer
     wait_until(lambda: all(evening_at(dst_runtime, e, summer_evening) == 0 for _, e in made), 60)

@@ -32,6 +32,7 @@ from domain.service import SmartCharging
 from projections.follower import OUTAGES, Batch, EventFollower, StuckEvent
 from projections.handlers import Handlers
 from projections.queries import ReadModelQueries
+from scheduler.group_timers import GroupTimers
 from scheduler.inputs import group_inputs, inputs_of, limits_of
 from scheduler.leader import LeaderLock
 from scheduler.tou import desired_profiles
@@ -99,6 +100,7 @@ class ProfileScheduler:
         self.timers = BackgroundScheduler(
             timezone="UTC", job_defaults={"misfire_grace_time": None, "coalesce": True}
         )
+        self.group_timers = GroupTimers(self.timers, self._groups_due)
         self.is_leader = threading.Event()
         self._stopping = threading.Event()
         self._position = 0
@@ -151,6 +153,7 @@ class ProfileScheduler:
         if not self.timers.running:
             self.timers.start()
         self.timers.remove_all_jobs()
+        self.group_timers.clear()
         self.rebuild()  # what is recorded meanwhile comes through the follower next
         self.is_leader.set()
         self.follower = EventFollower(
@@ -237,33 +240,17 @@ class ProfileScheduler:
         fault = faults.group_fault(group_id)
         attempts = int(fault["attempts"]) if fault else 1
         when = self.clock() + retry_delay(attempts)
-        self._at(f"group:{group_id}", when, self._on_timer, group_id)
+        self.group_timers.set(group_id, when)
 
-    def _on_timer(self, group_id: UUID) -> None:
-        """A group's timer. On a DST night every group of a zone comes due at once: the
-        first timer thread to find none being worked on takes all that are due, a chunk
-        at a time (`recompute_all`), while the others only add theirs."""
-        with self._due_lock:
-            self._due.add(group_id)
-            if self._working_due:
-                return
-            self._working_due = True
-        while True:
-            with self._due_lock:
-                due, self._due = list(self._due), set()
-                if not due:
-                    self._working_due = False
-                    return
-            try:
-                self.recompute_all(due, "timer")
-            except OUTAGES as outage:  # the database is away: these are tried again soon
-                log.warning("%d groups' timers deferred: %s", len(due), outage)
-                for late in due:
-                    self._at(f"group:{late}", self.clock() + OUTAGE_RETRY, self._on_timer, late)
-            except BaseException:
-                with self._due_lock:  # the next timer works on what is due
-                    self._working_due = False
-                raise
+    def _groups_due(self, group_ids: list[UUID]) -> None:
+        """The groups whose timer fired together (on a DST night, every group of a zone);
+        if the database is away just then, they are tried again soon."""
+        try:
+            self.recompute_all(group_ids, "timer")
+        except OUTAGES as outage:
+            log.warning("%d groups' timers deferred: %s", len(group_ids), outage)
+            for group_id in group_ids:
+                self.group_timers.set(group_id, self.clock() + OUTAGE_RETRY)
 
     # --- following the event store -------------------------------------------------------
 
@@ -292,7 +279,8 @@ class ProfileScheduler:
         try:
             group = self.service.group(group_id)
         except NotFound:
-            self.cancel(f"group:{group_id}", f"priority:{group_id}")
+            self.group_timers.set(group_id, None)
+            self.cancel(f"priority:{group_id}")
             return
         now = self.clock()
         if priority_over(group, now):
@@ -305,7 +293,7 @@ class ProfileScheduler:
         self._set_timers(group, schedule.next_change)
 
     def _set_timers(self, group: SmartChargingGroup, next_change: datetime | None) -> None:
-        self._at(f"group:{group.id}", next_change, self._on_timer, group.id)
+        self.group_timers.set(group.id, next_change)
         ends_at = group.priority.ends_at if group.priority else None
         self._at(f"priority:{group.id}", ends_at, self._priority_ended, group.id)
 
@@ -422,6 +410,9 @@ class ProfileScheduler:
 
     def timer(self, job_id: str) -> datetime | None:
         """When the timer `job_id` ("group:<id>", "priority:<id>", "retry:<id>") fires next."""
+        kind, _, key = job_id.partition(":")
+        if kind == "group":
+            return self.group_timers.when(UUID(key))
         job = self.timers.get_job(job_id)
         return job.next_run_time if job is not None else None
 
