@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from chargers.gateway import Gateway
-from chargers.profile_payloads import ocpp16_payload, ocpp201_payload
+from chargers.profile_payloads import ocpp16_payload, ocpp21_payload, ocpp201_payload
+from domain.actors import Actor
 from peer.scenario import PASSWORD, desire, exclusion, priority, register
 from smartcharge.runtime import Runtime
+from test_gateway_v21 import local_exclusion, priority_charging
 
 TESTS = Path(__file__).parent
 NODE = shutil.which("node")
@@ -164,5 +166,51 @@ def test_a_strict_201_peer_gets_valid_profiles_and_again_after_reconnecting(
         charger.expect(lambda e: e["event"] == "open")
         assert charger.received("SetChargingProfile") == ocpp201_payload(exclusion(), 1)
         assert charger.received("SetChargingProfile") == ocpp201_payload(boost, 1)
+    finally:
+        charger.stop()
+
+
+def test_a_strict_21_peer_gets_local_time_and_priority_profiles_and_its_clock_set(
+    runtime: Runtime, gateway: Gateway
+):
+    """ocpp-rpc validates every 2.1 message both ways, useLocalTime, randomizedDelay,
+    SetVariables and UsePriorityCharging included."""
+    (evse_id,) = register(runtime, "NODE-21")
+    _, position = runtime.service.groups.create_group(
+        name="Node 21", time_zone="Europe/London", actor=Actor.system(), evse_ids=[evse_id]
+    )
+    assert runtime.context.view.wait_for(position, 10)
+    charger = NodeCharger(gateway.url, "NODE-21", "ocpp2.1")
+    try:
+        assert charger.expect(lambda e: e["event"] == "open")["protocol"] == "ocpp2.1"
+        station = {"model": "Wallbox", "vendorName": "Acme"}
+        boot = charger.call("BootNotification", {"chargingStation": station, "reason": "PowerUp"})
+        assert boot["status"] == "Accepted"
+        charger.received("GetVariables")
+        setting = charger.received("SetVariables")["setVariableData"]
+        assert setting[0]["attributeValue"] == "Europe/London"
+        charger.call(
+            "TransactionEvent",
+            {
+                "eventType": "Started", "timestamp": now(), "triggerReason": "CablePluggedIn",
+                "seqNo": 0, "transactionInfo": {"transactionId": "T-21"},
+                "evse": {"id": 1, "connectorId": 1},
+            },
+        )  # fmt: skip
+        exclusion_21, boost_21 = local_exclusion(delay=600), priority_charging()
+        desire(runtime, evse_id, exclusion_21, boost_21)
+        assert charger.received("SetChargingProfile") == ocpp21_payload(exclusion_21, 1)
+        assert charger.received("SetChargingProfile") == ocpp21_payload(boost_21, 1)
+        used = charger.received("UsePriorityCharging")
+        assert used == {"transactionId": "T-21", "activate": True}
+        notified = {"transactionId": "T-21", "activated": False}
+        assert charger.call("NotifyPriorityCharging", notified) == {}
+        # The peer's strict mode checks 2.1: a call breaking its schema does not leave it.
+        charger.send(call="NotifyPriorityCharging", params={"activated": True}, tag="bad")
+        failure = charger.events.get(timeout=10)
+        assert failure["event"] == "strictValidationFailure" and failure["outbound"], failure
+        assert failure["method"] == "NotifyPriorityCharging"
+        assert charger.expect(lambda e: e.get("tag") == "bad")["event"] == "callError"
+        charger.call("Heartbeat", {})
     finally:
         charger.stop()
