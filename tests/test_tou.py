@@ -13,7 +13,9 @@ from domain.charging_profiles import (
     EXCLUSION_ROLE,
     PRIORITY_ROLE,
     ChargingProfile,
+    is_exclusion,
     managed_profile_ids,
+    profile_id,
     role_of,
 )
 from domain.evse_limits import EvseLimits
@@ -55,7 +57,8 @@ def profiles_at(
 def exclusion_at(
     group: GroupInput, now: datetime, charger: ChargerLimits = CHARGER
 ) -> ChargingProfile:
-    return by_role(profiles_at(group, now, charger))[EXCLUSION_ROLE]
+    """The exclusion profile of the offset period in force (the first)."""
+    return next(p for p in profiles_at(group, now, charger) if is_exclusion(p.profile_id))
 
 
 def by_role(profiles: tuple[ChargingProfile, ...]) -> dict[int, ChargingProfile]:
@@ -124,11 +127,20 @@ def test_every_minute_excluded_is_one_period_at_zero() -> None:
     assert steps(always) == [(0, 0.0)]
 
 
-def test_without_exclusions_one_period_at_the_maximum_replaces_the_old_profile() -> None:
-    before = exclusion_at(group(window("mon", "17:00", "21:00")), utc(2025, 1, 15))
-    after = exclusion_at(group(), utc(2025, 1, 15))
+def test_without_exclusions_one_period_at_the_maximum_holds_for_good() -> None:
+    """The same at every UTC offset: one profile, never to be sent again at a DST change.
+    The gateway clears the ids of the windows' profiles, which are no longer desired."""
+    before = profiles_at(group(window("mon", "17:00", "21:00")), utc(2025, 1, 15))
+    schedule = desired_profiles(group(), [EVSE], CHARGER, utc(2025, 1, 15))
+    (after,) = schedule.profiles_for(EVSE.evse_id)
     assert steps(after) == [(0, 16.0)]
-    assert (after.profile_id, after.stack_level) == (before.profile_id, before.stack_level)
+    assert (role_of(after.profile_id), after.valid_from, after.valid_to) == (
+        EXCLUSION_ROLE,
+        None,
+        None,
+    )
+    assert schedule.next_change is None
+    assert {p.profile_id for p in before} <= set(managed_profile_ids(EVSE.connector_id))
 
 
 # --- when the charger cannot hold a week -----------------------------------------------
@@ -225,9 +237,12 @@ def test_priority_profile_ends_itself() -> None:
         window("wed", "17:00", "21:00"), priority_started_at=started, priority_ends_at=ends
     )
     schedule = desired_profiles(evenings, [EVSE], CHARGER, utc(2025, 1, 15, 17))
-    exclusion, priority, cover = schedule.profiles_for(EVSE.evse_id)
+    profiles = schedule.profiles_for(EVSE.evse_id)
+    exclusion, roles = exclusion_at(evenings, utc(2025, 1, 15, 17)), by_role(profiles)
+    priority, cover = roles[PRIORITY_ROLE], roles[COVER_ROLE]
+    exclusions = [p for p in profiles if is_exclusion(p.profile_id)]
     assert cover.stack_level < exclusion.stack_level < priority.stack_level
-    assert priority.stack_level > exclusion.stack_level
+    assert all(priority.stack_level > p.stack_level for p in exclusions)
     assert (priority.kind, priority.valid_from, priority.valid_to) == ("Absolute", started, ends)
     assert steps(priority) == [(0, 16.0)]
     assert limit_at([exclusion, priority], utc(2025, 1, 15, 18, 59, 59)) == 16.0
@@ -274,7 +289,9 @@ def test_priority_and_exclusion_ids_are_fixed_and_distinct_per_connector() -> No
     )
     schedule = desired_profiles(running, [EVSE, second], few, utc(2025, 1, 15, 1))
     ids = [p.profile_id for e in (EVSE, second) for p in schedule.profiles_for(e.evse_id)]
-    assert ids == [*managed_profile_ids(1), *managed_profile_ids(2)]
+    roles = (EXCLUSION_ROLE, PRIORITY_ROLE, COVER_ROLE)
+    assert ids == [profile_id(connector, role) for connector in (1, 2) for role in roles]
+    assert set(ids) <= {*managed_profile_ids(1), *managed_profile_ids(2)}
     assert len(set(ids)) == 6
     again = desired_profiles(running, [EVSE, second], few, utc(2025, 1, 16, 1))
     assert [p.profile_id for p in again.profiles_for(EVSE.evse_id)] == [ids[0], ids[2]]
@@ -290,7 +307,7 @@ def test_the_cover_lies_beneath_the_exclusion_profile_and_the_priority_above() -
     assert [roles[role].stack_level for role in (COVER_ROLE, EXCLUSION_ROLE, PRIORITY_ROLE)] == [
         0,
         1,
-        2,
+        4,  # above the levels of the exclusion profiles sent ahead when the schedule recurs
     ]
 
 
@@ -340,16 +357,18 @@ def test_zones_without_dst_need_no_timer() -> None:
         assert desired_profiles(evenings, [EVSE], CHARGER, utc(2025, 1, 1)).next_change is None
 
 
-def test_profile_issued_after_dst_keeps_the_local_hours() -> None:
+def test_profile_issued_after_dst_keeps_the_local_hours_and_was_sent_before() -> None:
     evenings = group(window(WEEKDAYS, "18:00", "20:00"))
     before = profiles_at(evenings, utc(2025, 3, 29, 12))
+    old = exclusion_at(evenings, utc(2025, 3, 29, 12))
     after = exclusion_at(evenings, utc(2025, 3, 30, 1))
-    old, _cover = before
     assert after.start_schedule == old.start_schedule - timedelta(hours=1)
     assert limit_at([after], utc(2025, 3, 30, 16)) == 0.0  # 18:00 CEST
-    # The old one stops at the change (an hour off after it); the cover keeps 18:00 out.
-    assert old.valid_to == utc(2025, 3, 30, 1)
+    # The old one stops at the change (an hour off after it); the one after it was sent
+    # the day before, at another stack level, valid from the change: the same profile.
+    assert old.valid_to == after.valid_from == utc(2025, 3, 30, 1)
     assert limit_at([old], utc(2025, 3, 30, 16)) is None
+    assert after in before and after.stack_level != old.stack_level
     assert limit_at(before, utc(2025, 3, 30, 16)) == 0.0
 
 

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from domain.charging_profiles import (
     COVER_ROLE,
-    EXCLUSION_ROLE,
     ChargingProfile,
     cover_prevails_from,
     role_of,
@@ -104,11 +103,12 @@ def test_an_absolute_profile_ends_itself_and_the_cover_holds_after_it() -> None:
 def test_a_weekly_profile_held_across_dst_keeps_the_local_hours() -> None:
     evenings = GroupInput("Europe/Amsterdam", (window(WEEKDAYS, "18:00", "20:00"),))
     held = desired_profiles(evenings, [EVSE], ChargerLimits(), utc(2025, 3, 29, 12))
-    roles = by_role(held.profiles_for(EVSE.evse_id))
-    assert roles[EXCLUSION_ROLE].valid_to == utc(2025, 3, 30, 1)  # the change to CEST
-    # 18:00 and 19:59 CEST a week on: an hour off for the old weekly profile, not for both.
-    assert limit_at(list(roles.values()), utc(2025, 4, 6, 16)) == 0.0
-    assert limit_at(list(roles.values()), utc(2025, 4, 6, 17, 59)) == 0.0
+    profiles = held.profiles_for(EVSE.evse_id)
+    assert profiles[0].valid_to == utc(2025, 3, 30, 1)  # the change to CEST
+    # 18:00 and 19:59 CEST a week on: an hour off for the old weekly profile, not for all.
+    assert limit_at(profiles, utc(2025, 4, 6, 16)) == 0.0
+    assert limit_at(profiles, utc(2025, 4, 6, 17, 59)) == 0.0
+    assert limit_at(profiles, utc(2025, 4, 6, 18)) == 16.0  # 20:00 CEST: exact, not stricter
 
 
 def test_a_zone_without_dst_and_a_weekly_profile_need_no_cover() -> None:
@@ -249,7 +249,13 @@ def test_the_cover_prevails_once_every_profile_above_it_has_ended() -> None:
     amsterdam = desired_profiles(
         GroupInput("Europe/Amsterdam", evenings), [EVSE], ChargerLimits(), now
     )
-    assert cover_prevails_from(amsterdam.profiles_for(EVSE.evse_id)) == utc(2025, 3, 30, 1)
+    # Exact until the third change from now: the profiles of the two periods after this
+    # one were sent ahead of time.
+    assert cover_prevails_from(amsterdam.profiles_for(EVSE.evse_id)) == utc(2026, 3, 29, 1)
+    few_levels = desired_profiles(
+        GroupInput("Europe/Amsterdam", evenings), [EVSE], ChargerLimits(max_stack_level=2), now
+    )
+    assert cover_prevails_from(few_levels.profiles_for(EVSE.evse_id)) == utc(2025, 3, 30, 1)
     kolkata = desired_profiles(GroupInput("Asia/Kolkata", evenings), [EVSE], ChargerLimits(), now)
     assert cover_prevails_from(kolkata.profiles_for(EVSE.evse_id)) is None  # none needed
     # Two stack levels: the priority in the exclusion profile's place, then the cover.

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
 from chargers.profile_payloads import format_utc, ocpp16_payload, ocpp201_payload
-from domain.charging_profiles import ChargingProfile, ChargingSchedulePeriod
+from domain.charging_profiles import PRIORITY_ROLE, ChargingProfile, ChargingSchedulePeriod, role_of
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import ExclusionWindow
 from scheduler.profiles import ChargerLimits, EvseSpec, round_limit
@@ -72,6 +72,10 @@ def instants_in(payload: Any) -> list[str]:
 DEFAULT_CHARGER = ChargerLimits()
 
 
+def by_role(profiles: tuple[ChargingProfile, ...]) -> dict[int, ChargingProfile]:
+    return {role_of(profile.profile_id): profile for profile in profiles}
+
+
 def running_profiles(charger: ChargerLimits = DEFAULT_CHARGER) -> tuple[ChargingProfile, ...]:
     return desired_profiles(RUNNING, [EVSE], charger, NOW).profiles_for(EVSE.evse_id)
 
@@ -124,7 +128,7 @@ def test_ocpp16_payload_reads_like_the_spec_example() -> None:
 
 
 def test_ocpp201_schedule_is_a_list_with_an_id() -> None:
-    priority = ocpp201_payload(running_profiles()[1], 2)
+    priority = ocpp201_payload(by_role(running_profiles())[PRIORITY_ROLE], 2)
     assert priority["evseId"] == 2
     (schedule,) = priority["chargingProfile"]["chargingSchedule"]
     assert schedule["id"] == priority["chargingProfile"]["id"]
@@ -193,4 +197,6 @@ def test_every_payload_validates_against_both_schemas(
         assert all(UTC_Z.match(stamp) for stamp in instants_in(v16) + instants_in(v201))
         assert profile.stack_level <= charger.max_stack_level
         assert profile.start_schedule is not None
-        assert profile.start_schedule <= now < profile.start_schedule + timedelta(days=7)
+        # From now, or from where a profile sent ahead of time starts to be valid.
+        begins = max(now, profile.valid_from or now)
+        assert profile.start_schedule <= begins < profile.start_schedule + timedelta(days=7)

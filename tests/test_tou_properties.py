@@ -137,6 +137,9 @@ def test_a_recurring_profile_is_replaced_when_the_offset_changes(
     (exclusion, *_) = schedule.profiles_for(evse.evse_id)
     if exclusion.kind != "Recurring":
         return
+    if len(exclusion.periods) == 1:  # the same at every offset: it holds for good
+        assert exclusion.valid_to is None
+        return
     end = schedule.next_change or now + OPEN_END
     moments = data.draw(st.lists(st.floats(0, (end - now).total_seconds()), max_size=10))
     for moment in moments:

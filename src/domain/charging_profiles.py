@@ -35,7 +35,12 @@ PRIORITY_ROLE = 2
 # Beneath the exclusion profile: what the charger follows once that one runs out while it
 # is offline (scheduler/cover.py).
 COVER_ROLE = 3
-ROLES = (EXCLUSION_ROLE, PRIORITY_ROLE, COVER_ROLE)
+# The exclusion profiles of the UTC offset periods after the one in force, sent ahead of
+# time (scheduler/stack_levels.py): each offset period's profile takes the role of its
+# number modulo len(EXCLUSION_ROLES), so a period keeps its id and the one it follows
+# three periods on replaces the id that has run out.
+EXCLUSION_ROLES = (EXCLUSION_ROLE, 4, 5)
+ROLES = (EXCLUSION_ROLE, PRIORITY_ROLE, COVER_ROLE, *EXCLUSION_ROLES[1:])
 
 
 def profile_id(connector_id: int, role: int) -> int:
@@ -46,8 +51,13 @@ def profile_id(connector_id: int, role: int) -> int:
 
 
 def role_of(profile_id: int) -> int:
-    """Which of our profiles an id names (EXCLUSION_ROLE, PRIORITY_ROLE or COVER_ROLE)."""
+    """Which of our profiles an id names (one of ROLES)."""
     return (profile_id - _PROFILE_ID_BASE) % 10
+
+
+def is_exclusion(profile_id: int) -> bool:
+    """Whether the id names an exclusion profile, of the offset period in force or a later one."""
+    return role_of(profile_id) in EXCLUSION_ROLES
 
 
 def managed_profile_ids(connector_id: int) -> tuple[int, ...]:
@@ -57,9 +67,11 @@ def managed_profile_ids(connector_id: int) -> tuple[int, ...]:
 
 def cover_prevails_from(profiles: Iterable[ChargingProfile]) -> datetime | None:
     """When a charger holding `profiles`, and nothing newer, falls back on the cover: once
-    every other of them has ended (validTo; OCPP 1.6 §3.13.2). Until then it does exactly
-    what the rule says, after it what the cover allows (less, never more). None: never (no
-    cover, or a profile above it that never ends)."""
+    every other of them has ended (validTo; OCPP 1.6 §3.13.2), the exclusion profiles sent
+    ahead for the offset periods to come included (each valid from where the one before
+    it ends). Until then it does exactly what the rule says, after it what the cover
+    allows (less, never more). None: never (no cover, or a profile above it that never
+    ends)."""
     held = list(profiles)
     if not any(role_of(profile.profile_id) == COVER_ROLE for profile in held):
         return None

@@ -8,12 +8,16 @@ Pure: no I/O, and `now` is always a parameter. Per EVSE it gives
   It ends by itself where it would stop being right (validTo): a recurring one at
   the zone's next UTC offset change, where it would be an hour off, an Absolute one
   where its periods end; the scheduler sends the next one before or then.
-- the *cover* (`cover.py`), one stack level lower, when the exclusion profile can
+- a recurring one is *pre-staged*: beside it, at stack levels of their own, the
+  exclusion profiles of the offset periods after it (validFrom at each change,
+  validTo at the next), as many as the charger's stack levels allow
+  (`stack_levels.py`), so a charger offline at a change still switches then.
+- the *cover* (`cover.py`), at stack level 0, when the last exclusion profile can
   end (Absolute, or a zone with DST) while there are exclusions: what a charger
   offline past that end follows, a recurring superset of the exclusions that never
   runs out.
-- the *priority profile*, while a priority charge runs: a TxDefaultProfile one
-  stack level higher, at the maximum, that ends by itself at the end time.
+- the *priority profile*, while a priority charge runs: a TxDefaultProfile above
+  them all, at the maximum, that ends by itself at the end time.
 
 and `next_change`: when the scheduler must compute and send them again.
 """
@@ -31,7 +35,6 @@ from zoneinfo import ZoneInfo
 
 from domain.charging_profiles import (
     COVER_ROLE,
-    EXCLUSION_ROLE,
     PRIORITY_ROLE,
     ChargingProfile,
     ChargingSchedulePeriod,
@@ -43,16 +46,9 @@ from domain.groups import SmartChargingGroup
 from domain.priority_charge import priority_charge_runs
 from scheduler.cover import cover_schedule, zone_offsets
 from scheduler.profiles import ChargerLimits, EvseSpec, Rate
-from scheduler.utc_offsets import local_midnight, local_week_start, next_offset_change
+from scheduler.stack_levels import StackLevels, stack_levels
+from scheduler.utc_offsets import OffsetPeriod, local_midnight, local_week_start, offset_periods
 from scheduler.week_pattern import DAY, WEEK, Step, WeekPattern
-
-# Stack levels (OCPP 1.6 §3.13.2: the highest stack level valid at a time prevails):
-# the cover beneath the exclusion profile, the priority profile above it. A charger
-# that offers only levels 0 and 1 gets the priority profile in the exclusion profile's
-# place while it runs; the cover beneath keeps the exclusions after it ends.
-COVER_STACK_LEVEL = 0
-EXCLUSION_STACK_LEVEL = 1
-PRIORITY_STACK_LEVEL = 2
 
 RANDOM_DELAY_MAX_SECONDS = 600
 # An Absolute fallback looks this far ahead, and is refreshed this long before it runs out.
@@ -148,8 +144,9 @@ def desired_profiles(
     """The desired profiles of every EVSE of `group` at `now`.
 
     `charger` is one set of limits for all EVSEs, or the limits per EVSE id.
-    Each EVSE's profiles come in this order: the exclusion profile (left out while a
-    priority charge takes its stack level), the priority profile, the cover.
+    Each EVSE's profiles come in this order: the exclusion profiles, of the offset
+    period in force first (left out while a priority charge takes its stack level), the
+    priority profile, the cover.
     `next_change` is the earliest of: the zone's next UTC offset change (while a
     Recurring profile is in use), an Absolute profile's refresh time, and the
     priority charge's end; None if nothing is due.
@@ -170,49 +167,35 @@ def desired_profiles(
 def _evse_profiles(
     group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
 ) -> tuple[tuple[ChargingProfile, ...], datetime | None]:
-    exclusion, change = exclusion_profile(group, evse, charger, now)
+    exclusions, change = exclusion_profiles(group, evse, charger, now)
     priority = priority_profile(group, evse, charger, now) if group.priority_active(now) else None
     levels = stack_levels(charger)
     # OCPP 1.6 §3.13.2: a profile at a stack level another holds replaces it.
     shares_level = priority is not None and levels.priority == levels.exclusion
-    profiles: tuple[ChargingProfile, ...] = () if shares_level else (exclusion,)
+    profiles = () if shares_level else exclusions
     if priority is not None:
         profiles += (priority,)
-    if _needs_cover(group, evse, exclusion, shares_level):
+    if _needs_cover(group, evse, exclusions[-1], shares_level):
         profiles += (cover_profile(group, evse, charger, now),)
     return profiles, change
 
 
 def _needs_cover(
-    group: GroupInput, evse: EvseSpec, exclusion: ChargingProfile, shares_level: bool
+    group: GroupInput, evse: EvseSpec, last: ChargingProfile, shares_level: bool
 ) -> bool:
-    """Whether the exclusion profile can end (or is displaced) while there is something
-    to exclude: without windows, a charger holding nothing charges freely, as the rule
-    says."""
+    """Whether the last exclusion profile can end (or they are displaced) while there is
+    something to exclude: without windows, a charger holding nothing charges freely, as
+    the rule says."""
     if not group.pattern_for(evse.evse_id).excluded:
         return False
-    return shares_level or exclusion.valid_to is not None
+    return shares_level or last.valid_to is not None
 
 
-@dataclass(frozen=True)
-class StackLevels:
-    cover: int
-    exclusion: int
-    priority: int
-
-
-def stack_levels(charger: ChargerLimits) -> StackLevels:
-    """Within ChargeProfileMaxStackLevel; with only 0 and 1, the priority profile takes
-    the exclusion profile's level while it runs (the priority needs the top)."""
-    if charger.max_stack_level >= PRIORITY_STACK_LEVEL:
-        return StackLevels(COVER_STACK_LEVEL, EXCLUSION_STACK_LEVEL, PRIORITY_STACK_LEVEL)
-    return StackLevels(0, 1, 1)
-
-
-def exclusion_profile(
+def exclusion_profiles(
     group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
-) -> tuple[ChargingProfile, datetime | None]:
-    """The exclusion profile and the time it must be replaced by.
+) -> tuple[tuple[ChargingProfile, ...], datetime | None]:
+    """The exclusion profiles, of the offset period in force first, and the time they must
+    be replaced by.
 
     Without exclusion windows this is still sent, as one period at the maximum:
     it has the exclusion profile's id and stack level, so it replaces a profile
@@ -223,19 +206,58 @@ def exclusion_profile(
     pattern, zone = group.pattern_for(evse.evse_id), group.zone
     recurring = _recurring_steps(pattern, charger)
     if recurring is None:
-        return absolute_exclusion_profile(pattern, zone, evse, charger, now)
+        # In real local time already: nothing to stage (its refresh reaches further).
+        absolute, refresh = absolute_exclusion_profile(pattern, zone, evse, charger, now)
+        return (absolute,), refresh
     kind, steps = recurring
-    if kind == "Weekly":
-        start, length = local_week_start(zone, now), WEEK
-    else:
-        start, length = local_midnight(zone, now), DAY
-    # A recurring schedule repeats on a fixed UTC period (OCPP 1.6 §7.37; see the
-    # DST note in §3.13.7): it matches local time only while now's offset holds, so
-    # it ends there (validTo), and a charger offline then falls back on the cover.
-    change = next_offset_change(zone, now)
+    levels = stack_levels(charger)
     rate = evse.rate(charger)
-    profile = _exclusion(evse.connector_id, rate, charger, steps, start, length, kind, change)
-    return profile, change
+    # A recurring schedule repeats on a fixed UTC period (OCPP 1.6 §7.37; see the DST
+    # note in §3.13.7): it matches local time only while one offset holds, so each
+    # period's profile is valid from the change that begins it to the next, at its own
+    # stack level; a charger offline past the last falls back on the cover.
+    if len(steps) == 1:  # the same at every offset (no windows, or all day): for good
+        periods: tuple[OffsetPeriod, ...] = (OffsetPeriod(0, None, None),)
+    else:
+        periods = offset_periods(zone, now, levels.slots)
+    profiles = tuple(
+        _period_exclusion(evse.connector_id, rate, levels, (kind, steps), zone, period, now)
+        for period in periods
+    )
+    return profiles, periods[0].end
+
+
+def _period_exclusion(
+    connector_id: int,
+    rate: Rate,
+    levels: StackLevels,
+    recurring: tuple[RecurrencyKind, tuple[Step, ...]],
+    zone: ZoneInfo,
+    period: OffsetPeriod,
+    now: datetime,
+) -> ChargingProfile:
+    """One offset period's recurring exclusion profile, its schedule started at local
+    midnight (Monday's, when Weekly) at that period's offset: from `now` for the period in
+    force, from its first instant for one to come. Computed again later, the same profile
+    but for a start whole weeks (days) on, which the delivery keeps as unchanged."""
+    kind, steps = recurring
+    at = now if period.start is None or period.start <= now else period.start
+    start = local_week_start(zone, at) if kind == "Weekly" else local_midnight(zone, at)
+    length = WEEK if kind == "Weekly" else DAY
+    slot = levels.slot(period.number)
+    return ChargingProfile(
+        profile_id=levels.exclusion_id(connector_id, slot),
+        stack_level=levels.exclusions[slot],
+        purpose="TxDefaultProfile",
+        kind="Recurring",
+        recurrency_kind=kind,
+        valid_from=period.start,
+        valid_to=period.end,
+        rate_unit=rate.unit,
+        start_schedule=start,
+        duration=length,
+        periods=_periods(steps, rate),
+    )
 
 
 @lru_cache(maxsize=PATTERN_CACHE_SIZE)
@@ -266,39 +288,25 @@ def absolute_exclusion_profile(
     steps = pattern.steps_in_utc(zone, start, start + ABSOLUTE_HORIZON)
     covered = steps[: charger.max_periods]
     end = steps[len(covered)][0] if len(steps) > len(covered) else horizon
-    rate = evse.rate(charger)
-    valid_to = start + timedelta(seconds=end)
-    profile = _exclusion(evse.connector_id, rate, charger, covered, start, end, None, valid_to)
+    rate, levels = evse.rate(charger), stack_levels(charger)
+    profile = ChargingProfile(
+        profile_id=levels.exclusion_id(evse.connector_id, 0),
+        stack_level=levels.exclusion,
+        purpose="TxDefaultProfile",
+        kind="Absolute",
+        recurrency_kind=None,
+        valid_from=None,
+        valid_to=start + timedelta(seconds=end),
+        rate_unit=rate.unit,
+        start_schedule=start,
+        duration=end,
+        periods=_periods(covered, rate),
+    )
     # A refresh within the last covered period always reaches further; before
     # the second period starts it would not (with one period, only `end` can).
     margin = int(ABSOLUTE_REFRESH_MARGIN.total_seconds())
     refresh = max(end - margin, covered[1][0] if len(covered) > 1 else end)
     return profile, start + timedelta(seconds=refresh)
-
-
-def _exclusion(
-    connector_id: int,
-    rate: Rate,
-    charger: ChargerLimits,
-    steps: Sequence[Step],
-    start: datetime,
-    duration: int,
-    recurrency: RecurrencyKind | None,
-    valid_to: datetime | None,
-) -> ChargingProfile:
-    return ChargingProfile(
-        profile_id=profile_id(connector_id, EXCLUSION_ROLE),
-        stack_level=stack_levels(charger).exclusion,
-        purpose="TxDefaultProfile",
-        kind="Absolute" if recurrency is None else "Recurring",
-        recurrency_kind=recurrency,
-        valid_from=None,
-        valid_to=valid_to,
-        rate_unit=rate.unit,
-        start_schedule=start,
-        duration=duration,
-        periods=_periods(steps, rate),
-    )
 
 
 def _periods(steps: Sequence[Step], rate: Rate) -> tuple[ChargingSchedulePeriod, ...]:

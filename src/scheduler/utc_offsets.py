@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,12 @@ _STEP = 24 * 3600
 # How far ahead a change counts. A zone with no change within two years (no
 # DST) gets no timer; the scheduler re-runs on every change to the group anyway.
 OFFSET_CHANGE_HORIZON = timedelta(days=731)
+# Offset periods are numbered by the changes since this instant, whenever they are worked
+# out, so a period keeps its number (tou.py names a period's profile by it).
+PERIODS_NUMBERED_FROM = 2000  # 1 January, 00:00 UTC
+# How far back the start of the period in force is looked for: no change since (zones
+# without DST), no start.
+EARLIEST_YEAR = 1970
 
 
 def offset_at(zone: ZoneInfo, instant: datetime) -> timedelta:
@@ -104,3 +111,61 @@ def local_midnight(zone: ZoneInfo, now: datetime, days_back: int = 0) -> datetim
 def local_week_start(zone: ZoneInfo, now: datetime) -> datetime:
     """UTC instant of this week's local Monday 00:00, at the offset in force now."""
     return local_midnight(zone, now, days_back=now.astimezone(zone).weekday())
+
+
+@dataclass(frozen=True)
+class OffsetPeriod:
+    """[start, end) at one UTC offset. `number`: the zone's changes from 1 January
+    PERIODS_NUMBERED_FROM (UTC) up to `start`, negative before it, so consecutive periods
+    have consecutive numbers. `start` None: no change since EARLIEST_YEAR; `end` None:
+    none within OFFSET_CHANGE_HORIZON."""
+
+    number: int
+    start: datetime | None
+    end: datetime | None
+
+
+def offset_periods(zone: ZoneInfo, now: datetime, count: int) -> tuple[OffsetPeriod, ...]:
+    """The offset period in force at `now` and up to `count - 1` after it (fewer when one
+    never ends)."""
+    year = now.astimezone(UTC).year
+    passed = [change for change in _year_changes(zone, year) if change <= now]
+    number = _changes_before_year(zone, year) + len(passed)
+    start = passed[-1] if passed else _last_change_before(zone, year)
+    periods = [OffsetPeriod(number, start, next_offset_change(zone, now))]
+    while len(periods) < count and (end := periods[-1].end) is not None:
+        periods.append(OffsetPeriod(periods[-1].number + 1, end, next_offset_change(zone, end)))
+    return tuple(periods)
+
+
+def _year_start(year: int) -> int:
+    return int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+
+
+@functools.lru_cache(maxsize=65_536)
+def _year_changes(zone: ZoneInfo, year: int) -> tuple[datetime, ...]:
+    """The zone's changes in (1 January of `year`, 1 January of the next], UTC."""
+    changes: list[datetime] = []
+    low, end = _year_start(year), _year_start(year + 1)
+    while low < end and (change := _change_from(zone, low, end - low)) is not None:
+        changes.append(change)
+        low = int(change.timestamp())
+    return tuple(changes)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _changes_before_year(zone: ZoneInfo, year: int) -> int:
+    """The changes from 1 January PERIODS_NUMBERED_FROM to 1 January of `year` (negative:
+    those from `year` to PERIODS_NUMBERED_FROM)."""
+    if year == PERIODS_NUMBERED_FROM:
+        return 0
+    if year > PERIODS_NUMBERED_FROM:
+        return _changes_before_year(zone, year - 1) + len(_year_changes(zone, year - 1))
+    return _changes_before_year(zone, year + 1) - len(_year_changes(zone, year))
+
+
+def _last_change_before(zone: ZoneInfo, year: int) -> datetime | None:
+    for earlier in range(year - 1, EARLIEST_YEAR - 1, -1):
+        if changes := _year_changes(zone, earlier):
+            return changes[-1]
+    return None
