@@ -165,3 +165,37 @@ def window_edges(
                 instant = wall.astimezone(UTC)
                 edges.extend(instant + timedelta(seconds=d) for d in (-1, 0, 1))
     return [edge for edge in edges if start <= edge < end]
+
+
+# --- OCPP 2.1 stations that keep the group's local time (scheduler/local_time.py) ---------
+
+# DST at its hardest: a 30-minute change (Lord Howe), a :45 offset (Chatham), the change at
+# midnight (Havana, Santiago), a negative DST in tzdata (Dublin), one around Ramadan
+# (Casablanca), two hours at once (Troll), the southern hemisphere, and the usual ones.
+HARD_DST_ZONES = (
+    "Europe/London",
+    "Europe/Amsterdam",
+    "Europe/Dublin",
+    "America/New_York",
+    "America/St_Johns",
+    "America/Havana",
+    "America/Santiago",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Africa/Casablanca",
+    "Antarctica/Troll",
+    "Asia/Gaza",
+)
+
+
+def local_time_charger(
+    time_zone: str, *, randomized_delay: bool = False, priority_charging: bool = False
+) -> ChargerLimits:
+    """A 2.1 station whose clock keeps `time_zone`, holding every period a week can need."""
+    return ChargerLimits(
+        max_periods=1024,
+        max_stack_level=1,
+        local_time_zone=time_zone,
+        randomized_delay=randomized_delay,
+        priority_charging=priority_charging,
+    )

@@ -69,10 +69,11 @@ class Held:
             return
         if step.profile is not None:
             # OCPP 1.6 §3.13.2, §5.16.4: a profile replaces the one of the same stack level
-            # and purpose, whatever its id.
-            level = step.profile.stack_level
+            # and purpose, whatever its id (a 2.1 PriorityCharging profile at level 0 does
+            # not replace the exclusion profile there).
+            level, purpose = step.profile.stack_level, step.profile.purpose
             for other, held in self._known.items():
-                if held is not None and held.stack_level == level:
+                if held is not None and (held.stack_level, held.purpose) == (level, purpose):
                     self._known[other] = None
         self._known[step.profile_id] = step.profile
 

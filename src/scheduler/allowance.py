@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from domain.charging_profiles import (
     PRIORITY_ROLE,
@@ -62,17 +63,17 @@ class Allowance:
 
 
 def allowance_of(
-    profiles: Sequence[ChargingProfile], at: datetime, rate: Rate
+    profiles: Sequence[ChargingProfile], at: datetime, rate: Rate, zone: ZoneInfo | None = None
 ) -> tuple[Reason, float, RateUnit]:
     """What `profiles` allow at `at`: the limit the charger applies (`limit_at`), and why.
 
     The priority profile prevailing means priority; a limit of 0 an exclusion; anything
     else, or no profile in force (the charger is then not limited), free.
     """
-    prevailing = prevailing_profile(profiles, at)
+    prevailing = prevailing_profile(profiles, at, zone=zone)
     if prevailing is None:
         return "free", rate.limit, rate.unit
-    limit = limit_at(profiles, at)
+    limit = limit_at(profiles, at, zone=zone)
     assert limit is not None  # a profile prevails
     if role_of(prevailing.profile_id) == PRIORITY_ROLE:
         return "priority", limit, prevailing.rate_unit
@@ -95,9 +96,10 @@ def allowances(
         if stop <= cursor:
             raise RuntimeError(f"the schedule does not advance at {cursor.isoformat()}")
         profiles = desired.profiles_for(evse.evse_id)
-        instants = change_instants(profiles, cursor, stop)
+        # An OCPP 2.1 station reads useLocalTime schedules in the group's zone (local_time.py).
+        instants = change_instants(profiles, cursor, stop, group.zone)
         for begin, finish in zip(instants, [*instants[1:], stop], strict=True):
-            reason, limit, unit = allowance_of(profiles, begin, rate)
+            reason, limit, unit = allowance_of(profiles, begin, rate, group.zone)
             yield Allowance(reason, limit, unit, begin, finish)
         cursor = stop
 

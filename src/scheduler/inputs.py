@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from domain.capabilities import ChargerFeatures
 from domain.charge_points import ChargePoint
 from domain.errors import NotFound
 from domain.evse_limits import recorded_limits
@@ -15,6 +16,7 @@ from domain.evses import Evse
 from domain.exclusion_times import parse_windows
 from domain.groups import SmartChargingGroup
 from domain.service import SmartCharging
+from scheduler.local_time import limits_with
 from scheduler.profiles import ChargerLimits, EvseSpec
 from scheduler.tou import GroupInput
 
@@ -28,14 +30,21 @@ class GroupInputs:
 
 
 def limits_or_defaults(
-    rate_units: Iterable[str] | None, max_periods: int | None, max_stack_level: int | None
+    rate_units: Iterable[str] | None,
+    max_periods: int | None,
+    max_stack_level: int | None,
+    features: ChargerFeatures | None = None,
 ) -> ChargerLimits:
-    """What the charger told us (GetConfiguration), else OCPP's common defaults."""
+    """What the charger told us (GetConfiguration, GetVariables), else OCPP's common
+    defaults; an OCPP 2.1 station's features too (local_time.limits_with)."""
     defaults = ChargerLimits()
-    return ChargerLimits(
-        rate_units=tuple(rate_units or ()) or defaults.rate_units,
-        max_periods=max_periods or defaults.max_periods,
-        max_stack_level=max_stack_level or defaults.max_stack_level,
+    return limits_with(
+        ChargerLimits(
+            rate_units=tuple(rate_units or ()) or defaults.rate_units,
+            max_periods=max_periods or defaults.max_periods,
+            max_stack_level=max_stack_level or defaults.max_stack_level,
+        ),
+        features,
     )
 
 
@@ -51,7 +60,9 @@ def limits_of(charger: ChargePoint | None) -> ChargerLimits:
     """What the charger reported, else the defaults (a charger without a password yet)."""
     if charger is None:
         return ChargerLimits()
-    return limits_or_defaults(charger.rate_units, charger.max_periods, charger.max_stack_level)
+    return limits_or_defaults(
+        charger.rate_units, charger.max_periods, charger.max_stack_level, charger.features
+    )
 
 
 def group_inputs(service: SmartCharging, group: SmartChargingGroup) -> GroupInputs:
@@ -103,4 +114,10 @@ def charger_limits_from_row(row: dict[str, Any]) -> ChargerLimits:
         row.get("charger_rate_units"),
         row.get("charger_max_periods"),
         row.get("charger_max_stack_level"),
+        ChargerFeatures(
+            bool(row.get("charger_local_time")),
+            bool(row.get("charger_randomized_delay")),
+            bool(row.get("charger_priority_charging")),
+            row.get("charger_clock_zone"),
+        ),
     )

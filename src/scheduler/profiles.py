@@ -26,7 +26,7 @@ def round_limit(value: float) -> float:
 
 @dataclass(frozen=True)
 class ChargerLimits:
-    """What a charger accepts (OCPP 1.6 §3.13.5 configuration keys).
+    """What a charger accepts (OCPP 1.6 §3.13.5 configuration keys; 2.1's device model).
 
     `rate_units` is ChargingScheduleAllowedChargingRateUnit, `max_periods`
     ChargingScheduleMaxPeriods, `max_stack_level` ChargeProfileMaxStackLevel.
@@ -35,6 +35,12 @@ class ChargerLimits:
     rate_units: tuple[str, ...] = ("A", "W")
     max_periods: int = 24
     max_stack_level: int = 10
+    # OCPP 2.1 (domain.capabilities.ChargerFeatures; scheduler/local_time.py): the zone the
+    # station reads useLocalTime schedules in (None: it does not take them, or its zone is
+    # unknown), and whether it takes randomizedDelay and the PriorityCharging purpose.
+    local_time_zone: str | None = None
+    randomized_delay: bool = False
+    priority_charging: bool = False
 
     def __post_init__(self) -> None:
         units = tuple(unit.strip().upper() for unit in self.rate_units)

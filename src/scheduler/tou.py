@@ -45,6 +45,7 @@ from domain.exclusion_times import ExclusionWindow
 from domain.groups import SmartChargingGroup
 from domain.priority_charge import priority_charge_runs
 from scheduler.cover import cover_schedule, zone_offsets
+from scheduler.local_time import local_time_profiles
 from scheduler.profiles import ChargerLimits, EvseSpec, Rate
 from scheduler.stack_levels import StackLevels, stack_levels
 from scheduler.utc_offsets import OffsetPeriod, local_midnight, local_week_start, offset_periods
@@ -167,6 +168,9 @@ def desired_profiles(
 def _evse_profiles(
     group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
 ) -> tuple[tuple[ChargingProfile, ...], datetime | None]:
+    in_local_time = local_time_profiles(group, evse, charger, now)  # OCPP 2.1
+    if in_local_time is not None:
+        return in_local_time
     exclusions, change = exclusion_profiles(group, evse, charger, now)
     priority = priority_profile(group, evse, charger, now) if group.priority_active(now) else None
     levels = stack_levels(charger)
