@@ -27,6 +27,7 @@ from domain.charging_profiles import (
     ChargingSchedulePeriod,
     profile_id,
 )
+from domain.exclusion_times import ExclusionWindow
 from peer.ocpp_chargers import basic_auth, open_charger
 from peer.scenario import (
     PASSWORD,
@@ -298,3 +299,52 @@ def test_what_only_21_has_is_never_rendered_for_older_versions():
             ocpp16_payload(profile, 1)
         with pytest.raises(NotForThisVersion):
             ocpp201_payload(profile, 1)
+
+
+def test_with_the_scheduler_a_21_station_gets_one_local_time_profile_once_its_clock_follows(
+    runtime: Runtime, gateway: Gateway
+):
+    """The story end to end: a station keeping UTC joins a group in Amsterdam. It gets the
+    2.0.1 profiles in UTC first; once its clock keeps Amsterdam time, one useLocalTime
+    profile (the UTC ones cleared); a priority charge is a PriorityCharging profile put to
+    use for the car's session."""
+    scheduler = runtime.start_scheduler()
+    scheduler.leader_poll_seconds = 0.1
+    assert scheduler.is_leader.wait(10)
+    (evse_id,) = register(runtime, "CS-21-STORY")
+    evening = ExclusionWindow.parse({"weekdays": ["mon"], "start": "17:00", "end": "21:00"})
+    group_id, position = runtime.service.groups.create_group(
+        name="Story", time_zone="Europe/Amsterdam", actor=Actor.system(),
+        evse_ids=[evse_id], exclusion_windows=[evening],
+    )  # fmt: skip
+    assert runtime.context.view.wait_for(position, 10)
+
+    def desired() -> tuple[ChargingProfile, ...]:
+        return runtime.service.delivery(evse_id).desired
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CS-21-STORY", PASSWORD, "ocpp2.1")
+        station = session.charger
+        await station.expect("GetVariables")
+        await station.expect("SetVariables")
+        await station.call(transaction_started())
+        local = await wait_until(
+            lambda: (held := desired()) and all(p.use_local_time for p in held) and held
+        )
+        (exclusion,) = local
+        sent = await station.expect("SetChargingProfile")
+        while sent != ocpp21_payload(exclusion, 1):  # the UTC ones came first
+            sent = await station.expect("SetChargingProfile")
+        assert exclusion.valid_to is None and exclusion.stack_level == 0
+
+        await asyncio.to_thread(
+            lambda: runtime.service.groups.start_priority_charge(
+                group_id, Actor.system(), duration=timedelta(hours=1)
+            )
+        )
+        boost = await station.expect("SetChargingProfile")
+        assert boost["chargingProfile"]["chargingProfilePurpose"] == "PriorityCharging"
+        assert (await station.expect("UsePriorityCharging"))["transactionId"] == "TX-21"
+        await session.close()
+
+    asyncio.run(scenario())
