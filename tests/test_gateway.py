@@ -20,6 +20,7 @@ from conftest import OCPP_CALL_TIMEOUT
 from domain.actors import Actor
 from peer.ocpp_chargers import Received, Session, open_charger
 from peer.scenario import (
+    CLEARED_BESIDE,
     PASSWORD,
     UTC_Z,
     answers,
@@ -27,6 +28,7 @@ from peer.scenario import (
     charger_row,
     cover,
     desire,
+    every_answer,
     exclusion,
     now_utc,
     priority,
@@ -88,8 +90,7 @@ def test_a_16_charger_boots_charges_and_gets_its_profiles(runtime: Runtime, gate
         assert sent == [ocpp16_payload(profile, 1) for profile in wanted]
         for payload in sent:
             assert_wire_rules(payload)
-        accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
-        await wait_until(lambda: answers(runtime, evse_id) == accepted)
+        await wait_until(lambda: answers(runtime, evse_id) == every_answer("Accepted"))
 
         await session.charger.call(
             call16.StopTransaction(
@@ -118,8 +119,10 @@ def test_managed_profiles_not_desired_are_cleared(runtime: Runtime, gateway: Gat
         # OCPP 1.6 §5.5: cleared by id, those of the priority profile and the cover not desired
         assert await session.charger.expect("ClearChargingProfile") == {"id": 1012}
         assert await session.charger.expect("ClearChargingProfile") == {"id": 1013}
-        accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
-        await wait_until(lambda: answers(runtime, evse_id) == accepted)
+        # and those of the exclusion profiles of later offset periods, sent ahead of time
+        assert await session.charger.expect("ClearChargingProfile") == {"id": 1014}
+        assert await session.charger.expect("ClearChargingProfile") == {"id": 1015}
+        await wait_until(lambda: answers(runtime, evse_id) == every_answer("Accepted"))
         await session.close()
 
     asyncio.run(scenario())
@@ -133,7 +136,7 @@ def test_a_charger_is_asked_each_thing_once_per_connection_and_sent_only_changes
     runtime: Runtime, gateway: Gateway
 ):
     (evse_id,) = register(runtime, "CP-CALLS")
-    every = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
+    every = every_answer("Accepted")
 
     async def scenario() -> None:
         session = await open_charger(gateway.url, "CP-CALLS", PASSWORD)
@@ -141,27 +144,30 @@ def test_a_charger_is_asked_each_thing_once_per_connection_and_sent_only_changes
         await boots_and_reports(runtime, session)
         await asyncio.to_thread(desire, runtime, evse_id, exclusion(), cover())
         await charger.expect_set_profiles(2)
-        await charger.expect("ClearChargingProfile")
+        for _ in range(CLEARED_BESIDE):
+            await charger.expect("ClearChargingProfile")
         await wait_until(lambda: answers(runtime, evse_id) == every)
         # Its configuration once (on connecting, not again after the BootNotification),
-        # the priority profile's id cleared once, each desired profile set once.
+        # each id not desired cleared once, each desired profile set once.
         assert calls(charger.log) == {
             "GetConfiguration": 1,
-            "ClearChargingProfile": 1,
+            "ClearChargingProfile": CLEARED_BESIDE,
             "SetChargingProfile": 2,
         }
 
+        # Ids cleared on this connection are not cleared again, nor answered for again.
+        held = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
         charger.log.clear()
         boost = priority()
         await asyncio.to_thread(desire, runtime, evse_id, exclusion(), boost, cover())
         assert await charger.expect_set_profiles(1) == [ocpp16_payload(boost, 1)]
-        await wait_until(lambda: answers(runtime, evse_id) == every)
+        await wait_until(lambda: answers(runtime, evse_id) == held)
         assert calls(charger.log) == {"SetChargingProfile": 1}  # a priority start: one call
 
         charger.log.clear()
         await asyncio.to_thread(desire, runtime, evse_id, exclusion(), cover())
         assert await charger.expect("ClearChargingProfile") == {"id": 1012}
-        await wait_until(lambda: answers(runtime, evse_id) == every)
+        await wait_until(lambda: answers(runtime, evse_id) == held)
         assert calls(charger.log) == {"ClearChargingProfile": 1}  # its end: one call
         await session.close()
 
@@ -176,7 +182,7 @@ def test_a_charger_is_asked_each_thing_once_per_connection_and_sent_only_changes
         await again.charger.expect("GetConfiguration")
         assert calls(again.charger.log) == {
             "GetConfiguration": 1,
-            "ClearChargingProfile": 1,
+            "ClearChargingProfile": CLEARED_BESIDE,
             "SetChargingProfile": 2,
         }
         await again.close()
@@ -191,15 +197,14 @@ def test_a_retry_sends_only_what_was_not_accepted(runtime: Runtime, gateway: Gat
         session = await open_charger(gateway.url, "CP-RETRY", PASSWORD)
         session.charger.set_profile_answer = "Rejected"
         await asyncio.to_thread(desire, runtime, evse_id, exclusion())
-        refused = {"1011": "Rejected", "1012": "Accepted", "1013": "Accepted"}
+        refused = every_answer("Accepted", **{"1011": "Rejected"})
         await wait_until(lambda: answers(runtime, evse_id) == refused)
         session.charger.log.clear()
 
         session.charger.set_profile_answer = "Accepted"
         await asyncio.to_thread(runtime.service.deliveries.request_retry, evse_id, 1)
         assert await session.charger.expect("SetChargingProfile") == ocpp16_payload(exclusion(), 1)
-        accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
-        await wait_until(lambda: answers(runtime, evse_id) == accepted)
+        await wait_until(lambda: answers(runtime, evse_id) == every_answer("Accepted"))
         assert [r.action for r in session.charger.log] == ["SetChargingProfile"]
         await session.close()
 
@@ -220,11 +225,10 @@ def test_a_silent_charger_times_out_without_slowing_another(runtime: Runtime, ga
         await asyncio.to_thread(desire, runtime, other_evse, exclusion(), priority())
         await other.charger.expect_set_profiles(2, timeout=OCPP_CALL_TIMEOUT)
         assert time.monotonic() - started < OCPP_CALL_TIMEOUT
-        accepted = {"1011": "Accepted", "1012": "Accepted", "1013": "Accepted"}
-        await wait_until(lambda: answers(runtime, other_evse) == accepted)
+        await wait_until(lambda: answers(runtime, other_evse) == every_answer("Accepted"))
         assert answers(runtime, silent_evse) == {}  # still waiting for the silent one
 
-        timed_out = {"1011": "Timeout", "1012": "Timeout", "1013": "Timeout"}
+        timed_out = every_answer("Timeout")
         await wait_until(lambda: answers(runtime, silent_evse) == timed_out, timeout=30)
         await silent.close()
         await other.close()

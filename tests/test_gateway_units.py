@@ -112,21 +112,31 @@ def profile(profile_id: int, stack_level: int = 1, limit: float = 16.0) -> Charg
     )
 
 
+# The ids of the exclusion profiles sent ahead for later offset periods, on connector 1.
+AHEAD = (1014, 1015)
+
+
 def held_after(*answered: tuple[Step, str]) -> Held:
+    """What a connection knows after these answers, the ids sent ahead known cleared."""
     held = Held()
-    for step, status in answered:
+    for step, status in (*((Step(i, None), "Accepted") for i in AHEAD), *answered):
         held.answered(step, status)
     return held
 
 
 def test_a_new_connection_clears_our_other_ids_then_sets_every_desired_profile():
     steps = plan([profile(1011)], 3, Held(), 1, {Reason.CONNECTED}, sent_version=3)
-    assert steps == [Step(1012, None), Step(1013, None), Step(1011, profile(1011))]
+    assert steps == [
+        Step(1012, None),
+        Step(1013, None),
+        *(Step(i, None) for i in AHEAD),
+        Step(1011, profile(1011)),
+    ]
 
 
 def test_desired_profiles_already_sent_on_this_connection_are_not_sent_again():
     assert plan([profile(1011)], 3, Held(), 1, {Reason.DESIRED}, sent_version=3) == []
-    assert len(plan([profile(1011)], 4, Held(), 1, {Reason.DESIRED}, sent_version=3)) == 3
+    assert len(plan([profile(1011)], 4, Held(), 1, {Reason.DESIRED}, sent_version=3)) == 5
 
 
 def test_only_what_changed_is_sent_and_only_ids_the_charger_may_hold_are_cleared():
@@ -149,11 +159,29 @@ def test_only_what_changed_is_sent_and_only_ids_the_charger_may_hold_are_cleared
 def test_an_id_whose_call_failed_may_hold_anything():
     exclusion = profile(1011)
     held = held_after((Step(1011, exclusion), "Timeout"), (Step(1012, None), "Error"))
+    held.answered(Step(1015, None), "Timeout")
     assert plan([exclusion], 2, held, 1, {Reason.RETRY}, sent_version=2) == [
         Step(1012, None),
         Step(1013, None),
+        Step(1015, None),
         Step(1011, exclusion),
     ]
+
+
+def test_after_a_dst_change_only_the_period_new_at_the_end_is_set_in_the_ended_ones_place():
+    """The period in force and the next were sent ahead; the one that ended (1011, level
+    1) is replaced by the period after the last (the same id and level, another validity)."""
+    ended, now, next_ = profile(1011), profile(1014, 2), profile(1015, 3)
+    held = held_after(
+        (Step(1012, None), "Accepted"),
+        (Step(1013, None), "Accepted"),
+        (Step(1011, ended), "Accepted"),
+        (Step(1014, now), "Accepted"),
+        (Step(1015, next_), "Accepted"),
+    )
+    later = profile(1011, limit=10.0)
+    steps = plan([now, next_, later], 4, held, 1, {Reason.DESIRED}, sent_version=3)
+    assert steps == [Step(1011, later)]
 
 
 def test_a_profile_set_at_the_stack_level_of_another_id_replaces_it():
@@ -201,6 +229,8 @@ def test_an_evse_desiring_nothing_has_all_our_profiles_cleared():
         Step(1021, None),
         Step(1022, None),
         Step(1023, None),
+        Step(1024, None),
+        Step(1025, None),
     ]
 
 

@@ -85,13 +85,14 @@ def test_the_evse_pages_say_until_when_a_charger_offline_keeps_the_schedule(
     late_group: dict[str, object],
     runtime: Runtime,
 ) -> None:
-    """A Weekly profile ends at the change to summer time, 30 March 02:00 CET; after it, a
-    charger still offline follows the cover."""
+    """A Weekly profile ends at the change to summer time, 30 March 02:00 CET, and those of
+    the two offset periods after it, sent ahead of time, at the one a year later; after
+    that, a charger still offline follows the cover."""
     service, view = runtime.service, runtime.context.view
     group_id = late_group["id"]
     service.chargers.set_charger_password(LATE_CHARGER, "charger-secret-0001", Actor.system())
     assert view.wait_for(service.chargers.charger_connected(LATE_CHARGER, "gw", "ocpp1.6"), 10)
-    exactly = "it keeps to this schedule exactly until Sun 30 Mar, 03:00 CEST"
+    exactly = "it keeps to this schedule exactly until Sun 29 Mar 2026, 03:00 CEST"
     online = f"If it goes offline now, {exactly}, {STRICTER}"
     operator = PageClient(server)
     operator.log_in(*operator_credentials)

@@ -20,6 +20,7 @@ from domain.charging_profiles import (
     PRIORITY_ROLE,
     ChargingProfile,
     ChargingSchedulePeriod,
+    managed_profile_ids,
     profile_id,
 )
 from domain.evse_limits import EvseLimits
@@ -124,6 +125,18 @@ async def wait_until(check: Callable[[], T], timeout: float = 10.0) -> T:
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {check}")
         await asyncio.sleep(0.02)
+
+
+def every_answer(status: str, **by_id: str) -> dict[str, str]:
+    """An answer for each of our ids on connector 1, set or cleared: `status`, or that of
+    its id in `by_id` (`every_answer("Accepted", **{"1011": "Rejected"})`)."""
+    return {str(i): by_id.get(str(i), status) for i in managed_profile_ids(1)}
+
+
+# Of our ids on a connector, those a delivery of the exclusion profile and the cover clears
+# on a new connection: the priority profile's and those of the exclusion profiles of later
+# offset periods.
+CLEARED_BESIDE = len(managed_profile_ids(1)) - 2
 
 
 def answers(runtime: Runtime, evse_id: UUID) -> dict[str, Any]:

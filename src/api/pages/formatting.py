@@ -23,13 +23,17 @@ DASH = "\N{EN DASH}"  # between the ends of a range of days or times
 DAY_NAMES = dict(zip(WEEKDAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
 
 
-def local(moment: datetime | None, zone: str | ZoneInfo = "UTC") -> str:
-    """'Mon 3 Mar, 17:05 CET' in the given time zone."""
+def local(
+    moment: datetime | None, zone: str | ZoneInfo = "UTC", *, now: datetime | None = None
+) -> str:
+    """'Mon 3 Mar, 17:05 CET' in the given time zone; 'Sun 29 Mar 2026, 03:00 CEST' when
+    `now` is given and the moment is 300 days or more from it."""
     if moment is None:
         return ""
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
     at = moment.astimezone(tz)
-    return f"{DAY_NAMES[WEEKDAYS[at.weekday()]]} {at.day} {at:%b}, {at:%H:%M} {at.tzname()}"
+    year = "" if now is None or abs(moment - now) < timedelta(days=300) else f" {at.year}"
+    return f"{DAY_NAMES[WEEKDAYS[at.weekday()]]} {at.day} {at:%b}{year}, {at:%H:%M} {at.tzname()}"
 
 
 def clock(

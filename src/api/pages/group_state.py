@@ -240,7 +240,7 @@ def offline_words(
         "safe but stricter until it is back online: never in an exclusion time,"
         " but it may charge in fewer hours than allowed"
     )
-    when = local(until, zone)
+    when = local(until, zone, now=now)  # a year ahead, as far as profiles are sent ahead
     if until <= now:
         return f"{lead}, it kept to this schedule exactly until {when}; since then {stricter}."
     return f"{lead}, it keeps to this schedule exactly until {when}, then {stricter}."
