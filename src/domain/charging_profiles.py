@@ -37,8 +37,8 @@ PRIORITY_ROLE = 2
 COVER_ROLE = 3
 # The exclusion profiles of the UTC offset periods after the one in force, sent ahead of
 # time (scheduler/stack_levels.py): each offset period's profile takes the role of its
-# number modulo len(EXCLUSION_ROLES), so a period keeps its id and the one it follows
-# three periods on replaces the id that has run out.
+# number modulo len(EXCLUSION_ROLES), so a period keeps its id whenever it is worked out,
+# and the period new at the end takes the id of the one that has just ended.
 EXCLUSION_ROLES = (EXCLUSION_ROLE, 4, 5)
 ROLES = (EXCLUSION_ROLE, PRIORITY_ROLE, COVER_ROLE, *EXCLUSION_ROLES[1:])
 
