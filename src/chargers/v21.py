@@ -68,8 +68,10 @@ def capabilities_from(results: list[dict[str, Any]]) -> ChargerCapabilities:
         smart(LOCAL_TIME), smart(RANDOMIZED_DELAY), smart(PURPOSES), values.get((CLOCK, TIME_ZONE))
     )
     return ChargerCapabilities.from_charger(
-        *(Reported(name, smart(name)) for name in (PERIODS, RATE_UNIT, STACK_LEVEL)),
-        features=features,
+        Reported(PERIODS, smart(PERIODS)),
+        Reported(RATE_UNIT, smart(RATE_UNIT)),
+        Reported(STACK_LEVEL, smart(STACK_LEVEL)),
+        features,
     )
 
 
