@@ -30,9 +30,10 @@ MAX_TRANSACTION_ID = 2**31 - 1  # a JSON integer any charger can hold
 def capabilities_from(configuration_keys: list[dict[str, Any]] | None) -> ChargerCapabilities:
     """§6.24 GetConfiguration.conf: the keys' values as text; nonsense becomes a default."""
     values = {item.get("key"): item.get("value") for item in configuration_keys or []}
-    return ChargerCapabilities.from_charger(
-        *(Reported(key, values.get(key)) for key in (MAX_PERIODS, RATE_UNITS, MAX_STACK_LEVEL))
+    periods, units, level = (
+        Reported(key, values.get(key)) for key in (MAX_PERIODS, RATE_UNITS, MAX_STACK_LEVEL)
     )
+    return ChargerCapabilities.from_charger(periods, units, level)
 
 
 class ChargePoint16(ChargerConnection):

@@ -37,9 +37,10 @@ def capabilities_from(results: list[dict[str, Any]]) -> ChargerCapabilities:
         for result in results
         if result.get("attribute_status") == "Accepted"
     }
-    return ChargerCapabilities.from_charger(
-        *(Reported(name, values.get(name)) for name in (PERIODS, RATE_UNIT, STACK_LEVEL))
+    periods, unit, level = (
+        Reported(name, values.get(name)) for name in (PERIODS, RATE_UNIT, STACK_LEVEL)
     )
+    return ChargerCapabilities.from_charger(periods, unit, level)
 
 
 class ChargePoint201(ChargerConnection):

@@ -7,6 +7,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from domain.errors import Forbidden
+from domain.immutable import Immutable
 
 
 class Role(StrEnum):
@@ -16,7 +17,7 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True)
-class Actor:
+class Actor(Immutable):
     user_id: UUID | None
     role: Role
 

@@ -100,28 +100,26 @@ class CommandApplication(Application[UUID]):
         cache = self.repository.cache
         if select_after is None or cache is None:
             return self._load_each(wanted)
-        known: dict[UUID, Aggregate] = {}
+        known: dict[UUID, Aggregate] = {}  # copies: other threads bring the cached ones up to date
         for aggregate_id in wanted:
             try:
-                known[aggregate_id] = cache.get(aggregate_id)  # type: ignore[assignment]
+                known[aggregate_id] = deepcopy(cache.get(aggregate_id))  # type: ignore[assignment]
             except KeyError:
                 continue
-        versions = [(i, known[i].version if i in known else 0) for i in wanted]
-        newer = select_after(versions)
+        newer = select_after([(i, known[i].version if i in known else 0) for i in wanted])
         loaded: dict[UUID, Aggregate] = {}
         for aggregate_id in wanted:
-            cached = known.get(aggregate_id)
-            if aggregate_id not in newer:
-                if cached is not None:
-                    loaded[aggregate_id] = deepcopy(cached)
+            events = newer.get(aggregate_id)
+            if not events:
+                if aggregate_id in known:
+                    loaded[aggregate_id] = known[aggregate_id]
                 continue
-            # Brought up to date on a copy: other threads may be copying the cached one.
-            events = map(self.mapper.to_domain_event, newer[aggregate_id])
-            aggregate = project_aggregate(deepcopy(cached), events)
+            domain_events = map(self.mapper.to_domain_event, events)
+            aggregate = project_aggregate(known.get(aggregate_id), domain_events)
             if aggregate is None:
                 continue
-            cache.put(aggregate_id, aggregate)
-            loaded[aggregate_id] = deepcopy(aggregate)
+            loaded[aggregate_id] = aggregate
+            cache.put(aggregate_id, deepcopy(aggregate))
         return loaded
 
     def _load_each(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Aggregate]:

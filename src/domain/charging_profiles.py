@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Literal
+
+from domain.immutable import Immutable
 
 RateUnit = Literal["A", "W"]
 ProfileKind = Literal["Absolute", "Recurring", "Relative"]
@@ -99,7 +102,7 @@ def _instant(text: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
-class ChargingSchedulePeriod:
+class ChargingSchedulePeriod(Immutable):
     """OCPP 1.6 §7.14: from `start_period` seconds after the schedule's start, at most `limit`."""
 
     start_period: int
@@ -115,8 +118,18 @@ class ChargingSchedulePeriod:
         object.__setattr__(self, "limit", round(float(self.limit), 1))
 
 
+@lru_cache(maxsize=65536)
+def schedule_period(
+    start_period: int, limit: float, number_phases: int | None
+) -> ChargingSchedulePeriod:
+    """A period, made once for its values: every event read back holds a few dozen, and
+    most are alike (a whole fleet's limits start on quarter hours), so followers and
+    loads decoding them share the values instead of checking each again."""
+    return ChargingSchedulePeriod(start_period, limit, number_phases)
+
+
 @dataclass(frozen=True)
-class ChargingProfile:
+class ChargingProfile(Immutable):
     """One charging profile with its single schedule (OCPP 1.6 §7.8, §7.13)."""
 
     profile_id: int
@@ -219,7 +232,7 @@ class ChargingProfile:
             start_schedule=_instant(data["start_schedule"]),
             duration=data["duration"],
             periods=tuple(
-                ChargingSchedulePeriod(int(start), float(limit), phases)
+                schedule_period(int(start), float(limit), phases)
                 for start, limit, phases in data["periods"]
             ),
             use_local_time=bool(data.get("use_local_time", False)),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import InvalidInput
+from domain.immutable import Immutable
 from domain.values import checked_number
 
 MAX_CURRENT_A = 1000.0
@@ -28,7 +29,7 @@ def checked_phases(phases: object) -> int:
 
 
 @dataclass(frozen=True)
-class EvseLimits:
+class EvseLimits(Immutable):
     """Exactly one of `max_current_a` (with `phases`) and `max_power_w` (phases optional)."""
 
     max_current_a: float | None = None

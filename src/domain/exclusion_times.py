@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import InvalidExclusionTimes
+from domain.immutable import Immutable
 from domain.values import shown
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -34,7 +35,7 @@ def format_minute_of_day(minute: int) -> str:
 
 
 @dataclass(frozen=True)
-class ExclusionWindow:
+class ExclusionWindow(Immutable):
     """One weekly window: on each of `weekdays`, from `start` to `end` local time.
 
     `end < start` means the window runs past midnight into the next day; `end == start`

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from domain.actors import Actor
 from domain.errors import InvalidInput
+from domain.immutable import Immutable
 
 # A charger keeps a priority profile's validTo even while offline: a day is the longest we send.
 MAX_PRIORITY_MINUTES = 24 * 60
@@ -36,7 +37,7 @@ def priority_charge_runs(
 
 
 @dataclass(frozen=True)
-class PriorityCharge:
+class PriorityCharge(Immutable):
     """A priority charge its group holds: from `started_at` until `ends_at`."""
 
     started_at: datetime
