@@ -215,3 +215,52 @@ def test_boot_text_is_cleaned_and_status_words_too() -> None:
 
 def _now() -> datetime:
     return datetime(2030, 1, 7, tzinfo=UTC)
+
+
+# --- how many profiles a charger keeps installed --------------------------------------------
+
+
+def with_profiles(value: object) -> ChargerCapabilities:
+    return ChargerCapabilities.from_charger(
+        Reported("ChargingScheduleMaxPeriods", "24"),
+        Reported("ChargingScheduleAllowedChargingRateUnit", "Current"),
+        Reported("ChargeProfileMaxStackLevel", "8"),
+        max_profiles=Reported("MaxChargingProfilesInstalled", value),
+    )
+
+
+def test_max_charging_profiles_installed_is_kept_when_it_makes_sense() -> None:
+    assert with_profiles("3").max_profiles == 3
+    assert with_profiles(" 1 ").max_profiles == 1
+    assert with_profiles("3").notes == ()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "3.0", "", "2147483648", True])
+def test_a_nonsense_max_charging_profiles_installed_means_no_limit_with_a_note(
+    value: object,
+) -> None:
+    found = with_profiles(value)
+    assert found.max_profiles is None
+    (note,) = found.notes
+    assert note.startswith("reported MaxChargingProfilesInstalled = ")
+    assert note.endswith("; using no limit")
+
+
+def test_a_charger_that_does_not_say_how_many_profiles_it_keeps_gets_no_limit_and_no_note() -> None:
+    assert (with_profiles(None).max_profiles, with_profiles(None).notes) == (None, ())
+    assert reported().max_profiles is None
+
+
+def test_the_profile_limit_is_recorded_and_an_event_without_it_replays_as_no_limit() -> None:
+    charger = ChargePoint.register("CP-FEW", "hash", SYSTEM)
+    charger.report_capabilities(with_profiles("2"), SYSTEM)
+    created, found = charger.collect_events()
+    assert found.max_profiles == 2
+    assert charger.capabilities() == with_profiles("2")
+
+    state = {k: v for k, v in found.__dict__.items() if k != "max_profiles"}
+    older = object.__new__(type(found))
+    older.__dict__.update(state)
+    replayed: Any = older.mutate(created.mutate(None))
+    assert replayed.max_profiles is None
+    assert replayed.capabilities().max_stack_level == 8

@@ -313,6 +313,42 @@ def test_capabilities_of_a_201_station_come_from_its_variables():
     assert found.notes == ("ProfileStackLevel not reported; using 10",)
 
 
+def test_max_charging_profiles_installed_is_asked_with_the_other_keys():
+    found = capabilities16(
+        [
+            {"key": "ChargingScheduleMaxPeriods", "value": "24"},
+            {"key": "ChargingScheduleAllowedChargingRateUnit", "value": "Current"},
+            {"key": "ChargeProfileMaxStackLevel", "value": "8"},
+            {"key": "MaxChargingProfilesInstalled", "readonly": True, "value": "3"},
+        ]
+    )
+    assert (found.max_profiles, found.notes) == (3, ())
+
+
+def test_a_201_station_tells_its_profile_maximum_as_entries_of_charging_profiles():
+    """2.0.1 Part 2 appendix: SmartChargingCtrlr.Entries, instance ChargingProfiles; its
+    Actual (the profiles installed now) is no limit."""
+    entries = {"name": "Entries", "instance": "ChargingProfiles"}
+    maximum = {
+        "attribute_status": "Accepted",
+        "attribute_type": "MaxSet",
+        "attribute_value": "4",
+        "variable": entries,
+    }
+    actual = {"attribute_status": "Accepted", "attribute_value": "1", "variable": entries}
+    assert capabilities201([actual, maximum]).max_profiles == 4
+    assert capabilities201([actual]).max_profiles is None
+    unknown = {
+        "attribute_status": "UnknownVariable",
+        "attribute_type": "MaxSet",
+        "variable": entries,
+    }
+    assert capabilities201([unknown]).max_profiles is None
+    nonsense = capabilities201([{**maximum, "attribute_value": "-5"}])
+    assert nonsense.max_profiles is None
+    assert "reported Entries[ChargingProfiles] = '-5'; using no limit" in nonsense.notes
+
+
 # --- life cycle -----------------------------------------------------------------------------
 
 

@@ -141,6 +141,8 @@ offline_chargers = st.builds(
     rate_units=st.sampled_from([("A", "W"), ("W",), ("A",)]),
     max_periods=st.one_of(st.just(24), st.integers(min_value=1, max_value=12)),
     max_stack_level=st.one_of(st.just(1), st.integers(min_value=2, max_value=8)),
+    # MaxChargingProfilesInstalled: not said (no bound), or a few (profile_budget.py).
+    max_profiles=st.one_of(st.none(), st.integers(min_value=1, max_value=5)),
 )
 
 
@@ -172,6 +174,7 @@ def test_an_offline_charger_never_charges_in_an_exclusion_for_14_days(
     now = data.draw(nows(time_zone))
     group = data.draw(groups(now, time_zone, st.one_of(every_day_windows, window_lists)))
     profiles = desired_profiles(group, [evse], charger, now).profiles_for(evse.evse_id)
+    assert charger.max_profiles is None or len(profiles) <= charger.max_profiles
     maximum = evse.rate(charger).limit
     for t in instants_to_check(profiles, group, evse, now):
         limit = limit_at(profiles, t)

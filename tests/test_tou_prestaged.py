@@ -250,3 +250,109 @@ def test_an_absolute_profile_is_not_sent_ahead() -> None:
     ).profiles_for(EVSE.evse_id)
     assert (absolute.kind, cover.stack_level) == ("Absolute", 0)
     assert (absolute.valid_from, absolute.stack_level) == (None, 1)
+
+
+# --- a charger holding few profiles (MaxChargingProfilesInstalled) ---------------------------
+
+budgeted_chargers = st.builds(
+    ChargerLimits,
+    rate_units=st.sampled_from([("A", "W"), ("W",), ("A",)]),
+    max_periods=st.one_of(st.just(24), st.integers(min_value=1, max_value=12)),
+    max_stack_level=st.one_of(st.just(10), st.integers(min_value=1, max_value=5)),
+    max_profiles=st.one_of(st.none(), st.integers(min_value=1, max_value=6)),
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    data=st.data(),
+    time_zone=st.sampled_from(HARD_ZONES),
+    evse=evse_specs(),
+    charger=budgeted_chargers,
+)
+def test_a_charger_holding_few_profiles_gets_no_more_and_never_charges_in_an_exclusion(
+    data: st.DataObject, time_zone: str, evse: EvseSpec, charger: ChargerLimits
+) -> None:
+    """For any limit reported: no more profiles than it keeps, and a year offline from a
+    random instant never charging in an exclusion time (outside a priority charge)."""
+    now = data.draw(nows(time_zone))
+    group = data.draw(groups(now, time_zone, st.one_of(every_day_windows, window_lists)))
+    profiles = desired_profiles(group, [evse], charger, now).profiles_for(evse.evse_id)
+
+    assert charger.max_profiles is None or len(profiles) <= charger.max_profiles
+    assert len({p.profile_id for p in profiles}) == len(profiles)
+    for t in instants_to_check(profiles, group, evse, now):
+        limit = limit_at(profiles, t)
+        charges = limit is None or limit > 0
+        allowed = not is_excluded(group, evse.evse_id, t) or priority_runs(group, t)
+        assert allowed or not charges, (t, t.astimezone(group.zone), limit)
+    if charger.max_profiles is None or charger.max_profiles >= 5:
+        check_a_year_offline(profiles, group, evse, charger, now)  # as before: exact too
+    event(f"limit {charger.max_profiles}: {len(profiles)} profiles")
+
+
+def roles(profiles: tuple[ChargingProfile, ...]) -> list[str]:
+    names = {COVER_ROLE: "cover", PRIORITY_ROLE: "priority"}
+    return [names.get(role_of(p.profile_id), "exclusion") for p in profiles]
+
+
+@pytest.mark.parametrize(
+    ("max_profiles", "idle", "charging"),
+    [
+        (None, ["exclusion"] * 3 + ["cover"], ["exclusion"] * 3 + ["priority", "cover"]),
+        (5, ["exclusion"] * 3 + ["cover"], ["exclusion"] * 3 + ["priority", "cover"]),
+        (4, ["exclusion"] * 3 + ["cover"], ["exclusion"] * 2 + ["priority", "cover"]),
+        (3, ["exclusion"] * 2 + ["cover"], ["exclusion", "priority", "cover"]),
+        (2, ["exclusion", "cover"], ["priority", "cover"]),
+        (1, ["cover"], ["cover"]),
+    ],
+)
+def test_the_periods_sent_ahead_give_way_first_then_the_exclusion_then_the_priority(
+    max_profiles: int | None, idle: list[str], charging: list[str]
+) -> None:
+    """Amsterdam's evenings on a charger keeping `max_profiles`: the cover stays whenever the
+    exclusions sent can end; a priority charge alone would leave an offline charger free to
+    charge in every exclusion after it, so with one profile only the cover is sent."""
+    now = utc(2025, 6, 2, 12)
+    evenings = (window(WEEKDAYS, "17:00", "21:00"),)
+    running = GroupInput(
+        "Europe/Amsterdam",
+        evenings,
+        priority_started_at=now,
+        priority_ends_at=now + timedelta(hours=2),
+    )
+    charger = ChargerLimits(max_profiles=max_profiles)
+    without = desired_profiles(GroupInput("Europe/Amsterdam", evenings), [EVSE], charger, now)
+    held = desired_profiles(running, [EVSE], charger, now).profiles_for(EVSE.evse_id)
+    assert roles(without.profiles_for(EVSE.evse_id)) == idle
+    assert roles(held) == charging
+    levels = [p.stack_level for p in held]
+    assert len(set(levels)) == len(levels)  # a level each: none replaces another
+
+
+def test_with_one_profile_a_zone_without_dst_keeps_its_exact_profile() -> None:
+    kolkata = GroupInput("Asia/Kolkata", (window(WEEKDAYS, "17:00", "21:00"),))
+    (only,) = desired_profiles(
+        kolkata, [EVSE], ChargerLimits(max_profiles=1), utc(2025, 6, 2)
+    ).profiles_for(EVSE.evse_id)
+    assert (role_of(only.profile_id), only.valid_to) == (1, None)
+
+
+def test_the_period_in_force_keeps_its_id_and_level_when_a_priority_displaces_the_last() -> None:
+    """With four profiles the last period sent ahead gives way to a priority charge; the ones
+    kept are the same profiles, so starting the charge clears one and sets one."""
+    now = utc(2025, 6, 2, 12)
+    evenings = (window(WEEKDAYS, "17:00", "21:00"),)
+    charger = ChargerLimits(max_profiles=4)
+    idle = desired_profiles(GroupInput("Europe/Amsterdam", evenings), [EVSE], charger, now)
+    running = GroupInput(
+        "Europe/Amsterdam",
+        evenings,
+        priority_started_at=now,
+        priority_ends_at=now + timedelta(hours=2),
+    )
+    charging = desired_profiles(running, [EVSE], charger, now)
+    before, after = idle.profiles_for(EVSE.evse_id), charging.profiles_for(EVSE.evse_id)
+    assert [p for p in after if p not in before] == [after[2]]  # the priority
+    assert [p for p in before if p not in after] == [before[2]]  # the last period sent ahead

@@ -53,6 +53,9 @@ class ChargerView(BaseModel):
     firmware: str | None = None
     max_periods: int | None = None
     max_stack_level: int | None = None
+    max_profiles: int | None = Field(
+        default=None, description="the most profiles it keeps installed, where it said"
+    )
     rate_units: list[str] = Field(default_factory=list)
     capability_notes: list[str] = Field(
         default_factory=list,

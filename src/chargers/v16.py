@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 MAX_PERIODS = "ChargingScheduleMaxPeriods"
 RATE_UNITS = "ChargingScheduleAllowedChargingRateUnit"
 MAX_STACK_LEVEL = "ChargeProfileMaxStackLevel"
+# §9.4.5: the most profiles the Charge Point keeps installed at a time.
+MAX_PROFILES = "MaxChargingProfilesInstalled"
 
 ACCEPTED = {"status": "Accepted"}
 MAX_TRANSACTION_ID = 2**31 - 1  # a JSON integer any charger can hold
@@ -30,10 +32,11 @@ MAX_TRANSACTION_ID = 2**31 - 1  # a JSON integer any charger can hold
 def capabilities_from(configuration_keys: list[dict[str, Any]] | None) -> ChargerCapabilities:
     """§6.24 GetConfiguration.conf: the keys' values as text; nonsense becomes a default."""
     values = {item.get("key"): item.get("value") for item in configuration_keys or []}
-    periods, units, level = (
-        Reported(key, values.get(key)) for key in (MAX_PERIODS, RATE_UNITS, MAX_STACK_LEVEL)
+    periods, units, level, profiles = (
+        Reported(key, values.get(key))
+        for key in (MAX_PERIODS, RATE_UNITS, MAX_STACK_LEVEL, MAX_PROFILES)
     )
-    return ChargerCapabilities.from_charger(periods, units, level)
+    return ChargerCapabilities.from_charger(periods, units, level, max_profiles=profiles)
 
 
 class ChargePoint16(ChargerConnection):
@@ -140,7 +143,7 @@ class ChargePoint16(ChargerConnection):
 
     async def read_capabilities(self) -> ChargerCapabilities:
         answer = await self.request(
-            call.GetConfiguration(key=[MAX_PERIODS, RATE_UNITS, MAX_STACK_LEVEL])
+            call.GetConfiguration(key=[MAX_PERIODS, RATE_UNITS, MAX_STACK_LEVEL, MAX_PROFILES])
         )
         return capabilities_from(answer.configuration_key)
 

@@ -26,8 +26,42 @@ SMART_CHARGING = "SmartChargingCtrlr"
 PERIODS = "PeriodsPerSchedule"
 RATE_UNIT = "RateUnit"
 STACK_LEVEL = "ProfileStackLevel"
+# The counterpart of 1.6's MaxChargingProfilesInstalled (§9.4.5): SmartChargingCtrlr.Entries,
+# instance ChargingProfiles, whose Actual counts the profiles installed now and whose maxLimit
+# is the most the station keeps. maxLimit is a characteristic, which only a report
+# (GetReport, NotifyReport) carries; GetVariables returns attributes, so the one call asks
+# for the attribute that bounds the variable, MaxSet. Actual is no limit and is not read.
+ENTRIES = "Entries"
+PROFILE_ENTRIES = "ChargingProfiles"
+MAX_SET = "MaxSet"
 
 ACCEPTED = {"status": "Accepted"}
+
+
+def smart_charging_variables(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """GetVariableData for SmartChargingCtrlr's `names` (their Actual value) and its
+    Entries(ChargingProfiles) maxima (MaxSet)."""
+    wanted: list[dict[str, Any]] = [
+        {"component": {"name": SMART_CHARGING}, "variable": {"name": name}} for name in names
+    ]
+    entries = {"name": ENTRIES, "instance": PROFILE_ENTRIES}
+    return [
+        *wanted,
+        {"component": {"name": SMART_CHARGING}, "variable": entries, "attribute_type": MAX_SET},
+    ]
+
+
+def max_profiles_from(results: list[dict[str, Any]]) -> Reported:
+    """The station's Entries(ChargingProfiles) MaxSet, if it answered it (Accepted)."""
+    for result in results:
+        variable = result.get("variable", {})
+        if (
+            result.get("attribute_status") == "Accepted"
+            and result.get("attribute_type", "Actual") == MAX_SET
+            and (variable.get("name"), variable.get("instance")) == (ENTRIES, PROFILE_ENTRIES)
+        ):
+            return Reported(f"{ENTRIES}[{PROFILE_ENTRIES}]", result.get("attribute_value"))
+    return Reported(f"{ENTRIES}[{PROFILE_ENTRIES}]", None)
 
 
 def capabilities_from(results: list[dict[str, Any]]) -> ChargerCapabilities:
@@ -36,11 +70,14 @@ def capabilities_from(results: list[dict[str, Any]]) -> ChargerCapabilities:
         result.get("variable", {}).get("name"): result.get("attribute_value")
         for result in results
         if result.get("attribute_status") == "Accepted"
+        and not result.get("variable", {}).get("instance")
     }
     periods, unit, level = (
         Reported(name, values.get(name)) for name in (PERIODS, RATE_UNIT, STACK_LEVEL)
     )
-    return ChargerCapabilities.from_charger(periods, unit, level)
+    return ChargerCapabilities.from_charger(
+        periods, unit, level, max_profiles=max_profiles_from(results)
+    )
 
 
 class ChargePoint201(ChargerConnection):
@@ -147,10 +184,7 @@ class ChargePoint201(ChargerConnection):
         return "Accepted" if answer.status in ("Accepted", "Unknown") else str(answer.status)
 
     async def read_capabilities(self) -> ChargerCapabilities:
-        wanted = [
-            {"component": {"name": SMART_CHARGING}, "variable": {"name": name}}
-            for name in (PERIODS, RATE_UNIT, STACK_LEVEL)
-        ]
+        wanted = smart_charging_variables((PERIODS, RATE_UNIT, STACK_LEVEL))
         answer = await self.request(call.GetVariables(get_variable_data=wanted))
         return capabilities_from(answer.get_variable_result)
 

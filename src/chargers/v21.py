@@ -25,7 +25,15 @@ from ocpp.v21.enums import Action
 
 from chargers.connection import CallFailed, wire_form
 from chargers.profile_payloads import ocpp21_payload
-from chargers.v201 import PERIODS, RATE_UNIT, SMART_CHARGING, STACK_LEVEL, ChargePoint201
+from chargers.v201 import (
+    PERIODS,
+    RATE_UNIT,
+    SMART_CHARGING,
+    STACK_LEVEL,
+    ChargePoint201,
+    max_profiles_from,
+    smart_charging_variables,
+)
 from domain.capabilities import ChargerCapabilities, ChargerFeatures, Reported
 from domain.charging_profiles import ChargingProfile
 from domain.errors import NotFound
@@ -43,10 +51,7 @@ SMART_CHARGING_VARIABLES = (PERIODS, RATE_UNIT, STACK_LEVEL, LOCAL_TIME, RANDOMI
 
 
 def _wanted() -> list[dict[str, Any]]:
-    wanted = [
-        {"component": {"name": SMART_CHARGING}, "variable": {"name": name}}
-        for name in SMART_CHARGING_VARIABLES
-    ]
+    wanted = smart_charging_variables(SMART_CHARGING_VARIABLES)
     return [*wanted, {"component": {"name": CLOCK}, "variable": {"name": TIME_ZONE}}]
 
 
@@ -59,6 +64,7 @@ def capabilities_from(results: list[dict[str, Any]]) -> ChargerCapabilities:
         )
         for result in results
         if result.get("attribute_status") == "Accepted"
+        and not result.get("variable", {}).get("instance")
     }
 
     def smart(name: str) -> Any:
@@ -72,6 +78,7 @@ def capabilities_from(results: list[dict[str, Any]]) -> ChargerCapabilities:
         Reported(RATE_UNIT, smart(RATE_UNIT)),
         Reported(STACK_LEVEL, smart(STACK_LEVEL)),
         features,
+        max_profiles_from(results),
     )
 
 
@@ -214,6 +221,7 @@ class ChargePoint21(ChargePoint201):
             features=ChargerFeatures(
                 found.local_time, found.randomized_delay, found.priority_charging, zone
             ),
+            max_profiles=Reported("max_profiles", found.max_profiles),
         ).with_notes(found.notes)
         await self._command(
             "clock zone", self.context.service.chargers.charger_capabilities, self.id,

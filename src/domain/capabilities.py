@@ -32,6 +32,10 @@ MAX_PERIODS = 1024
 # ChargeProfileMaxStackLevel is also the number of profiles the charger keeps per
 # purpose (OCPP 1.6 §9.4.1): beyond a thousand that is no real charger's memory.
 MAX_STACK_LEVEL = 1000
+# MaxChargingProfilesInstalled (OCPP 1.6 §9.4.5; 2.0.1 SmartChargingCtrlr.Entries for
+# ChargingProfiles): a charger holding none cannot be scheduled, and beyond this no firmware
+# keeps that many. Not reported, or nonsense, is None: no limit known, as before it was read.
+MAX_PROFILES = 10_000
 
 # OCPP 1.6 §9.4.2 names the units 'Current' and 'Power'; 2.0.1's RateUnit says 'A' and 'W'.
 RATE_UNIT_WORDS = {"current": "A", "power": "W", "a": "A", "w": "W"}
@@ -55,7 +59,9 @@ class ChargerCapabilities:
 
     The last four only an OCPP 2.1 station tells (its device model); every other charger,
     and every event recorded before they were kept, has the defaults: no local time, no
-    randomized delay, no PriorityCharging purpose, no clock zone known.
+    randomized delay, no PriorityCharging purpose, no clock zone known. `max_profiles` is
+    the most profiles the charger keeps installed at a time; None where it did not say (or
+    said nonsense), and in every event recorded before it was read.
     """
 
     max_periods: int = DEFAULT_MAX_PERIODS
@@ -66,6 +72,7 @@ class ChargerCapabilities:
     randomized_delay: bool = False  # SmartChargingCtrlr.SupportsRandomizedDelay
     priority_charging: bool = False  # PriorityCharging in SupportedAdditionalPurposes
     clock_zone: str | None = None  # ClockCtrlr.TimeZone, an IANA name we know
+    max_profiles: int | None = None  # MaxChargingProfilesInstalled
 
     @classmethod
     def from_charger(
@@ -74,6 +81,7 @@ class ChargerCapabilities:
         rate_units: Reported,
         max_stack_level: Reported,
         features: ChargerFeatures | None = None,
+        max_profiles: Reported | None = None,
     ) -> ChargerCapabilities:
         notes: list[str] = []
         found = features or ChargerFeatures()
@@ -81,6 +89,7 @@ class ChargerCapabilities:
             max_periods=_count(max_periods, 1, MAX_PERIODS, DEFAULT_MAX_PERIODS, notes),
             rate_units=_units(rate_units, notes),
             max_stack_level=_stack_level(max_stack_level, notes),
+            max_profiles=_profiles(max_profiles, notes),
             notes=tuple(notes),
             local_time=found.local_time,
             randomized_delay=found.randomized_delay,
@@ -103,6 +112,7 @@ class ChargerCapabilities:
         rate_units: Iterable[str],
         max_stack_level: object,
         features: ChargerFeatures | None = None,
+        max_profiles: object = None,
     ) -> ChargerCapabilities:
         """Usable limits from a CapabilitiesReported event, also one recorded before these
         checks existed (which may hold -1 or 2147483648): what was missing or out of range
@@ -112,6 +122,7 @@ class ChargerCapabilities:
             Reported("rate_units", ",".join(str(unit) for unit in rate_units) or None),
             Reported("max_stack_level", max_stack_level),
             features,
+            Reported("max_profiles", max_profiles),
         )
 
 
@@ -210,6 +221,19 @@ def _stack_level(reported: Reported, notes: list[str]) -> int:
         _note(notes, reported, "1")
         return 1
     return _count(reported, 1, MAX_STACK_LEVEL, DEFAULT_MAX_STACK_LEVEL, notes)
+
+
+def _profiles(reported: Reported | None, notes: list[str]) -> int | None:
+    """How many profiles the charger keeps installed, or None: not said (1.6 §9.4.5 makes the
+    key required, but firmware leaves it out, and 2.0.1 stations rarely report it), or
+    nonsense (noted). None keeps what the scheduler did before this was read."""
+    if reported is None or reported.value is None:
+        return None
+    number = _whole_number(reported.value)
+    if number is not None and 1 <= number <= MAX_PROFILES:
+        return number
+    _note(notes, reported, "no limit")
+    return None
 
 
 def _units(reported: Reported, notes: list[str]) -> tuple[str, ...]:

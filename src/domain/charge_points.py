@@ -77,6 +77,7 @@ class ChargePoint(Aggregate):
         self.max_stack_level: int | None = None
         self.capability_notes: tuple[str, ...] = ()
         self.features = ChargerFeatures()  # what an OCPP 2.1 station told of 2.1's fields
+        self.max_profiles: int | None = None  # MaxChargingProfilesInstalled, if it said
         self.booted_as: tuple[str, str, str] | None = None  # vendor, model, firmware
 
     @staticmethod
@@ -145,14 +146,20 @@ class ChargePoint(Aggregate):
                 randomized_delay=found.randomized_delay,
                 priority_charging=found.priority_charging,
                 clock_zone=found.clock_zone,
+                max_profiles=found.max_profiles,
             )
 
     def capabilities(self) -> ChargerCapabilities | None:
         if self.max_periods is None or self.max_stack_level is None:
             return None
-        return ChargerCapabilities.recorded(
-            self.max_periods, self.rate_units, self.max_stack_level, self.features
-        ).with_notes(self.capability_notes)
+        found = ChargerCapabilities.recorded(
+            self.max_periods,
+            self.rate_units,
+            self.max_stack_level,
+            self.features,
+            self.max_profiles,
+        )
+        return found.with_notes(self.capability_notes)
 
     @event("CapabilitiesReported")
     def _capabilities_reported(
@@ -167,11 +174,16 @@ class ChargePoint(Aggregate):
         randomized_delay: bool = False,
         priority_charging: bool = False,
         clock_zone: str | None = None,
+        # Absent from events recorded before MaxChargingProfilesInstalled was read: no limit.
+        max_profiles: int | None = None,
     ) -> None:
         purposes = "PriorityCharging" if priority_charging else ""
         features = ChargerFeatures.from_station(local_time, randomized_delay, purposes, clock_zone)
-        usable = ChargerCapabilities.recorded(max_periods, rate_units, max_stack_level, features)
+        usable = ChargerCapabilities.recorded(
+            max_periods, rate_units, max_stack_level, features, max_profiles
+        )
         self.max_periods = usable.max_periods
+        self.max_profiles = usable.max_profiles
         self.rate_units = usable.rate_units
         self.max_stack_level = usable.max_stack_level
         self.capability_notes = tuple(notes or ())

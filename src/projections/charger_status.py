@@ -136,12 +136,16 @@ def _capabilities(curs: Cursor[Any], t: Tables, e: Any) -> None:
         getattr(e, "clock_zone", None),
     )
     found = ChargerCapabilities.recorded(
-        e.max_periods, e.rate_units, getattr(e, "max_stack_level", None), features
+        e.max_periods,
+        e.rate_units,
+        getattr(e, "max_stack_level", None),
+        features,
+        getattr(e, "max_profiles", None),
     )
     curs.execute(
         f"UPDATE {t.chargers} SET max_periods = %s, rate_units = %s, max_stack_level = %s,"
         " capability_notes = %s, supports_local_time = %s, supports_randomized_delay = %s,"
-        " supports_priority_charging = %s, clock_zone = %s WHERE id = %s",
+        " supports_priority_charging = %s, clock_zone = %s, max_profiles = %s WHERE id = %s",
         (
             found.max_periods,
             list(found.rate_units),
@@ -151,6 +155,7 @@ def _capabilities(curs: Cursor[Any], t: Tables, e: Any) -> None:
             found.randomized_delay,
             found.priority_charging,
             found.clock_zone,
+            found.max_profiles,
             e.originator_id,
         ),
     )

@@ -194,7 +194,8 @@ class ReadModelQueries:
         c.supports_local_time AS charger_local_time,
         c.supports_randomized_delay AS charger_randomized_delay,
         c.supports_priority_charging AS charger_priority_charging,
-        c.clock_zone AS charger_clock_zone, s.transaction_id,
+        c.clock_zone AS charger_clock_zone, c.max_profiles AS charger_max_profiles,
+        s.transaction_id,
         s.session_started_at, s.desired_profiles, s.desired_version, s.desired_at, s.answers
         FROM {evses} e
         LEFT JOIN {groups} g ON g.id = e.group_id
@@ -230,7 +231,8 @@ class ReadModelQueries:
             " c.supports_local_time AS charger_local_time,"
             " c.supports_randomized_delay AS charger_randomized_delay,"
             " c.supports_priority_charging AS charger_priority_charging,"
-            f" c.clock_zone AS charger_clock_zone FROM {self.t.evses} e"
+            " c.clock_zone AS charger_clock_zone, c.max_profiles AS charger_max_profiles"
+            f" FROM {self.t.evses} e"
             f" LEFT JOIN {self.t.chargers} c ON c.charge_point_id = e.charge_point_id"
             " WHERE e.group_id = ANY(%s) ORDER BY e.charge_point_id, e.connector_id",
             (list(group_ids),),

@@ -203,6 +203,8 @@ class Tables:
             f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS"
             " supports_priority_charging boolean NOT NULL DEFAULT false",
             f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS clock_zone text",
+            # MaxChargingProfilesInstalled; NULL where the charger did not say.
+            f"ALTER TABLE {t.chargers} ADD COLUMN IF NOT EXISTS max_profiles integer",
         ]
 
     def _fault_ddl(self) -> list[str]:

@@ -161,6 +161,7 @@ def _inputs_key(group_row: dict[str, Any], evse_rows: Sequence[dict[str, Any]]) 
                 "charger_max_periods",
                 "charger_rate_units",
                 "charger_max_stack_level",
+                "charger_max_profiles",
             )
         ]
         for row in evse_rows

@@ -34,15 +34,18 @@ def limits_or_defaults(
     max_periods: int | None,
     max_stack_level: int | None,
     features: ChargerFeatures | None = None,
+    max_profiles: int | None = None,
 ) -> ChargerLimits:
     """What the charger told us (GetConfiguration, GetVariables), else OCPP's common
-    defaults; an OCPP 2.1 station's features too (local_time.limits_with)."""
+    defaults; an OCPP 2.1 station's features too (local_time.limits_with). No
+    MaxChargingProfilesInstalled is no bound: the profiles sent before it was read."""
     defaults = ChargerLimits()
     return limits_with(
         ChargerLimits(
             rate_units=tuple(rate_units or ()) or defaults.rate_units,
             max_periods=max_periods or defaults.max_periods,
             max_stack_level=max_stack_level or defaults.max_stack_level,
+            max_profiles=max_profiles or None,
         ),
         features,
     )
@@ -61,7 +64,11 @@ def limits_of(charger: ChargePoint | None) -> ChargerLimits:
     if charger is None:
         return ChargerLimits()
     return limits_or_defaults(
-        charger.rate_units, charger.max_periods, charger.max_stack_level, charger.features
+        charger.rate_units,
+        charger.max_periods,
+        charger.max_stack_level,
+        charger.features,
+        charger.max_profiles,
     )
 
 
@@ -120,4 +127,5 @@ def charger_limits_from_row(row: dict[str, Any]) -> ChargerLimits:
             bool(row.get("charger_priority_charging")),
             row.get("charger_clock_zone"),
         ),
+        row.get("charger_max_profiles"),
     )

@@ -29,7 +29,8 @@ class ChargerLimits:
     """What a charger accepts (OCPP 1.6 §3.13.5 configuration keys; 2.1's device model).
 
     `rate_units` is ChargingScheduleAllowedChargingRateUnit, `max_periods`
-    ChargingScheduleMaxPeriods, `max_stack_level` ChargeProfileMaxStackLevel.
+    ChargingScheduleMaxPeriods, `max_stack_level` ChargeProfileMaxStackLevel, `max_profiles`
+    MaxChargingProfilesInstalled (§9.4.5; None: not known, and no bound is assumed).
     """
 
     rate_units: tuple[str, ...] = ("A", "W")
@@ -41,6 +42,7 @@ class ChargerLimits:
     local_time_zone: str | None = None
     randomized_delay: bool = False
     priority_charging: bool = False
+    max_profiles: int | None = None
 
     def __post_init__(self) -> None:
         units = tuple(unit.strip().upper() for unit in self.rate_units)
@@ -53,6 +55,8 @@ class ChargerLimits:
             raise ValueError(
                 f"max_stack_level: {self.max_stack_level} leaves no room for a priority profile"
             )
+        if self.max_profiles is not None and self.max_profiles < 1:
+            raise ValueError(f"max_profiles: {self.max_profiles} must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,14 @@ def stack_levels(charger: ChargerLimits) -> StackLevels:
     keeps per purpose, a level each from 0): as many slots as leave a level above them for
     the priority profile, at most EXCLUSION_SLOTS. With 0..2, one slot: the exclusion profile
     of the period in force only, and the cover when it ends. With only 0 and 1, the priority
-    profile takes the exclusion profile's level while it runs."""
+    profile takes the exclusion profile's level while it runs.
+
+    Within MaxChargingProfilesInstalled (§9.4.5) too: as many slots as leave room for the
+    cover beside them, so that without a priority charge every slot is sent; while one runs
+    the last period sent ahead gives way to it (profile_budget.py), and the others keep
+    their ids and levels."""
+    room = EXCLUSION_SLOTS if charger.max_profiles is None else max(1, charger.max_profiles - 1)
     if charger.max_stack_level < 2:
         return StackLevels(COVER_STACK_LEVEL, (1,), 1)
-    slots = min(EXCLUSION_SLOTS, charger.max_stack_level - 1)
+    slots = min(EXCLUSION_SLOTS, charger.max_stack_level - 1, room)
     return StackLevels(COVER_STACK_LEVEL, tuple(range(1, slots + 1)), slots + 1)

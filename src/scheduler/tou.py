@@ -19,6 +19,10 @@ Pure: no I/O, and `now` is always a parameter. Per EVSE it gives
 - the *priority profile*, while a priority charge runs: a TxDefaultProfile above
   them all, at the maximum, that ends by itself at the end time.
 
+no more of them than the charger keeps installed (MaxChargingProfilesInstalled,
+`profile_budget.py`: the periods sent ahead give way first, the cover never where it is
+needed),
+
 and `next_change`: when the scheduler must compute and send them again.
 """
 
@@ -46,6 +50,7 @@ from domain.groups import SmartChargingGroup
 from domain.priority_charge import priority_charge_runs
 from scheduler.cover import cover_schedule, zone_offsets
 from scheduler.local_time import local_time_profiles
+from scheduler.profile_budget import fitted
 from scheduler.profiles import ChargerLimits, EvseSpec, Rate
 from scheduler.stack_levels import StackLevels, stack_levels
 from scheduler.utc_offsets import OffsetPeriod, local_midnight, local_week_start, offset_periods
@@ -170,29 +175,22 @@ def _evse_profiles(
 ) -> tuple[tuple[ChargingProfile, ...], datetime | None]:
     in_local_time = local_time_profiles(group, evse, charger, now)  # OCPP 2.1
     if in_local_time is not None:
-        return in_local_time
+        # One exclusion profile that never ends, and perhaps the priority: where only one
+        # fits, the priority gives way (profile_budget.py).
+        local, none = in_local_time
+        return local[: charger.max_profiles], none
     exclusions, change = exclusion_profiles(group, evse, charger, now)
     priority = priority_profile(group, evse, charger, now) if group.priority_active(now) else None
     levels = stack_levels(charger)
     # OCPP 1.6 §3.13.2: a profile at a stack level another holds replaces it.
     shares_level = priority is not None and levels.priority == levels.exclusion
-    profiles = () if shares_level else exclusions
-    if priority is not None:
-        profiles += (priority,)
-    if _needs_cover(group, evse, exclusions[-1], shares_level):
+    # Without windows, a charger holding nothing charges freely, as the rule says: no cover.
+    excluding = bool(group.pattern_for(evse.evse_id).excluded)
+    fit = fitted(exclusions, priority, shares_level, excluding, charger.max_profiles)
+    profiles = fit.exclusions + ((fit.priority,) if fit.priority is not None else ())
+    if fit.cover:
         profiles += (cover_profile(group, evse, charger, now),)
     return profiles, change
-
-
-def _needs_cover(
-    group: GroupInput, evse: EvseSpec, last: ChargingProfile, shares_level: bool
-) -> bool:
-    """Whether the last exclusion profile can end (or they are displaced) while there is
-    something to exclude: without windows, a charger holding nothing charges freely, as
-    the rule says."""
-    if not group.pattern_for(evse.evse_id).excluded:
-        return False
-    return shares_level or last.valid_to is not None
 
 
 def exclusion_profiles(

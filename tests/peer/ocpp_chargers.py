@@ -80,6 +80,10 @@ class Recording:
 
 
 class Charger16(Recording, ChargePoint16):
+    """Answers GetConfiguration with `configuration` (CONFIGURATION unless a subclass says)."""
+
+    configuration = CONFIGURATION
+
     def __init__(self, charge_point_id: str, connection: ClientConnection):
         super().__init__(charge_point_id, connection, response_timeout=10)
         self._setup_recording()
@@ -94,7 +98,7 @@ class Charger16(Recording, ChargePoint16):
 
     @on("GetConfiguration")
     def on_get_configuration(self, **_: Any) -> result16.GetConfiguration:
-        return result16.GetConfiguration(configuration_key=CONFIGURATION)
+        return result16.GetConfiguration(configuration_key=self.configuration)
 
     @on("GetCompositeSchedule")
     def on_get_composite_schedule(
@@ -127,18 +131,20 @@ class Charger201(Recording, ChargePoint201):
 
     @on("GetVariables")
     def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> result201.GetVariables:
+        """SmartChargingCtrlr's limits; a variable it does not keep (Entries) is unknown."""
         values = {"PeriodsPerSchedule": "12", "RateUnit": "A,W", "ProfileStackLevel": "4"}
-        return result201.GetVariables(
-            get_variable_result=[
-                {
-                    "attribute_status": "Accepted",
-                    "attribute_value": values[item["variable"]["name"]],
-                    "component": item["component"],
-                    "variable": item["variable"],
-                }
-                for item in get_variable_data
-            ]
-        )
+        results = []
+        for item in get_variable_data:
+            known = item["variable"]["name"] in values and "instance" not in item["variable"]
+            result = {
+                "attribute_status": "Accepted" if known else "UnknownVariable",
+                "component": item["component"],
+                "variable": item["variable"],
+            }
+            if known:
+                result["attribute_value"] = values[item["variable"]["name"]]
+            results.append(result)
+        return result201.GetVariables(get_variable_result=results)
 
 
 # An OCPP 2.1 station's device model as it answers GetVariables: (component, variable) -> value.
