@@ -400,3 +400,35 @@ def test_a_listening_gateway_forgets_the_connections_of_its_place_whose_process_
         ("CP-OLD-ID", "host:9000"),
         ("CP-SAME-PID", here),
     ]
+
+
+def test_sets_go_from_the_highest_stack_level_down_so_a_priority_moves_up_first():
+    """More stack levels during a priority charge (an upgrade): the priority moves from level
+    2 to 4 before a period sent ahead takes level 2 (OCPP 2.0.1 K01.FR.06 would refuse it
+    while another id holds that level and purpose)."""
+    exclusion, old_priority = profile(1011), profile(1012, 2)
+    held = held_after((Step(1011, exclusion), "Accepted"), (Step(1012, old_priority), "Accepted"))
+    ahead, later, new_priority = profile(1014, 2), profile(1015, 3), profile(1012, 4)
+    steps = plan([exclusion, ahead, later, new_priority], 5, held, 1, {Reason.DESIRED}, 4)
+    assert [step.profile_id for step in steps if step.profile is not None] == [1012, 1015, 1014]
+
+
+def test_a_known_profile_on_a_level_another_id_takes_is_cleared_before():
+    """Fewer levels: what goes away is cleared first, and a profile known to hold a level
+    that another desired id takes is cleared before that id is set, then set in its turn."""
+    held = held_after(
+        (Step(1011, profile(1011)), "Accepted"),
+        (Step(1014, profile(1014, 2)), "Accepted"),
+        (Step(1012, profile(1012, 3)), "Accepted"),
+    )
+    moved, priority = profile(1014, 3), profile(1012, 2)  # two ids trading levels
+    steps = plan([profile(1011), moved, priority], 5, held, 1, {Reason.DESIRED}, 4)
+    assert steps == [
+        Step(1013, None),  # not known cleared: it may hold anything
+        Step(1012, None),
+        Step(1014, moved),
+        Step(1012, priority),
+    ]
+    for step in steps:
+        held.answered(step, "Accepted")
+    assert all(held.holds(p) for p in (profile(1011), moved, priority))

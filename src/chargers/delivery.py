@@ -86,14 +86,16 @@ def plan(
     reasons: Collection[Reason],
     sent_version: int | None,
 ) -> list[Step]:
-    """The calls that make the charger hold the desired profiles, in order: clears, then sets.
+    """The calls that make the charger hold the desired profiles, in order: the ids that go
+    away cleared, then the sets from the highest stack level down (`_sets_in_order`).
 
-    Clearing first frees a stack level that a desired profile takes from another id (OCPP
-    2.0.1 K01.FR.06 refuses a profile at a stack level another id holds), and leaves no
-    gap in the exclusions: what is cleared is a priority profile that ended (the
-    exclusion profile beneath holds), the exclusion profile whose level a priority charge
-    takes (the cover beneath holds), or a cover no longer needed (the exclusion profile
-    above holds).
+    Clearing first keeps the charger within the profiles it holds (MaxChargingProfilesInstalled)
+    and frees a stack level that a desired profile takes from another id (OCPP 2.0.1
+    K01.FR.06 refuses a profile at the stack level and purpose of another id). It leaves no
+    gap in the exclusions: what is cleared is a priority profile that ended (the exclusion
+    profile beneath holds), the exclusion profile whose level a priority charge takes, or a
+    period sent ahead that gives way (the cover beneath holds), or a cover no longer needed
+    (the exclusion profile above holds).
     """
     if desired_version == 0:
         return []  # the scheduler has not decided anything for this EVSE yet
@@ -106,7 +108,35 @@ def plan(
         for i in managed_profile_ids(connector_id)
         if i not in wanted and held.may_hold(i)
     ]
-    return clears + [Step(p.profile_id, p) for p in desired if not held.holds(p)]
+    sets = [profile for profile in desired if not held.holds(profile)]
+    return clears + _sets_in_order(sets, held, {step.profile_id for step in clears})
+
+
+def _sets_in_order(
+    sets: Sequence[ChargingProfile], held: Held, cleared: Collection[int]
+) -> list[Step]:
+    """The sets from the highest stack level down: where the levels grow (a charger that
+    now offers more, its priority profile moving up), a profile moves off a level before
+    another id takes it. Where one known to hold a level must move down instead (the levels
+    shrink, and a period's slot with them), it is cleared first and set again in its turn:
+    OCPP 2.0.1 K01.FR.06 would refuse the other id, and OCPP 1.6 §3.13.2 would silently
+    replace it. An id not known to the connection holds nothing we can tell (nothing to
+    clear: on a new connection every desired profile is set anyway)."""
+    at = {
+        (profile.stack_level, profile.purpose): profile.profile_id
+        for profile in held.profiles()
+        if profile.profile_id not in cleared
+    }
+    steps: list[Step] = []
+    for profile in sorted(sets, key=lambda p: p.stack_level, reverse=True):
+        place = (profile.stack_level, profile.purpose)
+        other = at.get(place)
+        if other is not None and other != profile.profile_id:
+            steps.append(Step(other, None))
+        at = {key: i for key, i in at.items() if i not in (profile.profile_id, other)}
+        at[place] = profile.profile_id
+        steps.append(Step(profile.profile_id, profile))
+    return steps
 
 
 def already_held(

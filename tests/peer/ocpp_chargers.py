@@ -147,6 +147,117 @@ class Charger201(Recording, ChargePoint201):
         return result201.GetVariables(get_variable_result=results)
 
 
+class Installed:
+    """The profiles a charger holds, by id, kept as a charger keeps them: the same id replaces
+    (OCPP 1.6 §3.13.2, 2.0.1 K01.FR.05); a new id at the stack level and purpose of another
+    replaces it under 1.6 and is refused under 2.0.1 (K01.FR.06, `strict`); one more than
+    `most` is refused (MaxChargingProfilesInstalled). Every refusal is kept."""
+
+    def __init__(self, most: int | None = None, *, strict: bool = False):
+        self.most = most
+        self.strict = strict
+        self.profiles: dict[int, dict[str, Any]] = {}
+        self.refused: list[tuple[int, str]] = []
+        self.most_held = 0
+
+    def set(self, profile_id: int, profile: dict[str, Any]) -> str:
+        place = (profile["stack_level"], profile["charging_profile_purpose"])
+        others = [
+            i
+            for i, held in self.profiles.items()
+            if i != profile_id and (held["stack_level"], held["charging_profile_purpose"]) == place
+        ]
+        if others and self.strict:
+            self.refused.append((profile_id, f"level {place[0]} held by {others[0]}"))
+            return "Rejected"
+        kept = {i: held for i, held in self.profiles.items() if i not in others}
+        if profile_id not in kept and self.most is not None and len(kept) >= self.most:
+            self.refused.append((profile_id, f"{len(kept)} installed already"))
+            return "Rejected"
+        self.profiles = {**kept, profile_id: profile}
+        self.most_held = max(self.most_held, len(self.profiles))
+        return "Accepted"
+
+    def clear(self, profile_id: int) -> str:
+        return "Accepted" if self.profiles.pop(profile_id, None) is not None else "Unknown"
+
+    def levels(self) -> dict[int, int]:
+        return {i: held["stack_level"] for i, held in self.profiles.items()}
+
+
+class Holding16(Charger16):
+    """A 1.6 charger keeping at most `most` profiles, and saying so (§9.4.5)."""
+
+    most = 2
+
+    def __init__(self, charge_point_id: str, connection: ClientConnection):
+        super().__init__(charge_point_id, connection)
+        self.installed = Installed(self.most)
+        self.configuration = [
+            *CONFIGURATION,
+            {"key": "MaxChargingProfilesInstalled", "readonly": True, "value": str(self.most)},
+        ]
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(
+        self, cs_charging_profiles: dict[str, Any], **_: Any
+    ) -> result16.SetChargingProfile:
+        profile_id = cs_charging_profiles["charging_profile_id"]
+        return result16.SetChargingProfile(
+            status=self.installed.set(profile_id, cs_charging_profiles)
+        )
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(self, id: int, **_: Any) -> result16.ClearChargingProfile:
+        return result16.ClearChargingProfile(status=self.installed.clear(id))
+
+
+class Strict201(Charger201):
+    """A 2.0.1 station enforcing K01.FR.05/06 and reporting ProfileStackLevel `stack_level`;
+    a subclass's `keeps` is what it holds from an earlier connection (it keeps its profiles
+    across a reboot)."""
+
+    stack_level = "2"
+    keeps: Installed | None = None
+
+    def __init__(self, charge_point_id: str, connection: ClientConnection):
+        super().__init__(charge_point_id, connection)
+        self.installed = self.keeps or Installed(strict=True)
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(
+        self, charging_profile: dict[str, Any], **_: Any
+    ) -> result201.SetChargingProfile:
+        status = self.installed.set(charging_profile["id"], charging_profile)
+        return result201.SetChargingProfile(status=status)
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(
+        self, charging_profile_id: int, **_: Any
+    ) -> result201.ClearChargingProfile:
+        return result201.ClearChargingProfile(status=self.installed.clear(charging_profile_id))
+
+    @on("GetVariables")
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> result201.GetVariables:
+        values = {
+            "PeriodsPerSchedule": "24",
+            "RateUnit": "A,W",
+            "ProfileStackLevel": self.stack_level,
+        }
+        results = []
+        for item in get_variable_data:
+            known = item["variable"]["name"] in values and "instance" not in item["variable"]
+            result = {
+                "attribute_status": "Accepted" if known else "UnknownVariable",
+                "component": item["component"],
+                "variable": item["variable"],
+            }
+            if known:
+                result["attribute_value"] = values[item["variable"]["name"]]
+            results.append(result)
+        return result201.GetVariables(get_variable_result=results)
+
+
 # An OCPP 2.1 station's device model as it answers GetVariables: (component, variable) -> value.
 VARIABLES_21 = {
     ("SmartChargingCtrlr", "PeriodsPerSchedule"): "24",
@@ -238,8 +349,10 @@ async def open_charger(
     protocol: str = "ocpp1.6",
     *,
     tls: ssl.SSLContext | None = None,
+    kind: type[Any] | None = None,
 ) -> Session:
-    """Connect a library charger to `url`/{id} with Basic auth, and start reading."""
+    """Connect a library charger to `url`/{id} with Basic auth, and start reading; `kind`
+    is its class where the protocol's usual one will not do."""
     connection = await connect(
         f"{url}/{charge_point_id}",
         subprotocols=[protocol],  # type: ignore[list-item]
@@ -247,7 +360,7 @@ async def open_charger(
         ssl=tls,
         open_timeout=10,
     )
-    kind = {"ocpp1.6": Charger16, "ocpp2.1": Charger21}.get(protocol, Charger201)
+    kind = kind or {"ocpp1.6": Charger16, "ocpp2.1": Charger21}.get(protocol, Charger201)
     charger = kind(charge_point_id, connection)
     task = asyncio.create_task(charger.start())
     return Session(charger, connection, task)

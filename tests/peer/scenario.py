@@ -151,6 +151,17 @@ def charger_row(runtime: Runtime, charge_point_id: str) -> dict[str, Any]:
     return row
 
 
+def by_profile_id(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """SetChargingProfile payloads in the order of their ids: what a charger ends up holding,
+    whatever order the calls came in (the gateway sets from the highest stack level down)."""
+
+    def profile_id(payload: dict[str, Any]) -> int:
+        profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
+        return int(profile.get("chargingProfileId", profile.get("id")))
+
+    return sorted(payloads, key=profile_id)
+
+
 def assert_wire_rules(payload: dict[str, Any]) -> None:
     """Timestamps in UTC with Z, limits in tenths, never a ChargePointMaxProfile."""
     profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
