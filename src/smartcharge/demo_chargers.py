@@ -34,6 +34,7 @@ CONFIGURATION = [
     {"key": "ChargeProfileMaxStackLevel", "readonly": True, "value": "8"},
 ]
 CHECK_SECONDS = 2.0
+SETTLE_SECONDS = 0.3
 HORIZON = timedelta(days=8)  # a weekly profile changes within a week, if ever
 
 
@@ -52,6 +53,8 @@ class DemoCharger(ChargePoint):
         self.announce = announce
         self.zone = zone  # its group's: the console says local times, as the portals do
         self.shown: tuple[float | None, str, datetime | None] | None = None
+        self._pending_check: asyncio.TimerHandle | None = None
+        self.heard = False  # from the backend since connecting: till then it has no news
 
     @on(Action.set_charging_profile)
     async def on_set_charging_profile(
@@ -60,7 +63,7 @@ class DemoCharger(ChargePoint):
         # The library hands payloads over in snake_case; the profile reads OCPP's own names.
         profile = profile_from_ocpp16(snake_to_camel_case(cs_charging_profiles))
         self.profiles[profile.profile_id] = profile
-        self.check()
+        self.check_when_settled()
         return call_result.SetChargingProfile(status="Accepted")
 
     @on(Action.clear_charging_profile)
@@ -72,7 +75,7 @@ class DemoCharger(ChargePoint):
             self.profiles.clear()
         changed = removed is not None or id is None
         if changed:  # an id it does not hold (the backend clears them first) changes nothing
-            self.check()
+            self.check_when_settled()
         status = "Accepted" if changed else "Unknown"
         return call_result.ClearChargingProfile(status=status)
 
@@ -81,21 +84,31 @@ class DemoCharger(ChargePoint):
         return call_result.GetConfiguration(configuration_key=CONFIGURATION)
 
     def limit(self) -> tuple[float | None, str, datetime | None]:
-        """The limit in force now, what it comes from, and until when it holds."""
+        """The limit in force now, what it comes from, and until when that holds: a
+        priority charge says its end even where the limit after it is the same."""
         now = utc_now()
         profiles = list(self.profiles.values())
-        prevailing = prevailing_profile(profiles, now)
-        if prevailing is None:
+        words = _state_at(profiles, now)
+        if words is None:
             return None, "full power, no charging profile yet", None
-        limit = limit_at(profiles, now)
-        unit = prevailing.rate_unit
-        if role_of(prevailing.profile_id) == PRIORITY_ROLE:
-            why = "priority charge"
-        else:
-            why = "exclusion time" if limit == 0 else "free to charge"
-        return limit, f"{_amount(limit)} {unit}, {why}", _next_change(profiles, now, limit)
+        return limit_at(profiles, now), words, _next_change(profiles, now, words)
+
+    def check_when_settled(self) -> None:
+        """Say what holds once the backend's calls of one change are through: it sends a
+        change as several calls (the profiles sent ahead first, the one in force last),
+        and what holds between them lasts milliseconds."""
+        self.heard = True
+        if self._pending_check is not None:
+            self._pending_check.cancel()
+        self._pending_check = asyncio.get_running_loop().call_later(SETTLE_SECONDS, self.check)
+
+    def tick(self) -> None:
+        """What holds now, once it has heard from the backend and no change is coming in."""
+        if self.heard and self._pending_check is None:
+            self.check()
 
     def check(self) -> None:
+        self._pending_check = None
         shown = self.limit()
         if shown != self.shown:
             self.shown = shown
@@ -108,12 +121,23 @@ def _amount(limit: float | None) -> str:
     return "-" if limit is None else f"{limit:g}"
 
 
-def _next_change(
-    profiles: list[ChargingProfile], now: datetime, limit: float | None
-) -> datetime | None:
-    """When the limit in force now changes, within the next week (None: not in it)."""
+def _state_at(profiles: list[ChargingProfile], at: datetime) -> str | None:
+    """'16 A, free to charge', '0 A, exclusion time' or '16 A, priority charge' at `at`."""
+    prevailing = prevailing_profile(profiles, at)
+    if prevailing is None:
+        return None
+    limit = limit_at(profiles, at)
+    if role_of(prevailing.profile_id) == PRIORITY_ROLE:
+        why = "priority charge"
+    else:
+        why = "exclusion time" if limit == 0 else "free to charge"
+    return f"{_amount(limit)} {prevailing.rate_unit}, {why}"
+
+
+def _next_change(profiles: list[ChargingProfile], now: datetime, words: str) -> datetime | None:
+    """When what holds now changes, within the next week (None: not in it)."""
     for instant in change_instants(profiles, now, now + HORIZON)[1:]:
-        if limit_at(profiles, instant) != limit:
+        if _state_at(profiles, instant) != words:
             return instant
     return None
 
@@ -160,7 +184,7 @@ async def _charge(charger: DemoCharger, stop: asyncio.Event) -> None:
             )
         )
         while not stop.is_set() and not listener.done():
-            charger.check()  # profiles take effect and end with time, too
+            charger.tick()  # profiles take effect and end with time, too
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=CHECK_SECONDS)
     finally:
