@@ -3,6 +3,7 @@ record profiles, and events recorded before the value existed (plain dicts)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from domain.charging_profiles import (
 from domain.delivery import delivery_id_for
 from domain.evse_limits import EvseLimits
 from domain.service import SmartCharging
+from domain.transcodings import ChargingProfileAsDict
 from old_delivery_events import record_old_desired
 from peer.scenario import exclusion
 from smartcharge.runtime import Runtime
@@ -103,6 +105,22 @@ def test_the_stored_shape_gives_back_the_same_value() -> None:
 
 
 # --- recorded by an EVSE's delivery ----------------------------------------------------------
+
+
+def test_decoding_the_same_recorded_profile_again_gives_the_same_value_and_no_other() -> None:
+    """Events are decoded by every follower and load: a recorded profile seen before is
+    given back as the value made the first time, and one differing in any field (or a
+    period) is its own."""
+    recorded = json.loads(json.dumps(weekly().to_dict()))
+    decode = ChargingProfileAsDict().decode
+    first = decode(recorded)
+    assert decode(json.loads(json.dumps(recorded))) is first
+    other_level = {**recorded, "stack_level": recorded["stack_level"] + 1}
+    assert decode(other_level).stack_level == first.stack_level + 1
+    fewer_periods = {**recorded, "periods": recorded["periods"][:1]}
+    assert decode(fewer_periods).periods == first.periods[:1]
+    with pytest.raises(ValueError):
+        decode({**recorded, "periods": []})  # what does not hold is refused as before
 
 
 def test_next_weeks_copy_of_the_desired_schedule_records_nothing(app: SmartCharging) -> None:

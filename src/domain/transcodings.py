@@ -5,6 +5,7 @@ Registered with the application's transcoder (`CommandApplication.register_trans
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from eventsourcing.persistence import Transcoding
@@ -59,7 +60,34 @@ class ChargingProfileAsDict(Transcoding):
         return obj.to_dict()
 
     def decode(self, data: dict[str, Any]) -> ChargingProfile:
-        return ChargingProfile.from_dict(data)
+        """Made once for the same recorded values: every follower and every load decodes
+        each ProfilesDesired again, and on a DST night the groups of a zone that share
+        windows are sent the very same profiles."""
+        try:
+            key = recorded_key(data)
+            return _DECODED[key]
+        except (KeyError, TypeError):  # not seen yet, or not a shape to remember
+            pass
+        profile = ChargingProfile.from_dict(data)
+        if len(_DECODED) >= DECODED_PROFILES:
+            _DECODED.clear()  # a bound, not a policy: the next few decodes fill it again
+        with suppress(TypeError):
+            _DECODED[recorded_key(data)] = profile
+        return profile
+
+
+DECODED_PROFILES = 8192
+_DECODED: dict[tuple[Any, ...], ChargingProfile] = {}
+
+
+def recorded_key(data: dict[str, Any]) -> tuple[Any, ...]:
+    """The recorded names and values, periods included; TypeError for a value that cannot
+    be a key. Cheap (a fifth of decoding) rather than exact about types: 1, 1.0 and True
+    are one key, which our own encoder never mixes within a field."""
+    values = tuple([value for name, value in data.items() if name != "periods"])
+    key = (tuple(data), values, tuple(map(tuple, data["periods"])))
+    hash(key)
+    return key
 
 
 TRANSCODINGS: tuple[Transcoding, ...] = (
