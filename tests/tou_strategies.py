@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from domain.evse_limits import EvseLimits
 from domain.exclusion_times import MAX_WINDOWS, WEEKDAYS, ExclusionWindow
-from scheduler.profiles import ChargerLimits, EvseSpec
-from scheduler.tou import GroupInput, floor_second, random_delay_seconds
+from scheduler.profiles import ChargerLimits, EvseSpec, floor_second
+from scheduler.tou import GroupInput, random_delay_seconds
 from scheduler.utc_offsets import next_offset_change
 
 # Zones with something to teach: a 30-minute DST (Lord Howe), a :45 offset with

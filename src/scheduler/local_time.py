@@ -32,15 +32,18 @@ from typing import TYPE_CHECKING
 from domain.capabilities import ChargerFeatures
 from domain.charging_profiles import (
     EXCLUSION_ROLE,
-    PRIORITY_ROLE,
     ChargingProfile,
-    ChargingSchedulePeriod,
-    ProfilePurpose,
     RecurrencyKind,
     profile_id,
 )
 from domain.exclusion_times import ExclusionWindow
-from scheduler.profiles import ChargerLimits, EvseSpec, Rate
+from scheduler.profiles import (
+    ChargerLimits,
+    EvseSpec,
+    Rate,
+    full_power_profile,
+    schedule_periods,
+)
 from scheduler.week_pattern import DAY, WEEK, Step, WeekPattern, wrap_and_merge
 
 if TYPE_CHECKING:
@@ -98,7 +101,7 @@ def local_time_profiles(
         rate_unit=rate.unit,
         start_schedule=LOCAL_MONDAY,
         duration=WEEK if kind == "Weekly" else DAY,
-        periods=_periods(steps, rate),
+        periods=schedule_periods(steps, rate),
         use_local_time=True,
         randomized_delay=delay,
     )
@@ -143,13 +146,6 @@ def _recurring(
     return None
 
 
-def _periods(steps: tuple[Step, ...], rate: Rate) -> tuple[ChargingSchedulePeriod, ...]:
-    return tuple(
-        ChargingSchedulePeriod(second, 0.0 if excluded else rate.limit, rate.number_phases)
-        for second, excluded in steps
-    )
-
-
 def _priority(
     group: GroupInput, evse: EvseSpec, charger: ChargerLimits, rate: Rate, now: datetime
 ) -> ChargingProfile | None:
@@ -157,22 +153,7 @@ def _priority(
     down: never past it), ending by itself there (validTo); None when none runs."""
     if not group.priority_active(now) or group.priority_ends_at is None:
         return None
-    start = (group.priority_started_at or now).astimezone(UTC).replace(microsecond=0)
-    end = group.priority_ends_at.astimezone(UTC).replace(microsecond=0)
-    if end <= max(start, now.astimezone(UTC).replace(microsecond=0)):
-        return None
-    own_purpose = charger.priority_charging
-    purpose: ProfilePurpose = "PriorityCharging" if own_purpose else "TxDefaultProfile"
-    return ChargingProfile(
-        profile_id=profile_id(evse.connector_id, PRIORITY_ROLE),
-        stack_level=0 if own_purpose else PRIORITY_STACK_LEVEL,
-        purpose=purpose,
-        kind="Absolute",
-        recurrency_kind=None,
-        valid_from=start,
-        valid_to=end,
-        rate_unit=rate.unit,
-        start_schedule=start,
-        duration=int((end - start).total_seconds()),
-        periods=(ChargingSchedulePeriod(0, rate.limit, rate.number_phases),),
-    )
+    window = (group.priority_started_at or now, group.priority_ends_at, now)
+    if charger.priority_charging:
+        return full_power_profile(evse.connector_id, rate, window, 0, "PriorityCharging")
+    return full_power_profile(evse.connector_id, rate, window, PRIORITY_STACK_LEVEL)

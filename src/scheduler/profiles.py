@@ -7,10 +7,19 @@ algorithm (`tou.py`) builds them from a group and these.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
-from domain.charging_profiles import RateUnit
+from domain.charging_profiles import (
+    PRIORITY_ROLE,
+    ChargingProfile,
+    ChargingSchedulePeriod,
+    ProfilePurpose,
+    RateUnit,
+    profile_id,
+)
 from domain.evse_limits import EvseLimits
 from domain.evses import Evse
 
@@ -89,3 +98,52 @@ class EvseSpec:
         if "W" in charger.rate_units:
             return Rate("W", round_limit(limits.max_power), limits.phases)
         return Rate("A", round_limit(limits.max_current), limits.phases)
+
+
+def schedule_periods(
+    steps: Iterable[tuple[int, bool]], rate: Rate
+) -> tuple[ChargingSchedulePeriod, ...]:
+    """A period per step: 0 where it is excluded, the EVSE's maximum elsewhere."""
+    return tuple(
+        ChargingSchedulePeriod(second, 0.0 if excluded else rate.limit, rate.number_phases)
+        for second, excluded in steps
+    )
+
+
+def floor_second(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(microsecond=0)
+
+
+def full_power_profile(
+    connector_id: int,
+    rate: Rate,
+    window: tuple[datetime, datetime, datetime],
+    stack_level: int,
+    purpose: ProfilePurpose = "TxDefaultProfile",
+) -> ChargingProfile | None:
+    """Full power from `started` until `ends`, `window` = (started, ends, now); None when
+    less than a whole second of it is left.
+
+    Absolute, tied to the clock; validTo ends it on the charger itself, even if the backend
+    is unreachable then; validFrom is the start (in the past) so re-sending gives the same
+    profile, without the gap a future validFrom would cause (OCPP 1.6 §3.13.2). Both are
+    whole seconds (OCPP 1.6 §3.15 lets fractions be left out): the end rounded down, so the
+    charger never charges at full power past it, into an exclusion time, say; the start
+    down too, the second the user pressed the button."""
+    started, ends, now = window
+    start, end = floor_second(started), floor_second(ends)
+    if end <= max(start, floor_second(now)):
+        return None
+    return ChargingProfile(
+        profile_id=profile_id(connector_id, PRIORITY_ROLE),
+        stack_level=stack_level,
+        purpose=purpose,
+        kind="Absolute",
+        recurrency_kind=None,
+        valid_from=start,
+        valid_to=end,
+        rate_unit=rate.unit,
+        start_schedule=start,
+        duration=int((end - start).total_seconds()),
+        periods=(ChargingSchedulePeriod(0, rate.limit, rate.number_phases),),
+    )

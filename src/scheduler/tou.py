@@ -39,9 +39,7 @@ from zoneinfo import ZoneInfo
 
 from domain.charging_profiles import (
     COVER_ROLE,
-    PRIORITY_ROLE,
     ChargingProfile,
-    ChargingSchedulePeriod,
     RecurrencyKind,
     profile_id,
 )
@@ -51,7 +49,13 @@ from domain.priority_charge import priority_charge_runs
 from scheduler.cover import cover_schedule, zone_offsets
 from scheduler.local_time import local_time_profiles
 from scheduler.profile_budget import fitted
-from scheduler.profiles import ChargerLimits, EvseSpec, Rate
+from scheduler.profiles import (
+    ChargerLimits,
+    EvseSpec,
+    Rate,
+    full_power_profile,
+    schedule_periods,
+)
 from scheduler.stack_levels import StackLevels, stack_levels
 from scheduler.utc_offsets import OffsetPeriod, local_midnight, local_week_start, offset_periods
 from scheduler.week_pattern import DAY, WEEK, Step, WeekPattern
@@ -258,7 +262,7 @@ def _period_exclusion(
         rate_unit=rate.unit,
         start_schedule=start,
         duration=length,
-        periods=_periods(steps, rate),
+        periods=schedule_periods(steps, rate),
     )
 
 
@@ -302,20 +306,13 @@ def absolute_exclusion_profile(
         rate_unit=rate.unit,
         start_schedule=start,
         duration=end,
-        periods=_periods(covered, rate),
+        periods=schedule_periods(covered, rate),
     )
     # A refresh within the last covered period always reaches further; before
     # the second period starts it would not (with one period, only `end` can).
     margin = int(ABSOLUTE_REFRESH_MARGIN.total_seconds())
     refresh = max(end - margin, covered[1][0] if len(covered) > 1 else end)
     return profile, start + timedelta(seconds=refresh)
-
-
-def _periods(steps: Sequence[Step], rate: Rate) -> tuple[ChargingSchedulePeriod, ...]:
-    return tuple(
-        ChargingSchedulePeriod(second, 0.0 if excluded else rate.limit, rate.number_phases)
-        for second, excluded in steps
-    )
 
 
 def cover_profile(
@@ -337,46 +334,22 @@ def cover_profile(
         rate_unit=rate.unit,
         start_schedule=schedule.start_before(now),
         duration=schedule.length,
-        periods=_periods(schedule.steps, rate),
+        periods=schedule_periods(schedule.steps, rate),
     )
 
 
 def priority_profile(
     group: GroupInput, evse: EvseSpec, charger: ChargerLimits, now: datetime
 ) -> ChargingProfile | None:
-    """Full power from the priority charge's start until its end; None when less than a
-    whole second of it is left.
+    """Full power from the priority charge's start until its end, in whole seconds
+    (`profiles.full_power_profile`); None when less than a whole second of it is left.
 
     Absolute rather than Relative: a Relative schedule starts with the charging
-    session, which the charger decides; ours is tied to the clock. validTo ends
-    it on the charger itself, even if the backend is unreachable then; validFrom
-    is the start (in the past) so re-sending gives the same profile, without the
-    gap a future validFrom would cause (OCPP 1.6 §3.13.2). Both are whole seconds
-    (OCPP 1.6 §3.15 lets fractions be left out): the end rounded down, so the charger
-    never charges at full power past it, into an exclusion time, say; the start down
-    too, the second the user pressed the button: rounded up, the charge would not yet
+    session, which the charger decides; ours is tied to the clock. The start is rounded
+    down, the second the user pressed the button: rounded up, the charge would not yet
     run when the page answers the press.
     """
     assert group.priority_ends_at is not None
+    window = (group.priority_started_at or now, group.priority_ends_at, now)
     rate = evse.rate(charger)
-    start = floor_second(group.priority_started_at or now)
-    end = floor_second(group.priority_ends_at)
-    if end <= max(start, floor_second(now)):
-        return None
-    return ChargingProfile(
-        profile_id=profile_id(evse.connector_id, PRIORITY_ROLE),
-        stack_level=stack_levels(charger).priority,
-        purpose="TxDefaultProfile",
-        kind="Absolute",
-        recurrency_kind=None,
-        valid_from=start,
-        valid_to=end,
-        rate_unit=rate.unit,
-        start_schedule=start,
-        duration=int((end - start).total_seconds()),
-        periods=(ChargingSchedulePeriod(0, rate.limit, rate.number_phases),),
-    )
-
-
-def floor_second(instant: datetime) -> datetime:
-    return instant.astimezone(UTC).replace(microsecond=0)
+    return full_power_profile(evse.connector_id, rate, window, stack_levels(charger).priority)
