@@ -85,6 +85,9 @@ class ChargePoint201(ChargerConnection):
     ocpp_version = "2.0.1"
     actions = Action
     results = call_result
+    # Our calls and the profiles they carry, in this version's shapes (2.1 keeps the names).
+    calls: Any = call
+    payload = staticmethod(ocpp201_payload)
 
     # --- the station's calls ---------------------------------------------------------------
 
@@ -170,16 +173,16 @@ class ChargePoint201(ChargerConnection):
     async def set_profile(self, profile: ChargingProfile, connector_id: int) -> str:
         """K01.FR.05: the same id replaces the installed profile; a new id with the same
         stack level and purpose would be rejected (K01.FR.06), so ids are fixed per role."""
-        payload = ocpp201_payload(profile, connector_id)
+        payload = self.payload(profile, connector_id)
         answer = await self.request(
-            call.SetChargingProfile(
+            self.calls.SetChargingProfile(
                 evse_id=payload["evseId"], charging_profile=payload["chargingProfile"]
             )
         )
         return str(answer.status)
 
     async def clear_profile(self, profile_id: int) -> str:
-        answer = await self.request(call.ClearChargingProfile(charging_profile_id=profile_id))
+        answer = await self.request(self.calls.ClearChargingProfile(charging_profile_id=profile_id))
         # Unknown: the station holds no such profile, which is what we wanted.
         return "Accepted" if answer.status in ("Accepted", "Unknown") else str(answer.status)
 
@@ -190,6 +193,6 @@ class ChargePoint201(ChargerConnection):
 
     async def composite_schedule(self, connector_id: int, duration: int) -> dict[str, Any]:
         answer = await self.request(
-            call.GetCompositeSchedule(duration=duration, evse_id=connector_id)
+            self.calls.GetCompositeSchedule(duration=duration, evse_id=connector_id)
         )
         return wire_form(answer)

@@ -23,7 +23,7 @@ from ocpp.routing import on
 from ocpp.v21 import call, call_result
 from ocpp.v21.enums import Action
 
-from chargers.connection import CallFailed, wire_form
+from chargers.connection import CallFailed
 from chargers.profile_payloads import ocpp21_payload
 from chargers.v201 import (
     PERIODS,
@@ -35,7 +35,6 @@ from chargers.v201 import (
     smart_charging_variables,
 )
 from domain.capabilities import ChargerCapabilities, ChargerFeatures, Reported
-from domain.charging_profiles import ChargingProfile
 from domain.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -87,6 +86,8 @@ class ChargePoint21(ChargePoint201):
     ocpp_version = "2.1"
     actions = Action
     results = call_result
+    calls = call
+    payload = staticmethod(ocpp21_payload)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -107,29 +108,10 @@ class ChargePoint21(ChargePoint201):
 
     # --- our calls ---------------------------------------------------------------------------
 
-    async def set_profile(self, profile: ChargingProfile, connector_id: int) -> str:
-        payload = ocpp21_payload(profile, connector_id)
-        answer = await self.request(
-            call.SetChargingProfile(
-                evse_id=payload["evseId"], charging_profile=payload["chargingProfile"]
-            )
-        )
-        return str(answer.status)
-
-    async def clear_profile(self, profile_id: int) -> str:
-        answer = await self.request(call.ClearChargingProfile(charging_profile_id=profile_id))
-        return "Accepted" if answer.status in ("Accepted", "Unknown") else str(answer.status)
-
     async def read_capabilities(self) -> ChargerCapabilities:
         answer = await self.request(call.GetVariables(get_variable_data=_wanted()))
         self.capabilities = capabilities_from(answer.get_variable_result)
         return self.capabilities
-
-    async def composite_schedule(self, connector_id: int, duration: int) -> dict[str, Any]:
-        answer = await self.request(
-            call.GetCompositeSchedule(duration=duration, evse_id=connector_id)
-        )
-        return wire_form(answer)
 
     async def set_clock_zone(self, zone: str) -> bool:
         """SetVariables ClockCtrlr.TimeZone; True when the station took it (Accepted, or
