@@ -35,6 +35,23 @@ def basic_auth(user: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
+def variable_results(wanted: list[dict[str, Any]], values: dict[str, str]) -> list[dict[str, Any]]:
+    """GetVariables' answer for a station that keeps `values` (by variable name, no
+    instances): Accepted with the value, else UnknownVariable."""
+    results = []
+    for item in wanted:
+        known = item["variable"]["name"] in values and "instance" not in item["variable"]
+        result = {
+            "attribute_status": "Accepted" if known else "UnknownVariable",
+            "component": item["component"],
+            "variable": item["variable"],
+        }
+        if known:
+            result["attribute_value"] = values[item["variable"]["name"]]
+        results.append(result)
+    return results
+
+
 @dataclass
 class Received:
     action: str
@@ -133,18 +150,9 @@ class Charger201(Recording, ChargePoint201):
     def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> result201.GetVariables:
         """SmartChargingCtrlr's limits; a variable it does not keep (Entries) is unknown."""
         values = {"PeriodsPerSchedule": "12", "RateUnit": "A,W", "ProfileStackLevel": "4"}
-        results = []
-        for item in get_variable_data:
-            known = item["variable"]["name"] in values and "instance" not in item["variable"]
-            result = {
-                "attribute_status": "Accepted" if known else "UnknownVariable",
-                "component": item["component"],
-                "variable": item["variable"],
-            }
-            if known:
-                result["attribute_value"] = values[item["variable"]["name"]]
-            results.append(result)
-        return result201.GetVariables(get_variable_result=results)
+        return result201.GetVariables(
+            get_variable_result=variable_results(get_variable_data, values)
+        )
 
 
 class Installed:
@@ -244,18 +252,9 @@ class Strict201(Charger201):
             "RateUnit": "A,W",
             "ProfileStackLevel": self.stack_level,
         }
-        results = []
-        for item in get_variable_data:
-            known = item["variable"]["name"] in values and "instance" not in item["variable"]
-            result = {
-                "attribute_status": "Accepted" if known else "UnknownVariable",
-                "component": item["component"],
-                "variable": item["variable"],
-            }
-            if known:
-                result["attribute_value"] = values[item["variable"]["name"]]
-            results.append(result)
-        return result201.GetVariables(get_variable_result=results)
+        return result201.GetVariables(
+            get_variable_result=variable_results(get_variable_data, values)
+        )
 
 
 # An OCPP 2.1 station's device model as it answers GetVariables: (component, variable) -> value.
