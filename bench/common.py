@@ -35,6 +35,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time all PostgreSQL server processes on this machine have used so far, those
+    that still run (a backend that ended meanwhile is not counted: measure over runs
+    whose connections stay open)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                if comm.read().strip() != "postgres":
+                    continue
+            total += cpu_seconds(int(entry))
+        except OSError:  # ended meanwhile
+            continue
+    return total
+
+
 def header(name: str, **parameters: object) -> None:
     """Print what the run is; from here SIGTERM ends it as Ctrl+C does, so that what it
     started (the service, a fleet, its schema) is stopped and dropped on the way out."""

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import psycopg
-from common import cpu_seconds, header
+from common import cpu_seconds, header, postgres_cpu_seconds
 from fleet import FleetStats, SimulatedCharger, boot_charger
 from harness import Service, fresh_database, running_service, wait_caught_up
 from seed import operator
@@ -75,6 +75,18 @@ def deliveries_with(database: Database, app: SmartCharging, topic: str, after: i
     return int(row[0]) if row else 0
 
 
+def events_after(database: Database, app: SmartCharging, after: int) -> list[tuple[str, int]]:
+    """How many events of each kind were recorded after position `after`, most first."""
+    table = f'"{database.schema}".{app.recorder.events_table_name}'  # type: ignore[attr-defined]
+    with psycopg.connect(database.conninfo()) as conn:
+        rows = conn.execute(
+            f"SELECT split_part(topic, '.', -1), count(*) FROM {table}"
+            " WHERE notification_id > %s GROUP BY 1 ORDER BY 2 DESC",
+            (after,),
+        ).fetchall()
+    return [(str(topic), int(n)) for topic, n in rows]
+
+
 async def until(check, what: str, started: float) -> None:  # type: ignore[no-untyped-def]
     """Poll `check` (in a thread) until true; print when, from `started`."""
     deadline = time.perf_counter() + TIMEOUT_SECONDS
@@ -117,6 +129,7 @@ def profiled(pid: int, path: str | None, *, gil: bool) -> Iterator[None]:
 def cpu_used(server_pid: int, chargers: int) -> Iterator[None]:
     """Print the CPU-seconds the server and this load generator used meanwhile."""
     server, ours, began = cpu_seconds(server_pid), os.times(), time.perf_counter()
+    database = postgres_cpu_seconds()
     load_before = os.getloadavg()[0]
     try:
         yield
@@ -125,9 +138,11 @@ def cpu_used(server_pid: int, chargers: int) -> Iterator[None]:
         server = cpu_seconds(server_pid) - server
         after = os.times()
         load = after.user + after.system - ours.user - ours.system
+        database = postgres_cpu_seconds() - database
         print(
             f"CPU over {wall:.1f} s: server {server:.1f} s "
-            f"({server / chargers * 1000:.1f} ms a charger), load generator {load:.1f} s; "
+            f"({server / chargers * 1000:.1f} ms a charger), PostgreSQL {database:.1f} s "
+            f"({database / chargers * 1000:.1f} ms), load generator {load:.1f} s; "
             f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
         )
 
@@ -159,6 +174,10 @@ async def storm(
         f"{name}: every answer recorded",
         started,
     )
+    recorded = ", ".join(
+        f"{n / len(ids):.2f} {topic}" for topic, n in events_after(database, app, position)
+    )
+    print(f"{name}: events recorded a charger: {recorded}")
     return chargers
 
 

@@ -150,6 +150,29 @@ def test_a_changed_schedule_is_recorded_and_its_answers_start_again(app: SmartCh
     assert delivery.unaccepted() == (lower, priority())
 
 
+def test_one_deliverys_answers_are_one_save_in_the_order_they_came(app: SmartCharging) -> None:
+    evse_id = registered(app)
+    app.deliveries.desire_profiles(evse_id, [weekly(), priority()], "test")
+    before = app.recorder.max_notification_id()
+
+    answers = [(priority().profile_id, "Rejected"), (weekly().profile_id, "Accepted")]
+    position = app.deliveries.record_answers(evse_id, 1, answers)
+
+    assert position == before + 2  # both events, one transaction, nothing between them
+    delivery = app.delivery(evse_id)
+    assert delivery.unaccepted() == (priority(),)
+    assert event_names(app, evse_id)[-2:] == ["ProfileAnswered", "ProfileAnswered"]
+
+
+def test_answers_to_an_older_version_record_nothing(app: SmartCharging) -> None:
+    evse_id = registered(app)
+    app.deliveries.desire_profiles(evse_id, [weekly()], "test")
+    app.deliveries.desire_profiles(evse_id, [weekly(limit=8.0)], "test")
+
+    assert app.deliveries.record_answers(evse_id, 1, [(weekly().profile_id, "Accepted")]) is None
+    assert event_names(app, evse_id)[-1] == "ProfilesDesired"
+
+
 def test_desired_profiles_are_stored_as_values_and_read_back_as_values(
     app: SmartCharging,
 ) -> None:

@@ -3,7 +3,8 @@
 The scheduler records what each EVSE should hold (ProfilesDesired); the
 gateway holding the charger's connection makes the charger hold exactly that,
 with the calls needed and no more, and records the charger's answer to each call
-as an event (Accepted, Rejected, NotSupported, Timeout or Error).
+as an event (Accepted, Rejected, NotSupported, Timeout or Error): the answers to one
+delivery's calls are saved together once its last call is answered.
 
 A connection remembers what the charger holds of our ids (`Held`): what it accepted
 or cleared on this connection. On a new connection nothing is known, so every
@@ -181,18 +182,20 @@ async def deliver(
         connection.sent_versions.get(evse_id),
     )
     version = delivery.desired_version
-    for profile_id in already_held(delivery.desired, delivery.answers, held):
-        await connection.blocking(
-            service.deliveries.record_answer, evse_id, profile_id, version, "Accepted"
-        )
+    answers = [
+        (profile_id, "Accepted")
+        for profile_id in already_held(delivery.desired, delivery.answers, held)
+    ]
     for step in steps:
         if connection.outbox.closed:
-            return  # the charger went; it gets everything again when it is back
+            break  # the charger went; it gets everything again when it is back
         status = await _send(connection, step, delivery.connector_id)
         held.answered(step, status)
-        await connection.blocking(
-            service.deliveries.record_answer, evse_id, step.profile_id, version, status
-        )
+        answers.append((step.profile_id, status))
+    if answers:  # the delivery's answers as one save, those it got if the charger went
+        await connection.blocking(service.deliveries.record_answers, evse_id, version, answers)
+    if connection.outbox.closed:
+        return
     connection.sent_versions[evse_id] = version
     if not connection.outbox.closed:
         await connection.after_delivery(evse_id, delivery.connector_id)

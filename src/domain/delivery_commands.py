@@ -3,7 +3,7 @@ answers, and the charging sessions that end a priority charge."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -41,10 +41,24 @@ class DeliveryCommands:
     def record_answer(
         self, evse_id: UUID, profile_id: int, desired_version: int, status: str
     ) -> int | None:
+        return self.record_answers(evse_id, desired_version, [(profile_id, status)])
+
+    def record_answers(
+        self, evse_id: UUID, desired_version: int, answers: Sequence[tuple[int, str]]
+    ) -> int | None:
+        """The charger's answers to one delivery's calls (profile id, status), in the order
+        they came, as one save: a fleet reconnecting after an outage sends every EVSE all
+        its profiles, and a save per answer made the storm wait on the event store."""
         now = self.app.clock()
-        return self._on_delivery(
-            evse_id, lambda d: d.answer(profile_id, desired_version, status, now, SYSTEM)
-        )
+
+        def decide(delivery: ProfileDelivery) -> bool:
+            recorded = [
+                delivery.answer(profile_id, desired_version, status, now, SYSTEM)
+                for profile_id, status in answers
+            ]
+            return any(recorded)
+
+        return self._on_delivery(evse_id, decide)
 
     def request_retry(self, evse_id: UUID, attempt: int) -> int | None:
         def decide(delivery: ProfileDelivery) -> bool:
