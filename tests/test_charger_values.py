@@ -264,3 +264,48 @@ def test_the_profile_limit_is_recorded_and_an_event_without_it_replays_as_no_lim
     replayed: Any = older.mutate(created.mutate(None))
     assert replayed.max_profiles is None
     assert replayed.capabilities().max_stack_level == 8
+
+
+# --- what the gateway skips -------------------------------------------------------------------
+
+CHARGER_WORDS = st.one_of(
+    st.sampled_from(["Available", "Charging", "Faulted", "ABB", "Terra AC", "1.0.0"]),
+    st.text(max_size=60),
+    st.none(),
+    st.integers(),
+)
+REPORTS = st.one_of(
+    st.tuples(st.just("boot"), CHARGER_WORDS, CHARGER_WORDS, CHARGER_WORDS),
+    st.tuples(st.just("status"), st.integers(0, 3), CHARGER_WORDS, CHARGER_WORDS),
+    st.tuples(
+        st.just("capabilities"),
+        st.sampled_from(["24", "5", "0"]),
+        st.sampled_from(["Current", "Power"]),
+        st.sampled_from(["8", "2"]),
+    ),
+)
+
+
+@given(st.lists(REPORTS, max_size=12))
+def test_the_facts_a_connection_keeps_say_what_the_charger_would_record(
+    reports: list[tuple[Any, ...]],
+) -> None:
+    """The gateway sends no command for a report its kept facts call old: they must say
+    "new" exactly when the charger's aggregate records an event for it."""
+    charger = ChargePoint.register("CP-FACTS", "hash", SYSTEM)
+    charger.collect_events()
+    at = datetime(2026, 12, 6, tzinfo=UTC)
+    for kind, *told in reports:
+        facts = charger.facts()
+        if kind == "boot":
+            new = facts.boot_is_new(*told)
+            charger.boot(*told, SYSTEM)
+        elif kind == "status":
+            connector, status, error = told
+            new = facts.status_is_new(connector, status)
+            charger.report_status(connector, status, error, at, SYSTEM)
+        else:
+            found = reported(*told)
+            new = facts.capabilities_are_new(found)
+            charger.report_capabilities(found, SYSTEM)
+        assert bool(charger.collect_events()) == new, (kind, told)

@@ -91,7 +91,9 @@ def test_the_evse_pages_say_until_when_a_charger_offline_keeps_the_schedule(
     service, view = runtime.service, runtime.context.view
     group_id = late_group["id"]
     service.chargers.set_charger_password(LATE_CHARGER, "charger-secret-0001", Actor.system())
-    assert view.wait_for(service.chargers.charger_connected(LATE_CHARGER, "gw", "ocpp1.6"), 10)
+    assert view.wait_for(
+        service.chargers.charger_connected(LATE_CHARGER, "gw", "ocpp1.6").position, 10
+    )
     exactly = "it keeps to this schedule exactly until Sun 29 Mar 2026, 03:00 CEST"
     online = f"If it goes offline now, {exactly}, {STRICTER}"
     operator = PageClient(server)

@@ -36,7 +36,8 @@ from chargers.outbox import Outbox
 from chargers.rpc import OcppEndpoint, wire_payload
 from chargers.throttle import CallRate
 from domain.capabilities import ChargerCapabilities
-from domain.charge_points import reported_connector
+from domain.charge_points import ChargerFacts, reported_connector
+from domain.charger_commands import Reported
 from domain.charging_profiles import ChargingProfile
 from domain.charging_sessions import transaction_key
 from domain.errors import DomainError, InvalidInput
@@ -156,6 +157,9 @@ class ChargerConnection(OcppEndpoint):
         self.held: dict[UUID, Held] = {}  # EVSE -> what the charger holds of our ids, as known
         self._capabilities_told = False  # on this connection
         self.connected_position: int | None = None
+        # What the charger's aggregate keeps of its reports, from its connection on (the
+        # gateway sets it): a report that would change none of it is not sent as a command.
+        self.facts: ChargerFacts | None = None
         self.outbox = Outbox(charge_point_id)
         self._over_rate = False
 
@@ -257,9 +261,10 @@ class ChargerConnection(OcppEndpoint):
             log.warning("%s: capabilities unknown (%s): %s", self.id, failure.status, failure)
             return False
         log.info("%s: %s", self.id, found)
-        await self._command(
-            "capabilities", self.context.service.chargers.charger_capabilities, self.id, found
-        )
+        if self.facts is None or self.facts.capabilities_are_new(found):
+            await self._command(
+                "capabilities", self.context.service.chargers.charger_capabilities, self.id, found
+            )
         self._capabilities_told = True
         return True
 
@@ -271,26 +276,38 @@ class ChargerConnection(OcppEndpoint):
     async def _command(self, what: str, function: Callable[..., Any], *args: Any) -> None:
         """A domain command on the charger's behalf. A value out of range is refused
         (ValueRefused: the call gets a CALLERROR); any other refusal is logged and the
-        charger answered as usual."""
+        charger answered as usual. The charger's facts after a report are kept."""
         try:
-            await self.blocking(function, *args)
+            result = await self.blocking(function, *args)
         except InvalidInput as refusal:
             frames_log.warning("%s: %s refused: %s", self.id, what, refusal)
             raise ValueRefused(str(refusal)) from None
         except DomainError as refusal:
             log.warning("%s: %s not recorded: %s", self.id, what, refusal)
+            return
+        if isinstance(result, Reported):
+            self.facts = result.facts
 
     def checked(self, check: Callable[..., T], *args: Any, **options: Any) -> T:
         return refused(self.id, check, *args, **options)
 
     async def record_boot(self, vendor: object, model: object, firmware: object) -> None:
-        """Free text, cleaned by the domain (ChargePoint.boot)."""
+        """Free text, cleaned by the domain (ChargePoint.boot); nothing to do when it is the
+        boot the charger told before."""
+        if self.facts is not None and not self.facts.boot_is_new(vendor, model, firmware):
+            return
         service = self.context.service
         await self._command(
             "boot", service.chargers.charger_booted, self.id, vendor, model, firmware
         )
 
     async def record_status(self, connector_id: object, status: object, error: object) -> None:
+        """Nothing to do when the connector's status is the one recorded (a connector out of
+        range is refused all the same: ValueRefused)."""
+        if self.facts is not None and not self.checked(
+            self.facts.status_is_new, connector_id, status
+        ):
+            return
         service = self.context.service
         await self._command(
             "status", service.chargers.connector_status, self.id, connector_id, status, error

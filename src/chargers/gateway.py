@@ -368,9 +368,10 @@ class Gateway:
         self, connection: ChargerConnection, previous: ChargerConnection | None
     ) -> None:
         service = self.context.service
-        connection.connected_position = await connection.blocking(
+        reported = await connection.blocking(
             service.chargers.charger_connected, connection.id, self.gateway_id, connection.protocol
         )
+        connection.connected_position, connection.facts = reported
         log.info("%s connected (%s)", connection.id, connection.protocol)
         if previous is not None:
             # Only now, with the new connection authenticated and recorded.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -52,6 +53,45 @@ def check_charger_password(password: object) -> str:
     if not password.isascii() or not password.isprintable():
         raise InvalidInput("password: printable ASCII characters only")
     return password
+
+
+def told_boot(vendor: object, model: object, firmware: object) -> tuple[str, str, str]:
+    """What a BootNotification tells, as recorded: free text cleaned, never refused."""
+    return (
+        clean_text(vendor, MAX_CHARGER_TEXT),
+        clean_text(model, MAX_CHARGER_TEXT),
+        clean_text(firmware, MAX_CHARGER_TEXT),
+    )
+
+
+def told_status(connector_id: object, status: object) -> tuple[int, str]:
+    """The connector and status word a StatusNotification tells, as recorded;
+    InvalidInput for a connector number out of range."""
+    return reported_connector(connector_id), clean_text(status, MAX_STATUS_WORD)
+
+
+@dataclass(frozen=True)
+class ChargerFacts:
+    """What a charger's aggregate keeps of what the charger told: its boot, its connectors'
+    status and its capabilities. The gateway takes them when the charger connects, keeps
+    them up to date as it records, and sends no command for a report that would record
+    nothing: a charger reconnecting tells the same boot, status and capabilities again,
+    and a fleet reconnecting at once made three loads each that changed nothing. The
+    aggregate decides with the same methods, so both ask the same question."""
+
+    booted_as: tuple[str, str, str] | None = None
+    connector_status: dict[int, str] = field(default_factory=dict)
+    capabilities: ChargerCapabilities | None = None
+
+    def boot_is_new(self, vendor: object, model: object, firmware: object) -> bool:
+        return told_boot(vendor, model, firmware) != self.booted_as
+
+    def status_is_new(self, connector_id: object, status: object) -> bool:
+        connector, word = told_status(connector_id, status)
+        return self.connector_status.get(connector) != word
+
+    def capabilities_are_new(self, found: ChargerCapabilities) -> bool:
+        return found != self.capabilities
 
 
 class ChargePoint(Aggregate):
@@ -121,12 +161,8 @@ class ChargePoint(Aggregate):
         """Firmware's free text is cleaned, never refused: the charger keeps working.
         Recorded only when it tells something new: a charger rebooting (or flooding
         BootNotifications) with the same vendor, model and firmware adds no event."""
-        told = (
-            clean_text(vendor, MAX_CHARGER_TEXT),
-            clean_text(model, MAX_CHARGER_TEXT),
-            clean_text(firmware, MAX_CHARGER_TEXT),
-        )
-        if told != self.booted_as:
+        if self.facts().boot_is_new(vendor, model, firmware):
+            told = told_boot(vendor, model, firmware)
             self._booted(vendor=told[0], model=told[1], firmware=told[2], actor=actor)
 
     @event("Booted")
@@ -135,7 +171,7 @@ class ChargePoint(Aggregate):
 
     def report_capabilities(self, found: ChargerCapabilities, actor: Actor) -> None:
         """Recorded only when something changed, with the notes on what was replaced."""
-        if found != self.capabilities():
+        if self.facts().capabilities_are_new(found):
             self._capabilities_reported(
                 max_periods=found.max_periods,
                 rate_units=list(found.rate_units),
@@ -148,6 +184,9 @@ class ChargePoint(Aggregate):
                 clock_zone=found.clock_zone,
                 max_profiles=found.max_profiles,
             )
+
+    def facts(self) -> ChargerFacts:
+        return ChargerFacts(self.booted_as, self.connector_status, self.capabilities())
 
     def capabilities(self) -> ChargerCapabilities | None:
         if self.max_periods is None or self.max_stack_level is None:
@@ -193,10 +232,9 @@ class ChargePoint(Aggregate):
         self, connector_id: object, status: object, error_code: object, at: datetime, actor: Actor
     ) -> None:
         """A connector's status; a connector number out of range is refused (InvalidInput)."""
-        connector = reported_connector(connector_id)
-        word = clean_text(status, MAX_STATUS_WORD)
+        connector, word = told_status(connector_id, status)
         error = clean_text(error_code, MAX_CHARGER_TEXT) or None
-        if self.connector_status.get(connector) != word:
+        if self.facts().status_is_new(connector, word):
             self._status_reported(
                 connector_id=connector, status=word, error_code=error, at=at, actor=actor
             )

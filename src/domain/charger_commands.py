@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from domain.actors import SYSTEM, Actor, require_operator
 from domain.application import CommandApplication
 from domain.capabilities import ChargerCapabilities
-from domain.charge_points import ChargePoint, check_charger_password, reported_connector
+from domain.charge_points import (
+    ChargePoint,
+    ChargerFacts,
+    check_charger_password,
+    reported_connector,
+)
 from domain.errors import NotFound
 from domain.evses import validate_charge_point_id
 from domain.passwords import hash_machine_key
 from domain.verified_keys import VerifiedKeys
+
+
+class Reported(NamedTuple):
+    """A charger's report recorded: its position (None: nothing new) and the charger's
+    facts after it, which the gateway keeps to skip reports that would change nothing."""
+
+    position: int | None
+    facts: ChargerFacts
 
 
 class ChargerCommands:
@@ -46,10 +60,15 @@ class ChargerCommands:
 
     def _on_charger(
         self, charge_point_id: str, change: Callable[[ChargePoint], object]
-    ) -> int | None:
-        return self.app.change(lambda: self.app.charge_point(charge_point_id), change)
+    ) -> Reported:
+        def command() -> Reported:
+            charger = self.app.charge_point(charge_point_id)
+            change(charger)
+            return Reported(self.app.commit(charger), charger.facts())
 
-    def charger_connected(self, charge_point_id: str, gateway_id: str, protocol: str) -> int | None:
+        return self.app.retrying(command)
+
+    def charger_connected(self, charge_point_id: str, gateway_id: str, protocol: str) -> Reported:
         now = self.app.clock()
         return self._on_charger(
             charge_point_id, lambda c: c.connect(gateway_id, protocol, now, SYSTEM)
@@ -57,22 +76,25 @@ class ChargerCommands:
 
     def charger_disconnected(self, charge_point_id: str, gateway_id: str) -> int | None:
         now = self.app.clock()
-        return self._on_charger(charge_point_id, lambda c: c.disconnect(gateway_id, now, SYSTEM))
+        return self.app.change(
+            lambda: self.app.charge_point(charge_point_id),
+            lambda c: c.disconnect(gateway_id, now, SYSTEM),
+        )
 
     def charger_booted(
         self, charge_point_id: str, vendor: object, model: object, firmware: object
-    ) -> int | None:
+    ) -> Reported:
         """What BootNotification told, its free text cleaned (see ChargePoint.boot)."""
         return self._on_charger(charge_point_id, lambda c: c.boot(vendor, model, firmware, SYSTEM))
 
-    def charger_capabilities(self, charge_point_id: str, found: ChargerCapabilities) -> int | None:
+    def charger_capabilities(self, charge_point_id: str, found: ChargerCapabilities) -> Reported:
         """What GetConfiguration told (OCPP 1.6 §9.4 ChargingScheduleMaxPeriods, ...),
         nonsense already replaced by defaults (ChargerCapabilities.from_charger)."""
         return self._on_charger(charge_point_id, lambda c: c.report_capabilities(found, SYSTEM))
 
     def connector_status(
         self, charge_point_id: str, connector_id: object, status: object, error_code: object
-    ) -> int | None:
+    ) -> Reported:
         """InvalidInput, before anything is read or recorded, for a connector out of range."""
         reported_connector(connector_id)
         now = self.app.clock()
