@@ -30,9 +30,15 @@ def percentiles(samples_ms: Sequence[float]) -> str:
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time a process has used so far (/proc/PID/stat, fields 14-15)."""
+    return sum(user_and_system_seconds(pid))
+
+
+def user_and_system_seconds(pid: int) -> tuple[float, float]:
+    """The user and the system (kernel) CPU time a process has used so far."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def postgres_cpu_seconds() -> float:

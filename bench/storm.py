@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import psycopg
-from common import cpu_seconds, header, postgres_cpu_seconds
+from common import header, postgres_cpu_seconds, user_and_system_seconds
 from fleet import FleetStats, SimulatedCharger, boot_charger
 from harness import Service, fresh_database, running_service, wait_caught_up
 from seed import operator
@@ -128,20 +128,23 @@ def profiled(pid: int, path: str | None, *, gil: bool) -> Iterator[None]:
 @contextmanager
 def cpu_used(server_pid: int, chargers: int) -> Iterator[None]:
     """Print the CPU-seconds the server and this load generator used meanwhile."""
-    server, ours, began = cpu_seconds(server_pid), os.times(), time.perf_counter()
+    server, ours, began = user_and_system_seconds(server_pid), os.times(), time.perf_counter()
     database = postgres_cpu_seconds()
     load_before = os.getloadavg()[0]
     try:
         yield
     finally:
         wall = time.perf_counter() - began
-        server = cpu_seconds(server_pid) - server
+        now = user_and_system_seconds(server_pid)
+        user, system = now[0] - server[0], now[1] - server[1]
+        server_total = user + system
         after = os.times()
         load = after.user + after.system - ours.user - ours.system
         database = postgres_cpu_seconds() - database
         print(
-            f"CPU over {wall:.1f} s: server {server:.1f} s "
-            f"({server / chargers * 1000:.1f} ms a charger), PostgreSQL {database:.1f} s "
+            f"CPU over {wall:.1f} s: server {server_total:.1f} s "
+            f"({server_total / chargers * 1000:.1f} ms a charger; {system:.1f} s of it in the"
+            f" kernel), PostgreSQL {database:.1f} s "
             f"({database / chargers * 1000:.1f} ms), load generator {load:.1f} s; "
             f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
         )

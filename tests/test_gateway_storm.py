@@ -14,7 +14,7 @@ from limits.storage import MemoryStorage
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from chargers.admission import HandshakeQueue, ServerBusy
+from chargers.admission import FIRST_GUESS_SECONDS, HandshakeQueue, ServerBusy
 from chargers.gateway import Gateway
 from chargers.throttle import HandshakeLimits, HandshakeThrottle
 from peer.ocpp_chargers import basic_auth, open_charger
@@ -46,8 +46,8 @@ def test_at_most_the_concurrency_is_checked_at_once_and_every_handshake_gets_its
 
 
 def test_a_handshake_that_would_wait_too_long_is_told_when_to_come_back() -> None:
-    # Ten waiting at the first guess of 10 ms a check fit in 95 ms; an eleventh does not.
-    queue = HandshakeQueue(concurrency=1, max_wait=0.095)
+    # Ten waiting at the first guess a check fit in 9.5 guesses; an eleventh does not.
+    queue = HandshakeQueue(concurrency=1, max_wait=9.5 * FIRST_GUESS_SECONDS)
 
     async def storm() -> ServerBusy:
         release = asyncio.Event()

@@ -26,7 +26,11 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-FIRST_GUESS_SECONDS = 0.01  # per check, until some were measured
+# Per check, until some were measured: what one takes while a whole fleet connects. A
+# guess below it let a storm's first thousand queue for longer than the opening timeout,
+# to be cut off after waiting (and come back with no place); above it, the first few are
+# told to come back a little early.
+FIRST_GUESS_SECONDS = 0.05
 SMOOTHING = 0.05  # weight of the latest check in the running mean
 
 
