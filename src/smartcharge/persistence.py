@@ -15,12 +15,15 @@ gives up a failing attempt soon, so that the next caller tries again at once.
 connection the server closed is replaced by the next one at once, but once the pool
 has found the database unreachable the error is raised, so that a command in flight
 answers 503 instead of sleeping through the library's ten attempts (4-9 s of them).
+Its subscriptions (`ListeningSubscription`) listen before they first read, so a
+follower that starts while events are being recorded misses none of them.
 `PostgresFactory` is the library's factory with that pool and recorder; the
 environment names it in PERSISTENCE_MODULE (see `Database.eventsourcing_env`).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,7 +31,12 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing import postgres
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+    Subscription,
+)
 from eventsourcing.utils import Environment, EnvType
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
@@ -105,11 +113,66 @@ def _tried_while_it_helps(name: str) -> Callable[..., Any]:
     return method
 
 
+class ListeningSubscription(postgres.PostgresSubscription):
+    """The library's subscription, reading only once it listens.
+
+    The library starts its first read (the pull thread) and its LISTEN (the listen
+    thread) at the same time. An event committed after that read had looked but before
+    LISTEN took effect was missed by both: too new for the read, and notified while
+    nobody listened. The subscription then waited for the next commit, however long
+    that took: read models started just before a command did not show it. PostgreSQL's
+    rule (its documentation, "LISTEN") is to listen first, then read what is there,
+    then rely on the notifications; here the first read waits for the LISTEN.
+    """
+
+    def __init__(
+        self,
+        recorder: postgres.PostgresApplicationRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+    ) -> None:
+        # Before the library's constructor, which starts the pull thread that waits on it.
+        self._listening = threading.Event()
+        super().__init__(recorder, gt=gt, topics=topics)
+
+    def stop(self) -> None:
+        super().stop()
+        self._listening.set()  # a first read still waiting for LISTEN has no reason to
+
+    def _loop_on_pull(self) -> None:
+        self._listening.wait()
+        super()._loop_on_pull()
+
+    def _listen(self) -> None:
+        """The library's `_listen` (eventsourcing 9.5), telling the first read once LISTEN
+        is in effect: at once, the pool's connections being in autocommit mode."""
+        try:
+            with self._recorder.datastore.get_connection() as conn:
+                conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
+                self._listening.set()
+                while not self._has_been_stopped and not self._thread_error:
+                    # At most 0.1 s per turn, so that a stopped subscription ends soon.
+                    for _ in conn.notifies(timeout=0.1, stop_after=1):
+                        self._has_been_notified.set()
+        except BaseException as error:
+            if self._thread_error is None:
+                self._thread_error = error
+            self.stop()
+        finally:
+            self._listening.set()
+
+
 class ApplicationRecorder(InvitationTokenRecorder):
     insert_events = _tried_while_it_helps("insert_events")
     select_events = _tried_while_it_helps("select_events")
     select_notifications = _tried_while_it_helps("select_notifications")
     max_notification_id = _tried_while_it_helps("max_notification_id")
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[postgres.ApplicationRecorder]:
+        """New events after `gt`, none missed while the subscription starts."""
+        return ListeningSubscription(self, gt=gt, topics=topics)
 
     def select_events_after(
         self, versions: Sequence[tuple[UUID, int]]
