@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from eventsourcing.utils import get_topic
+
 from chargers.outbox import Outbox
 from chargers.registry import Registry
 from domain.actors import SYSTEM
@@ -119,3 +121,34 @@ def test_events_that_concern_no_connection_change_nothing():
     registry.on_event(connected("CP-Q", "here"), 3)  # its own connection, from this gateway
     assert registry.connections() == {"CP-Q": "ocpp1.6"}
     assert len(connection.outbox) == 0 and connection.closed_with is None
+
+
+def concerns(registry: Registry, event: Any) -> bool:
+    """What the follower asks before decoding `event`'s notification."""
+    return registry.concerns(get_topic(type(event)), event.originator_id)
+
+
+def test_only_deliveries_and_connections_of_chargers_here_are_decoded():
+    registry = Registry("here")
+    connection = FakeConnection("CP-H")
+    registry.add(connection)  # type: ignore[arg-type]
+    assert concerns(registry, desired(connection.evses[1]))
+    assert not concerns(registry, desired(evse_id_for("CP-ELSEWHERE", 1)))
+    assert concerns(registry, connected("CP-H", "there"))
+    assert not concerns(registry, connected("CP-ELSEWHERE", "there"))
+    evse = Evse.register("CP-NEW", 1, EvseLimits(max_current_a=16, phases=3), SYSTEM)
+    assert concerns(registry, evse.collect_events()[-1])  # which charger: only once decoded
+    registry.remove(connection)  # type: ignore[arg-type]
+    assert not concerns(registry, desired(connection.evses[1]))
+
+
+def test_an_evse_registered_after_its_profiles_were_passed_over_gets_them():
+    registry = Registry("here")
+    connection = FakeConnection("CP-3")
+    registry.add(connection)  # type: ignore[arg-type]
+    evse = Evse.register("CP-3", 2, EvseLimits(max_current_a=16, phases=3), SYSTEM)
+    registered = evse.collect_events()[-1]
+    # Its profiles were recorded right after it, and asked about before it was handled.
+    assert not concerns(registry, desired(evse.id))
+    registry.on_event(registered, 30)
+    assert len(connection.outbox) == 1  # the delivery, which reads the profiles recorded

@@ -181,6 +181,28 @@ def test_rejected_profile_is_retried_with_backoff(
     assert timedelta(seconds=5) < delay <= timedelta(seconds=10)
 
 
+def test_new_desired_profiles_drop_the_retry_of_the_old_ones(
+    runtime: Runtime, scheduler: ProfileScheduler, operator: Actor
+) -> None:
+    """A retry is for profiles the charger refused; once the scheduler wants others, the
+    gateway sends those anyway, and the old retry would only send them twice."""
+    service = runtime.service
+    group_id, evse_id = make_group(service, operator)
+    wait_until(lambda: service.delivery(evse_id).desired)
+    delivery = service.delivery(evse_id)
+    profile_id = delivery.desired[0].profile_id
+    service.deliveries.record_answer(evse_id, profile_id, delivery.desired_version, "Rejected")
+    wait_until(lambda: scheduler.timer(f"retry:{delivery.id}") is not None)
+    retry_at = scheduler.timer(f"retry:{delivery.id}")
+    assert retry_at is not None
+
+    service.groups.set_exclusion_times(group_id, parse_windows(EVENING), operator)
+
+    wait_until(lambda: service.delivery(evse_id).desired_version > delivery.desired_version)
+    wait_until(lambda: scheduler.timer(f"retry:{delivery.id}") is None)
+    assert service.clock() < retry_at  # dropped, not fired
+
+
 def test_evse_removed_from_its_group_gets_its_profiles_cleared(
     runtime: Runtime, scheduler: ProfileScheduler, operator: Actor
 ) -> None:

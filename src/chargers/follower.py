@@ -14,7 +14,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from domain.charge_points import ChargePoint
@@ -61,11 +63,15 @@ class GatewayFollower:
         loop: asyncio.AbstractEventLoop,
         handler: Handler,
         faults: FaultLog,
+        concerns: Callable[[str, UUID], bool] = lambda topic, originator_id: True,
     ):
+        """`concerns(topic, originator_id)`: whether an event may concern this gateway, asked
+        before it is decoded (Registry.concerns)."""
         self.app = app
         self.loop = loop
         self.handler = handler
         self.faults = faults
+        self.concerns = concerns
         self.position: int = 0
         self.follower: EventFollower | None = None
 
@@ -80,7 +86,14 @@ class GatewayFollower:
             on_stuck=self._stuck,
             topics=[get_topic(kind) for kind in FOLLOWED],
             name=self.name,
+            wanted=self._concerns,
         ).start()
+
+    def _concerns(self, notification: Notification) -> bool:
+        originator_id = notification.originator_id
+        if not isinstance(originator_id, UUID):  # the recorder's ids may be text
+            originator_id = UUID(originator_id)
+        return self.concerns(notification.topic, originator_id)
 
     def stop(self) -> None:
         if self.follower is not None:

@@ -178,6 +178,7 @@ class Gateway:
             self._loop,
             self.registry.on_event,
             self.context.queries.view.faults,
+            self.registry.concerns,
         )
         self._follower.start(position)
         log.info("OCPP gateway %s listening on %s/{charge_point_id}", self.gateway_id, self.url)

@@ -1,7 +1,9 @@
 """The chargers connected to this gateway, and the events that concern them.
 
-Lives on the gateway's event loop: only that loop touches it. Several gateways
-may share one database; each acts only for the chargers in its own registry.
+Lives on the gateway's event loop: only that loop changes it; the follower's thread only
+asks `concerns` (dict look-ups) to pass over, undecoded, the deliveries and connections
+of chargers elsewhere. Several gateways may share one database; each acts only for the
+chargers in its own registry.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.utils import get_topic
 
 from chargers.connection import ChargerConnection
 from chargers.delivery import DeliveryQueue, Reason
@@ -28,6 +32,8 @@ from domain.delivery import delivery_id_for
 log = logging.getLogger(__name__)
 
 REASONS = {PROFILES_DESIRED: Reason.DESIRED, RETRY_REQUESTED: Reason.RETRY}
+DELIVERY_TOPICS = frozenset(get_topic(kind) for kind in REASONS)
+CONNECTED_TOPIC = get_topic(CHARGER_CONNECTED)
 
 
 @dataclass
@@ -93,6 +99,19 @@ class Registry:
 
     # --- events from the store ------------------------------------------------------------
 
+    def concerns(self, topic: str, originator_id: UUID) -> bool:
+        """Whether an event, still undecoded, may concern a charger here. At fleet scale most
+        deliveries' events are for chargers on other gateways or offline (a DST night
+        records 100,000 groups' profiles at once), and decoding each cost more than
+        the rest of following. One passed over while its charger connects here is not
+        missed: the connection sends everything it reads after being added, and an EVSE
+        added to a charger here asks for its delivery (`_evse_registered`)."""
+        if topic in DELIVERY_TOPICS:
+            return originator_id in self._by_delivery
+        if topic == CONNECTED_TOPIC:
+            return originator_id in self._by_aggregate
+        return True
+
     def on_event(self, event: Any, position: int) -> None:
         """One event from the store (the follower isolates one that fails here)."""
         kind = type(event)
@@ -128,6 +147,8 @@ class Registry:
             return
         entry.connection.evses[connector_id] = evse_id
         self._by_delivery[delivery_id_for(evse_id)] = (charge_point_id, evse_id)
+        # Its desired profiles may have been recorded, and passed over, before this.
+        entry.deliveries.request(evse_id, Reason.DESIRED)
 
     def _evse_deregistered(self, evse_id: UUID) -> None:
         found = self._by_delivery.pop(delivery_id_for(evse_id), None)

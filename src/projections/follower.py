@@ -82,8 +82,13 @@ class EventFollower:
         on_stuck: OnStuck,
         topics: Sequence[str] = (),
         name: str = "follower",
+        wanted: Callable[[Notification], bool] | None = None,
     ):
+        """`wanted` says from a notification's topic and originator, before it is decoded,
+        whether `handle_batch` gets it (None: all): decoding is most of what following
+        costs, and a follower may care for a few aggregates' events of a common kind."""
         self.app = app
+        self.wanted = wanted
         self.handle_batch = handle_batch
         self.resume_position = resume_position
         self.on_stuck = on_stuck
@@ -209,9 +214,12 @@ class EventFollower:
     # --- one batch, isolating what cannot be processed -------------------------------------
 
     def _handle(self, notifications: list[Notification]) -> None:
-        """Decode and deliver in order; an event that cannot be read is stuck where it stands."""
+        """Decode and deliver in order; an event that cannot be read is stuck where it stands,
+        one not wanted is passed over."""
         batch: Batch = []
         for notification in notifications:
+            if self.wanted is not None and not self._wanted(notification):
+                continue
             try:
                 event = self.app.mapper.to_domain_event(notification)
             except Exception as error:
@@ -221,6 +229,17 @@ class EventFollower:
                 continue
             batch.append((event, Tracking(self.app.name, notification.id)))
         self._deliver(batch)
+        self.position = max(self.position or 0, notifications[-1].id)  # past those passed over
+
+    def _wanted(self, notification: Notification) -> bool:
+        assert self.wanted is not None
+        try:
+            return self.wanted(notification)
+        except Exception:  # a question that fails must not lose the event: it is decoded
+            log.exception(
+                "%s: could not tell whether event %d is wanted", self.name, notification.id
+            )
+            return True
 
     def _deliver(self, batch: Batch) -> None:
         if not batch:

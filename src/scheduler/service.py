@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 
 from domain.actors import SYSTEM
 from domain.charge_points import ChargePoint, charge_point_aggregate_id
+from domain.charging_profiles import ChargingProfile
 from domain.delivery import ProfileDelivery, delivery_id_for
 from domain.errors import DomainError, NotFound
 from domain.evses import Evse
@@ -289,8 +290,13 @@ class ProfileScheduler:
         inputs = group_inputs(self.service, group)
         schedule = desired_profiles(inputs.group, inputs.specs, inputs.limits, now)
         for evse in inputs.evses:
-            self.service.deliveries.desire_profiles(evse.id, schedule.profiles_for(evse.id), reason)
+            self.desire(evse.id, schedule.profiles_for(evse.id), reason)
         self._set_timers(group, schedule.next_change)
+
+    def desire(self, evse_id: UUID, profiles: Sequence[ChargingProfile], reason: str) -> None:
+        """Record an EVSE's desired profiles; when they changed, its retry is moot."""
+        if self.service.deliveries.desire_profiles(evse_id, profiles, reason) is not None:
+            self.cancel(f"retry:{delivery_id_for(evse_id)}")
 
     def _set_timers(self, group: SmartChargingGroup, next_change: datetime | None) -> None:
         self.group_timers.set(group.id, next_change)
@@ -318,6 +324,7 @@ class ProfileScheduler:
             planned, changed, alone = self._plan_chunk(group_ids, reason)
             if changed:
                 self.service.commit(*changed)
+                self.cancel(*(f"retry:{delivery.id}" for delivery in changed))
         except OUTAGES:
             raise
         except IntegrityError:  # a delivery changed meanwhile (an answer): each on its own
@@ -424,7 +431,7 @@ REACTIONS: Handlers[Reaction] = Handlers("scheduler")
 
 @REACTIONS.on(G.EvseRemoved)
 def _evse_removed(scheduler: ProfileScheduler, e: Any) -> None:
-    scheduler.service.deliveries.desire_profiles(e.evse_id, [], "removed from its group")
+    scheduler.desire(e.evse_id, [], "removed from its group")
 
 
 @REACTIONS.on(Evse.LimitsChanged)
@@ -442,8 +449,3 @@ def _profile_answered(scheduler: ProfileScheduler, e: Any) -> None:
     if e.status == "Accepted":
         return
     scheduler.schedule_retry(scheduler.service.repository.get(e.originator_id).evse_id)
-
-
-@REACTIONS.on(ProfileDelivery.ProfilesDesired)
-def _profiles_desired(scheduler: ProfileScheduler, e: Any) -> None:
-    scheduler.cancel(f"retry:{e.originator_id}")
