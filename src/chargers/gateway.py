@@ -19,6 +19,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
 from uuid import UUID
@@ -56,6 +57,13 @@ OPEN_TIMEOUT = 10.0  # seconds for the opening handshake (the websockets default
 # lock. One per core left the cores half idle and the fleet waiting; four per core keep
 # them busy (1,000 chargers at once: 59 s instead of 75 s to all booted, bench/storm.py).
 IDENTITY_CHECKS = 4 * max(2, os.cpu_count() or 1)
+# Threads for the connections' domain commands and reads (the loop's default executor).
+# Each mostly waits: for its database round trips and for the group commit that saves it
+# with others. asyncio's default (cores + 4: six here) made a reconnecting fleet's
+# commands, and the identity checks among them, queue for a thread while the cores were
+# half idle; more threads waiting together also make bigger group commits. The event
+# store's pool (SMARTCHARGE_DATABASE_POOL_SIZE) is what they share.
+COMMAND_THREADS = 32
 LISTEN_BACKLOG = 4096  # connections the kernel holds before we accept them (somaxconn caps)
 SUSPECTS_REFRESH_SECONDS = 1.0  # how often failed handshakes are learnt from other gateways
 READ_MODELS_WAIT = 10.0  # seconds, at start, for the read models to show the last connections
@@ -136,6 +144,7 @@ class Gateway:
         self._capabilities_known: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._checkers: ThreadPoolExecutor | None = None  # the identity checks' threads
         self._stopping: asyncio.Event | None = None
         self._follower: GatewayFollower | None = None
         self._startup_error: BaseException | None = None
@@ -213,6 +222,9 @@ class Gateway:
 
     def _main(self, ready: threading.Event, position: int) -> None:
         loop = asyncio.new_event_loop()
+        # Both shut down by loop.close(), and on the way out below.
+        loop.set_default_executor(ThreadPoolExecutor(COMMAND_THREADS, "gateway-command"))
+        self._checkers = ThreadPoolExecutor(IDENTITY_CHECKS, "gateway-identity")
         self._loop = loop
         try:
             loop.run_until_complete(self._run(ready, position))
@@ -221,6 +233,8 @@ class Gateway:
             ready.set()
         finally:
             loop.close()
+            if self._checkers is not None:
+                self._checkers.shutdown(wait=False)
 
     async def _run(self, ready: threading.Event, position: int) -> None:
         self._stopping = asyncio.Event()
@@ -296,7 +310,10 @@ class Gateway:
     ) -> Response | None:
         """404 for an unknown charger, 401 for a wrong password; None once admitted."""
         password = basic_password(request.headers.get("Authorization"), charge_point_id)
-        evses, verified = await asyncio.to_thread(self._check, charge_point_id, password)
+        # Threads of their own: a check waits behind no command (the queue paces them).
+        evses, verified = await asyncio.get_running_loop().run_in_executor(
+            self._checkers, self._check, charge_point_id, password
+        )
         if not evses:
             return self._refuse(
                 connection, HTTPStatus.NOT_FOUND, f"unknown charger {charge_point_id!r}"
