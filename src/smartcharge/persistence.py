@@ -168,6 +168,24 @@ class ApplicationRecorder(InvitationTokenRecorder):
     select_notifications = _tried_while_it_helps("select_notifications")
     max_notification_id = _tried_while_it_helps("max_notification_id")
 
+    def __init__(self, datastore: postgres.PostgresDatastore, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        # A follower of a few kinds (mail, gateway, scheduler) reads "the next events of
+        # these topics after my position" at every commit. On the notification index alone
+        # PostgreSQL walks every event after that position to find them, and the position
+        # of a follower of rare kinds stays far back: while a fleet reconnected, each pull
+        # walked all the storm's events so far, and the storm slowed as it went (from 45
+        # chargers a second to 5). By topic, then position, it finds them directly.
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (topic, notification_id)"
+            ).format(
+                index=Identifier(f"{self.events_table_name}_topic_position"),
+                schema=Identifier(self.datastore.schema),
+                table=Identifier(self.events_table_name),
+            )
+        )
+
     def subscribe(
         self, gt: int | None = None, topics: Sequence[str] = ()
     ) -> Subscription[postgres.ApplicationRecorder]:
