@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from ocpp.routing import on
+from ocpp.v16 import call_result as result16
 
 from chargers.gateway import Gateway
 from chargers.profile_payloads import ocpp16_payload
-from peer.ocpp_chargers import open_charger
+from peer.ocpp_chargers import Charger16, open_charger
 from peer.scenario import PASSWORD, charger_row, desire, exclusion, register, wait_until
 from smartcharge.database import Database
 from smartcharge.runtime import Runtime, make_gateway
@@ -84,6 +86,42 @@ def test_the_operator_asks_a_charger_connected_here_for_its_composite_schedule(
 
     asyncio.run(scenario())
     assert operator_client.post(ask).status_code == 409  # no longer connected
+
+
+class HugeNumbersCharger(Charger16):
+    """Answers GetCompositeSchedule with a limit no schema check can divide (decimal's
+    DivisionImpossible against multipleOf 0.1), as the fuzz test once found."""
+
+    @on("GetCompositeSchedule", skip_schema_validation=True)
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, **_: Any
+    ) -> result16.GetCompositeSchedule:
+        return result16.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            charging_schedule={
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": -6.886167973319242e33}],
+            },
+        )
+
+
+def test_a_composite_schedule_no_schema_check_can_read_is_a_bad_gateway_answer(
+    runtime: Runtime, gateway: Gateway, operator_client: httpx.Client
+):
+    register(runtime, "CP-HUGE")
+    ask = "/api/operator/chargers/CP-HUGE/composite-schedule"
+
+    async def scenario() -> None:
+        session = await open_charger(gateway.url, "CP-HUGE", PASSWORD, kind=HugeNumbersCharger)
+        await session.charger.expect("GetConfiguration")
+        answer = await asyncio.to_thread(operator_client.post, ask)
+        assert answer.status_code == 502, answer.text
+        assert "cannot be checked" in answer.text
+        assert "CP-HUGE" in gateway.connections()  # the charger stays connected
+        await session.close()
+
+    asyncio.run(scenario())
 
 
 def test_a_rejected_profile_shows_in_the_evse_status(

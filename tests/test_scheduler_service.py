@@ -163,20 +163,28 @@ def test_two_schedulers_on_one_database_have_one_leader(runtime: Runtime) -> Non
         one.stop()
 
 
+def rejected(
+    service: SmartCharging, scheduler: ProfileScheduler, operator: Actor
+) -> tuple[UUID, ProfileDelivery, datetime]:
+    """A group whose charger rejected its first profile: the group, the EVSE's delivery as
+    it was, and when the scheduler's retry is set for."""
+    group_id, evse_id = make_group(service, operator)
+    wait_until(lambda: service.delivery(evse_id).desired)
+    delivery = service.delivery(evse_id)
+    profile_id = delivery.desired[0].profile_id
+    service.deliveries.record_answer(evse_id, profile_id, delivery.desired_version, "Rejected")
+    wait_until(lambda: scheduler.timer(f"retry:{delivery.id}") is not None)
+    retry_at = scheduler.timer(f"retry:{delivery.id}")
+    assert retry_at is not None
+    return group_id, delivery, retry_at
+
+
 def test_rejected_profile_is_retried_with_backoff(
     runtime: Runtime, scheduler: ProfileScheduler, operator: Actor
 ) -> None:
     service = runtime.service
-    _group_id, evse_id = make_group(service, operator)
-    wait_until(lambda: service.delivery(evse_id).desired)
-    delivery = service.delivery(evse_id)
-    profile_id = delivery.desired[0].profile_id
+    _group_id, _delivery, first_retry = rejected(service, scheduler, operator)
 
-    service.deliveries.record_answer(evse_id, profile_id, delivery.desired_version, "Rejected")
-
-    wait_until(lambda: scheduler.timer(f"retry:{delivery.id}") is not None)
-    first_retry = scheduler.timer(f"retry:{delivery.id}")
-    assert first_retry is not None
     delay = first_retry - service.clock()
     assert timedelta(seconds=5) < delay <= timedelta(seconds=10)
 
@@ -187,18 +195,13 @@ def test_new_desired_profiles_drop_the_retry_of_the_old_ones(
     """A retry is for profiles the charger refused; once the scheduler wants others, the
     gateway sends those anyway, and the old retry would only send them twice."""
     service = runtime.service
-    group_id, evse_id = make_group(service, operator)
-    wait_until(lambda: service.delivery(evse_id).desired)
-    delivery = service.delivery(evse_id)
-    profile_id = delivery.desired[0].profile_id
-    service.deliveries.record_answer(evse_id, profile_id, delivery.desired_version, "Rejected")
-    wait_until(lambda: scheduler.timer(f"retry:{delivery.id}") is not None)
-    retry_at = scheduler.timer(f"retry:{delivery.id}")
-    assert retry_at is not None
+    group_id, delivery, retry_at = rejected(service, scheduler, operator)
 
     service.groups.set_exclusion_times(group_id, parse_windows(EVENING), operator)
 
-    wait_until(lambda: service.delivery(evse_id).desired_version > delivery.desired_version)
+    wait_until(
+        lambda: service.delivery(delivery.evse_id).desired_version > delivery.desired_version
+    )
     wait_until(lambda: scheduler.timer(f"retry:{delivery.id}") is None)
     assert service.clock() < retry_at  # dropped, not fired
 

@@ -28,8 +28,8 @@ from ocpp.charge_point import (
     serialize_as_dict,
     snake_to_camel_case,
 )
+from ocpp.exceptions import FormatViolationError, NotSupportedError, OCPPError
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
-from ocpp.exceptions import NotSupportedError, OCPPError
 from ocpp.messages import Call, CallError, CallResult, MessageType, validate_payload
 from ocpp.routing import create_route_map
 from websockets.asyncio.server import ServerConnection
@@ -260,5 +260,12 @@ class OcppEndpoint:
         if isinstance(answer, CallError):
             raise answer.to_exception()
         answer.action = action
-        await validate_payload(answer, self.ocpp_version)
+        try:
+            await validate_payload(answer, self.ocpp_version)
+        except OCPPError:
+            raise
+        except Exception as error:  # the schema check failed on the answer itself
+            # e.g. decimal's DivisionImpossible for a limit of -6.9e33 against the schema's
+            # multipleOf 0.1: an answer as unusable as one that breaks the schema
+            raise FormatViolationError(f"the answer cannot be checked: {error!r}") from None
         return getattr(self.results, action)(**camel_to_snake_case(answer.payload))
