@@ -197,8 +197,7 @@ async def deliver(
     if connection.outbox.closed:
         return
     connection.sent_versions[evse_id] = version
-    if not connection.outbox.closed:
-        await connection.after_delivery(evse_id, delivery.connector_id)
+    await connection.after_delivery(evse_id, delivery.connector_id)
 
 
 class DeliveryQueue:

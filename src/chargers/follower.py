@@ -63,7 +63,7 @@ class GatewayFollower:
         loop: asyncio.AbstractEventLoop,
         handler: Handler,
         faults: FaultLog,
-        concerns: Callable[[str, UUID], bool] = lambda topic, originator_id: True,
+        concerns: Callable[[str, UUID], bool],
     ):
         """`concerns(topic, originator_id)`: whether an event may concern this gateway, asked
         before it is decoded (Registry.concerns)."""

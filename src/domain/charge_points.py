@@ -76,8 +76,9 @@ class ChargerFacts:
     status and its capabilities. The gateway takes them when the charger connects, keeps
     them up to date as it records, and sends no command for a report that would record
     nothing: a charger reconnecting tells the same boot, status and capabilities again,
-    and a fleet reconnecting at once made three loads each that changed nothing. The
-    aggregate decides with the same methods, so both ask the same question."""
+    and a fleet reconnecting at once made three loads each that changed nothing. What a
+    report tells is read as the aggregate reads it (`told_boot`, `told_status`), so both
+    ask the same question."""
 
     booted_as: tuple[str, str, str] | None = None
     connector_status: dict[int, str] = field(default_factory=dict)
@@ -161,8 +162,8 @@ class ChargePoint(Aggregate):
         """Firmware's free text is cleaned, never refused: the charger keeps working.
         Recorded only when it tells something new: a charger rebooting (or flooding
         BootNotifications) with the same vendor, model and firmware adds no event."""
-        if self.facts().boot_is_new(vendor, model, firmware):
-            told = told_boot(vendor, model, firmware)
+        told = told_boot(vendor, model, firmware)
+        if told != self.booted_as:
             self._booted(vendor=told[0], model=told[1], firmware=told[2], actor=actor)
 
     @event("Booted")
@@ -171,7 +172,7 @@ class ChargePoint(Aggregate):
 
     def report_capabilities(self, found: ChargerCapabilities, actor: Actor) -> None:
         """Recorded only when something changed, with the notes on what was replaced."""
-        if self.facts().capabilities_are_new(found):
+        if found != self.capabilities():
             self._capabilities_reported(
                 max_periods=found.max_periods,
                 rate_units=list(found.rate_units),
@@ -234,7 +235,7 @@ class ChargePoint(Aggregate):
         """A connector's status; a connector number out of range is refused (InvalidInput)."""
         connector, word = told_status(connector_id, status)
         error = clean_text(error_code, MAX_CHARGER_TEXT) or None
-        if self.facts().status_is_new(connector, word):
+        if self.connector_status.get(connector) != word:
             self._status_reported(
                 connector_id=connector, status=word, error_code=error, at=at, actor=actor
             )

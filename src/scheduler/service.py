@@ -83,6 +83,11 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=RETRY_BACKOFF[min(max(attempt, 1), len(RETRY_BACKOFF)) - 1])
 
 
+def retry_job(delivery_id: UUID) -> str:
+    """The timer that asks the gateway to send a delivery's unaccepted profiles again."""
+    return f"retry:{delivery_id}"
+
+
 class ProfileScheduler:
     def __init__(
         self,
@@ -296,7 +301,7 @@ class ProfileScheduler:
     def desire(self, evse_id: UUID, profiles: Sequence[ChargingProfile], reason: str) -> None:
         """Record an EVSE's desired profiles; when they changed, its retry is moot."""
         if self.service.deliveries.desire_profiles(evse_id, profiles, reason) is not None:
-            self.cancel(f"retry:{delivery_id_for(evse_id)}")
+            self.cancel(retry_job(delivery_id_for(evse_id)))
 
     def _set_timers(self, group: SmartChargingGroup, next_change: datetime | None) -> None:
         self.group_timers.set(group.id, next_change)
@@ -324,7 +329,7 @@ class ProfileScheduler:
             planned, changed, alone = self._plan_chunk(group_ids, reason)
             if changed:
                 self.service.commit(*changed)
-                self.cancel(*(f"retry:{delivery.id}" for delivery in changed))
+                self.cancel(*(retry_job(delivery.id) for delivery in changed))
         except OUTAGES:
             raise
         except IntegrityError:  # a delivery changed meanwhile (an answer): each on its own
@@ -393,7 +398,7 @@ class ProfileScheduler:
         attempt = delivery.attempts()
         when = self.clock() + retry_delay(attempt)
         self._at(
-            f"retry:{delivery.id}",
+            retry_job(delivery.id),
             when,
             self.service.deliveries.request_retry,
             evse_id,
