@@ -26,7 +26,7 @@ from contextlib import ExitStack
 
 import httpx
 import psycopg
-from common import header, percentiles
+from common import header, percentiles, postgres_cpu_seconds, user_and_system_seconds
 from harness import fresh_database, running_service
 from seed import USER_PASSWORD, home_users_with_groups, operator
 
@@ -63,13 +63,14 @@ async def edit_until(
 
 
 async def http_run(
-    bases: list[str], users: list[tuple[str, object]], seconds: float
+    bases: list[str], users: list[tuple[str, object]], seconds: float, logged_in_all=lambda: None
 ) -> list[float]:
-    """All users log in first (spread over the servers); then each edits his exclusion
-    times for `seconds`."""
+    """All users log in first (spread over the servers; then `logged_in_all()`); then each
+    edits his exclusion times for `seconds`."""
     clients = await asyncio.gather(
         *(logged_in(bases[i % len(bases)], email) for i, (email, _) in enumerate(users))
     )
+    logged_in_all()
     samples: list[float] = []
     stop_at = time.perf_counter() + seconds
     await asyncio.gather(
@@ -125,10 +126,21 @@ def main() -> None:
         users = home_users_with_groups(app, actor, args.clients, with_password=True)
         start_position = app.recorder.max_notification_id() or 0
 
-        http = report(
-            "HTTP exclusion-time edits",
-            asyncio.run(http_run([s.http for s in services], users, args.seconds)),
-            args.seconds,
+        pids = [s.process.pid for s in services]
+        before: list[tuple[float, float, float]] = []
+
+        def cpu() -> tuple[float, float, float]:
+            user, kernel = (sum(t) for t in zip(*map(user_and_system_seconds, pids), strict=True))
+            return user, kernel, postgres_cpu_seconds()
+
+        edits = asyncio.run(
+            http_run([s.http for s in services], users, args.seconds, lambda: before.extend(cpu()))
+        )
+        used = [(b - a) * 1000 / len(edits) for a, b in zip(before, cpu(), strict=True)]
+        http = report("HTTP exclusion-time edits", edits, args.seconds)
+        print(
+            f"CPU per HTTP edit: server {used[0] + used[1]:.2f} ms ({used[1]:.2f} in the"
+            f" kernel), PostgreSQL {used[2]:.2f} ms"
         )
         lag_rows = projection_lag(database, start_position)
         print(f"projection lag (commit -> read model row) under that load: {percentiles(lag_rows)}")

@@ -1,4 +1,5 @@
-"""A follower that starts while events are being recorded misses none of them.
+"""A follower that starts while events are being recorded misses none of them, and a
+follower of some kinds reads only after commits of those kinds, missing none.
 
 PostgreSQL's rule for LISTEN (its documentation, "LISTEN"): first listen, then read
 what is already there, then rely on notifications. A subscription that read first and
@@ -16,11 +17,15 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from eventsourcing import postgres
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 from psycopg.sql import Composable
 
 from projections.follower import Batch, EventFollower, StuckEvent
+from smartcharge.persistence import ApplicationRecorder, notified_topics, topics_payload
 
 pytestmark = pytest.mark.postgres
 
@@ -94,3 +99,91 @@ def test_an_event_committed_between_the_first_read_and_listen_is_followed(
         follower.stop()
 
     assert delivered == committed
+
+
+# A commit's notification names the kinds it recorded; a follower of some kinds reads only
+# after a commit that names one of them, or names none.
+
+
+class Other(Aggregate):
+    """A kind the followers below do not follow."""
+
+
+def follow(app: Application[Any], topics: list[str]) -> tuple[EventFollower, list[Any], Any]:
+    delivered: list[Any] = []
+    arrived = threading.Condition()
+
+    def handle_batch(batch: Batch) -> None:
+        with arrived:
+            delivered.extend(event.originator_id for event, _ in batch)
+            arrived.notify_all()
+
+    def on_stuck(stuck: StuckEvent) -> None:
+        raise AssertionError(f"stuck: {stuck}")
+
+    follower = EventFollower(app, handle_batch, lambda: None, on_stuck=on_stuck, topics=topics)
+    return follower.start(), delivered, arrived
+
+
+def test_a_follower_of_some_kinds_gets_all_of_them_and_reads_only_after_their_commits(
+    app: Application[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    select = app.recorder.select_notifications
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return select(*args, **kwargs)
+
+    monkeypatch.setattr(app.recorder, "select_notifications", counted)
+    follower, delivered, arrived = follow(app, [get_topic(Tally.Created)])
+    try:
+        wanted = [Tally() for _ in range(3)]
+        for tally in wanted:
+            app.save(tally)
+            for _ in range(10):
+                app.save(Other())
+        both = Tally()
+        app.save(Other(), both)  # one commit of both kinds names both
+        wanted.append(both)
+        with arrived:
+            assert arrived.wait_for(lambda: len(delivered) == len(wanted), WAIT), delivered
+    finally:
+        follower.stop()
+    assert delivered == [t.id for t in wanted]
+    # The first read, then at most one a commit of its kind (two when a notification came
+    # while a read was on its way): not one for each of the 30 commits of the other kind.
+    assert len(reads) <= 1 + 2 * len(wanted), len(reads)
+
+
+def test_a_commit_whose_notification_names_nothing_is_read_after(
+    app: Application[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that names no kinds (a process of an earlier version, or a commit of more
+    kinds than a notification holds) wakes every follower."""
+    follower, delivered, arrived = follow(app, [get_topic(Tally.Created)])
+    try:
+        monkeypatch.setattr(
+            ApplicationRecorder,
+            "_notify_channel",
+            postgres.PostgresApplicationRecorder._notify_channel,
+        )
+        tally = Tally()
+        app.save(tally)
+        with arrived:
+            assert arrived.wait_for(lambda: delivered == [tally.id], WAIT), delivered
+    finally:
+        follower.stop()
+
+
+def test_a_notification_names_each_kind_once_or_none_when_they_do_not_fit() -> None:
+    def stored(topic: str) -> StoredEvent:
+        return StoredEvent(originator_id=uuid4(), originator_version=1, topic=topic, state=b"{}")
+
+    few = [stored("a.b:C.Made"), stored("a.b:C.Changed"), stored("a.b:C.Made")]
+    assert topics_payload(few) == "a.b:C.Made a.b:C.Changed"
+    assert notified_topics(topics_payload(few)) == {"a.b:C.Made", "a.b:C.Changed"}
+
+    many = [stored(f"domain.kind_{n}:SomeAggregate.SomethingHappened") for n in range(200)]
+    assert topics_payload(many) == ""  # over PostgreSQL's 8,000 bytes: no kinds named
+    assert notified_topics("") is None

@@ -16,7 +16,9 @@ connection the server closed is replaced by the next one at once, but once the p
 has found the database unreachable the error is raised, so that a command in flight
 answers 503 instead of sleeping through the library's ten attempts (4-9 s of them).
 Its subscriptions (`ListeningSubscription`) listen before they first read, so a
-follower that starts while events are being recorded misses none of them.
+follower that starts while events are being recorded misses none of them. Each commit's
+notification names the kinds (topics) of events it recorded, and a subscription to a few
+kinds reads only after a commit that recorded one of them (`notified_topics`).
 `PostgresFactory` is the library's factory with that pool and recorder; the
 environment names it in PERSISTENCE_MODULE (see `Database.eventsourcing_env`).
 """
@@ -42,6 +44,11 @@ from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
 
 from projections.mail_outbox import InvitationTokenRecorder
+
+# PostgreSQL refuses a notification payload of 8,000 bytes or more ("NOTIFY"); a commit
+# of more kinds than fit says nothing of them, and every subscription reads after it.
+MAX_TOPICS_PAYLOAD = 7_000
+TOPIC_SEPARATOR = " "  # a topic is a module path and a class name: no spaces
 
 UNREACHABLE_WAIT_SECONDS = 0.25  # how long a caller waits for a database that is down
 RECONNECT_SECONDS = 1.0  # how long the pool keeps retrying one failed connection attempt
@@ -113,8 +120,22 @@ def _tried_while_it_helps(name: str) -> Callable[..., Any]:
     return method
 
 
+def topics_payload(stored_events: Sequence[StoredEvent]) -> str:
+    """What a commit's notification says: the kinds of events it recorded, each once, or
+    nothing (any kind) when they do not fit."""
+    payload = TOPIC_SEPARATOR.join(dict.fromkeys(event.topic for event in stored_events))
+    return payload if len(payload.encode()) <= MAX_TOPICS_PAYLOAD else ""
+
+
+def notified_topics(payload: str) -> frozenset[str] | None:
+    """The kinds a commit's notification names; None when it names none (another writer,
+    or too many to name), which may mean any."""
+    return frozenset(payload.split(TOPIC_SEPARATOR)) if payload else None
+
+
 class ListeningSubscription(postgres.PostgresSubscription):
-    """The library's subscription, reading only once it listens.
+    """The library's subscription, reading only once it listens, and only when a commit
+    recorded events of its kinds.
 
     The library starts its first read (the pull thread) and its LISTEN (the listen
     thread) at the same time. An event committed after that read had looked but before
@@ -123,6 +144,12 @@ class ListeningSubscription(postgres.PostgresSubscription):
     that took: read models started just before a command did not show it. PostgreSQL's
     rule (its documentation, "LISTEN") is to listen first, then read what is there,
     then rely on the notifications; here the first read waits for the LISTEN.
+
+    The library reads after every commit, whatever it recorded: each of the followers of
+    a few kinds (mail, gateway, scheduler) asked PostgreSQL, at every command, for events
+    that were not there. A commit's notification names its kinds (`topics_payload`), and
+    a subscription to some kinds reads only when one of them is named, or none is. Missing
+    nothing still rests on the read itself, which takes everything after the position.
     """
 
     def __init__(
@@ -133,7 +160,14 @@ class ListeningSubscription(postgres.PostgresSubscription):
     ) -> None:
         # Before the library's constructor, which starts the pull thread that waits on it.
         self._listening = threading.Event()
+        self._wanted_topics = frozenset(topics)
         super().__init__(recorder, gt=gt, topics=topics)
+
+    def concerns(self, payload: str) -> bool:
+        """Whether the commit so notified may have recorded events of this subscription's
+        kinds."""
+        named = notified_topics(payload)
+        return not self._wanted_topics or named is None or not named.isdisjoint(self._wanted_topics)
 
     def stop(self) -> None:
         super().stop()
@@ -152,8 +186,9 @@ class ListeningSubscription(postgres.PostgresSubscription):
                 self._listening.set()
                 while not self._has_been_stopped and not self._thread_error:
                     # At most 0.1 s per turn, so that a stopped subscription ends soon.
-                    for _ in conn.notifies(timeout=0.1, stop_after=1):
-                        self._has_been_notified.set()
+                    for notify in conn.notifies(timeout=0.1, stop_after=1):
+                        if self.concerns(notify.payload):
+                            self._has_been_notified.set()
         except BaseException as error:
             if self._thread_error is None:
                 self._thread_error = error
@@ -170,6 +205,7 @@ class ApplicationRecorder(InvitationTokenRecorder):
 
     def __init__(self, datastore: postgres.PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
+        self._notified = threading.local()  # the payload of the NOTIFY being written
         # A follower of a few kinds (mail, gateway, scheduler) reads "the next events of
         # these topics after my position" at every commit. On the notification index alone
         # PostgreSQL walks every event after that position to find them, and the position
@@ -184,6 +220,20 @@ class ApplicationRecorder(InvitationTokenRecorder):
                 schema=Identifier(self.datastore.schema),
                 table=Identifier(self.events_table_name),
             )
+        )
+
+    def _insert_stored_events(
+        self, curs: psycopg.Cursor[Any], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        self._notified.payload = topics_payload(stored_events)
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+
+    def _notify_channel(self, curs: psycopg.Cursor[Any]) -> None:
+        """The library's NOTIFY, naming the kinds of events this transaction records."""
+        curs.execute(
+            "SELECT pg_notify(%s, %s)",
+            (self.channel_name, getattr(self._notified, "payload", "")),
+            prepare=True,
         )
 
     def subscribe(
