@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.immutable import Immutable
 from domain.values import clean_text
 
 # The scheduler's assumptions for a charger that reports nothing (scheduler.profiles.
@@ -127,7 +128,7 @@ class ChargerCapabilities:
 
 
 @dataclass(frozen=True)
-class ChargerFeatures:
+class ChargerFeatures(Immutable):
     """What an OCPP 2.1 station says of the 2.1 smart-charging fields (Part 2, appendix
     SmartChargingCtrlr; ClockCtrlr.TimeZone), read strictly: only a real "true" is a yes,
     and only a zone name zoneinfo knows is a zone."""

@@ -13,6 +13,7 @@ from domain.actors import Actor
 from domain.capabilities import ChargerCapabilities, ChargerFeatures
 from domain.errors import InvalidInput
 from domain.evses import MAX_CONNECTOR_ID, validate_charge_point_id
+from domain.immutable import CopiedCheaply
 from domain.values import checked_int, clean_text
 
 MIN_CHARGER_PASSWORD = 16  # OCPP 1.6 security whitepaper: AuthorizationKey is 16-40 characters
@@ -95,7 +96,7 @@ class ChargerFacts:
         return found != self.capabilities
 
 
-class ChargePoint(Aggregate):
+class ChargePoint(CopiedCheaply, Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Registered: ClassVar[type[Any]]
         PasswordSet: ClassVar[type[Any]]

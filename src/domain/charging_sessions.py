@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.errors import InvalidInput
+from domain.immutable import Immutable
 from domain.values import MAX_INT32, checked_int, clean_text
 
 # OCPP 2.0.1 TransactionType.transactionId: identifierString, at most 36 characters.
@@ -35,7 +36,7 @@ def transaction_key(value: object) -> TransactionKey:
 
 
 @dataclass(frozen=True)
-class ChargingSession:
+class ChargingSession(Immutable):
     """The session running at an EVSE: its charger's transaction, since when."""
 
     transaction_id: TransactionKey

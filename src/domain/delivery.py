@@ -22,6 +22,7 @@ from domain.charging_sessions import (
     starts_a_session,
     transaction_key,
 )
+from domain.immutable import CopiedCheaply
 from domain.values import clean_text
 
 ANSWERS = ("Accepted", "Rejected", "NotSupported", "Timeout", "Error", "Offline")
@@ -36,7 +37,7 @@ def delivery_id_for(evse_id: UUID) -> UUID:
     return uuid5(NAMESPACE_URL, f"/evses/{evse_id}/delivery")
 
 
-class ProfileDelivery(Aggregate):
+class ProfileDelivery(CopiedCheaply, Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Started: ClassVar[type[Any]]
         ProfileAnswered: ClassVar[type[Any]]

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.actors import Actor
 from domain.errors import Conflict, EvseInAnotherGroup, InvalidInput
 from domain.evse_limits import EvseLimits, recorded_limits
+from domain.immutable import CopiedCheaply
 from domain.values import checked_int, checked_text
 
 # OCPP 1.6 §7.x: chargeBoxIdentity is CiString20/36 in practice; we allow URL-safe ids up to 48.
@@ -45,7 +46,7 @@ def _limits_from_fields(state: dict[str, Any]) -> None:
     state["limits"] = recorded_limits({name: state.pop(name, None) for name in fields})
 
 
-class Evse(Aggregate):
+class Evse(CopiedCheaply, Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Assigned: ClassVar[type[Any]]
         Released: ClassVar[type[Any]]

@@ -19,6 +19,7 @@ from domain.errors import (
     UnknownTimeZone,
 )
 from domain.exclusion_times import ExclusionWindow, validate_windows
+from domain.immutable import CopiedCheaply
 from domain.priority_charge import PriorityCharge, PriorityEndReason, check_priority_window
 from domain.values import checked_text
 
@@ -73,7 +74,7 @@ def validate_algorithm(algorithm: object) -> Algorithm:
     raise InvalidInput(f"algorithm: {algorithm!r} is not known; use one of: {', '.join(known)}")
 
 
-class SmartChargingGroup(Aggregate):
+class SmartChargingGroup(CopiedCheaply, Aggregate):
     """A ToU group: one home user, that user's EVSEs, and when they must not charge.
 
     Public methods check the rules and then call a private `@event` method, whose

@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
 from domain.errors import Conflict
+from domain.immutable import CopiedCheaply
 
 ROSTER_ID = uuid5(NAMESPACE_URL, "/operators/roster")
 
@@ -28,7 +29,7 @@ class LastOperator(Conflict):
     """Disabling this operator would leave nobody who can log in to the operator portal."""
 
 
-class OperatorRoster(Aggregate):
+class OperatorRoster(CopiedCheaply, Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Started: ClassVar[type[Any]]
         Enabled: ClassVar[type[Any]]

@@ -17,12 +17,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
 from domain.errors import ResetLinkInvalid
+from domain.immutable import CopiedCheaply
 from domain.users import User, hash_token
 
 RESET_VALIDITY = timedelta(minutes=30)
 
 
-class PasswordReset(Aggregate):
+class PasswordReset(CopiedCheaply, Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Asked: ClassVar[type[Any]]
         Used: ClassVar[type[Any]]

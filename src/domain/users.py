@@ -14,6 +14,7 @@ from domain.actors import Actor, Role
 from domain.emails import MAX_EMAIL_LENGTH as MAX_EMAIL_LENGTH
 from domain.emails import normalize_email
 from domain.errors import Conflict, InvalidInput, InvitationInvalid
+from domain.immutable import CopiedCheaply
 
 # The password rules live with the hashing; named here too for the modules that read them here.
 from domain.passwords import MAX_PASSWORD_LENGTH as MAX_PASSWORD_LENGTH
@@ -30,7 +31,7 @@ def user_id_for(email: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/users/{normalize_email(email)}")
 
 
-class User(Aggregate):
+class User(CopiedCheaply, Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Registered: ClassVar[type[Any]]
         PasswordSet: ClassVar[type[Any]]
@@ -168,7 +169,7 @@ def new_invitation_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Invitation(Aggregate):
+class Invitation(CopiedCheaply, Aggregate):
     if TYPE_CHECKING:  # the event classes @event makes at run time, named for type checkers
         Issued: ClassVar[type[Any]]
         Accepted: ClassVar[type[Any]]
