@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import threading
 import time
 import uuid
@@ -127,11 +128,11 @@ def main() -> None:
         start_position = app.recorder.max_notification_id() or 0
 
         pids = [s.process.pid for s in services]
-        before: list[tuple[float, float, float]] = []
+        before: list[float] = []
 
-        def cpu() -> tuple[float, float, float]:
+        def cpu() -> tuple[float, float, float, float]:
             user, kernel = (sum(t) for t in zip(*map(user_and_system_seconds, pids), strict=True))
-            return user, kernel, postgres_cpu_seconds()
+            return user, kernel, postgres_cpu_seconds(), sum(user_and_system_seconds(os.getpid()))
 
         edits = asyncio.run(
             http_run([s.http for s in services], users, args.seconds, lambda: before.extend(cpu()))
@@ -140,7 +141,7 @@ def main() -> None:
         http = report("HTTP exclusion-time edits", edits, args.seconds)
         print(
             f"CPU per HTTP edit: server {used[0] + used[1]:.2f} ms ({used[1]:.2f} in the"
-            f" kernel), PostgreSQL {used[2]:.2f} ms"
+            f" kernel), PostgreSQL {used[2]:.2f} ms, the clients (this process) {used[3]:.2f} ms"
         )
         lag_rows = projection_lag(database, start_position)
         print(f"projection lag (commit -> read model row) under that load: {percentiles(lag_rows)}")

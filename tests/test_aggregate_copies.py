@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -95,3 +96,25 @@ def test_a_charger_copy_owns_its_connector_states(app: SmartCharging, operator: 
     assert copied.connector_status == {1: "Faulted", 2: "Available"}
     assert copied.charge_point_id == "CP-9" and copied.version == loaded.version
     assert copied.modified_on == loaded.modified_on and isinstance(copied.modified_on, datetime)
+
+
+@pytest.mark.postgres
+def test_loading_brings_a_copy_up_to_date_and_never_the_cached_aggregate_itself(
+    stored_app: SmartCharging, stored_env: dict[str, str], stored_operator: Actor
+) -> None:
+    """Another thread may be copying the cached aggregate at that moment: changing it in
+    place could give that thread half an event."""
+    group_id, _ = stored_app.groups.create_group(
+        name="Home", time_zone="Europe/Berlin", actor=stored_operator
+    )
+    stored_app.group(group_id)
+    cached = stored_app.repository.cache.get(group_id)  # type: ignore[union-attr]
+    other_process = SmartCharging(env=stored_env)
+    try:
+        other_process.groups.edit_group(group_id, stored_operator, name="Renamed elsewhere")
+    finally:
+        other_process.close()
+
+    assert stored_app.group(group_id).name == "Renamed elsewhere"
+    assert (cached.name, cached.version) == ("Home", 1)
+    assert stored_app.repository.cache.get(group_id).name == "Renamed elsewhere"  # type: ignore[union-attr]

@@ -66,7 +66,7 @@ class OperatorCommands:
 def load_roster(app: CommandApplication, actor: Actor) -> OperatorRoster:
     """The roster; made (not yet saved) from the recorded operators the first time."""
     try:
-        roster: OperatorRoster = app.repository.get(ROSTER_ID)
+        roster: OperatorRoster = app.get(ROSTER_ID)
     except AggregateNotFoundError:
         enabled = [user.id for user in _recorded_operators(app) if user.may_log_in]
         return OperatorRoster.start(enabled, actor)

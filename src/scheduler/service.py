@@ -273,7 +273,7 @@ class ProfileScheduler:
             self.recompute_isolated(group_id, reason)
 
     def recompute_charger(self, charge_point_aggregate_id: UUID) -> None:
-        charger: ChargePoint = self.service.repository.get(charge_point_aggregate_id)
+        charger: ChargePoint = self.service.get(charge_point_aggregate_id)
         for row in self.queries.evses_of_charger(charger.charge_point_id):
             if row["group_id"] is not None:
                 self.recompute_isolated(row["group_id"], "charger capabilities")
@@ -453,4 +453,4 @@ def _capabilities_reported(scheduler: ProfileScheduler, e: Any) -> None:
 def _profile_answered(scheduler: ProfileScheduler, e: Any) -> None:
     if e.status == "Accepted":
         return
-    scheduler.schedule_retry(scheduler.service.repository.get(e.originator_id).evse_id)
+    scheduler.schedule_retry(scheduler.service.get(e.originator_id).evse_id)
