@@ -21,7 +21,6 @@ from eventsourcing.application import (
     AggregateNotFoundError,
     Application,
     ProcessingEvent,
-    project_aggregate,
 )
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording, Transcoder
@@ -128,8 +127,11 @@ class CommandApplication(Application[UUID]):
                 if aggregate_id in known:
                     loaded[aggregate_id] = known[aggregate_id]
                 continue
-            domain_events = map(self.mapper.to_domain_event, events)
-            aggregate = project_aggregate(known.get(aggregate_id), domain_events)
+            aggregate: Aggregate | None = known.get(aggregate_id)
+            for stored in events:  # the library's project_aggregate, without its assert
+                # (an isinstance check on a runtime Protocol, 3 % of a DST night's time)
+                mutator: Any = self.mapper.to_domain_event(stored)
+                aggregate = mutator.mutate(aggregate)
             if aggregate is None:
                 continue
             loaded[aggregate_id] = aggregate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -14,7 +15,7 @@ from domain.capabilities import ChargerCapabilities, ChargerFeatures
 from domain.errors import InvalidInput
 from domain.evses import MAX_CONNECTOR_ID, validate_charge_point_id
 from domain.immutable import CopiedCheaply
-from domain.values import checked_int, clean_text
+from domain.values import IDS_REMEMBERED, checked_int, clean_text
 
 MIN_CHARGER_PASSWORD = 16  # OCPP 1.6 security whitepaper: AuthorizationKey is 16-40 characters
 MAX_CHARGER_PASSWORD = 40
@@ -39,6 +40,7 @@ def reported_connector(value: object, *, whole_charger: bool = True) -> int:
     return checked_int("connectorId", value, 0 if whole_charger else 1, MAX_CONNECTOR_ID)
 
 
+@lru_cache(maxsize=IDS_REMEMBERED)
 def charge_point_aggregate_id(charge_point_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/charge-points/{charge_point_id}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -23,7 +24,7 @@ from domain.charging_sessions import (
     transaction_key,
 )
 from domain.immutable import CopiedCheaply
-from domain.values import clean_text
+from domain.values import IDS_REMEMBERED, clean_text
 
 ANSWERS = ("Accepted", "Rejected", "NotSupported", "Timeout", "Error", "Offline")
 
@@ -33,6 +34,7 @@ def _profiles_from_dicts(state: dict[str, Any]) -> None:
     state["profiles"] = recorded_profiles(state["profiles"])
 
 
+@lru_cache(maxsize=IDS_REMEMBERED)
 def delivery_id_for(evse_id: UUID) -> UUID:
     return uuid5(NAMESPACE_URL, f"/evses/{evse_id}/delivery")
 

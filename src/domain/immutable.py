@@ -38,7 +38,7 @@ NEVER_CHANGED: frozenset[type] = frozenset(
 
 def never_changed(value: object) -> bool:
     kind = type(value)
-    if kind in NEVER_CHANGED or isinstance(value, Immutable | Enum):
+    if kind in NEVER_CHANGED or isinstance(value, (Immutable, Enum)):
         return True
     return kind is tuple and all(never_changed(item) for item in value)  # type: ignore[attr-defined]
 

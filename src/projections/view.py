@@ -92,7 +92,17 @@ class ReadModelsView(faults.TracksStuckEvents):
         self._advanced_to(stuck.position)
 
     def _apply(self, batch: list[tuple[Any, Tracking]]) -> None:
-        with self.datastore.transaction(commit=True) as curs:
+        """One transaction, its statements sent in a pipeline: the batch's updates and
+        inserts go out together and only a read (an audit entry's old value) waits for
+        its answer. Sent one by one, each waited for the server and then for the
+        interpreter lock, and the read models fell behind the commands they answer
+        (read-your-writes waits for them)."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.pipeline(),
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
             for event, tracking in batch:
                 audit_log.record(curs, self.tables, event, tracking.notification_id)
                 for handlers in HANDLER_TABLES:

@@ -206,6 +206,19 @@ class ApplicationRecorder(InvitationTokenRecorder):
     def __init__(self, datastore: postgres.PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self._notified = threading.local()  # the payload of the NOTIFY being written
+        self._select_events_after = (
+            SQL(
+                "SELECT e.originator_id, e.originator_version, e.topic, e.state"
+                " FROM unnest(%s::uuid[], %s::bigint[]) AS known(id, version)"
+                " JOIN {schema}.{table} e"
+                " ON e.originator_id = known.id AND e.originator_version > known.version"
+                " ORDER BY e.originator_id, e.originator_version"
+            )
+            .format(
+                schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
+            )
+            .as_string(None)
+        )  # once: composing it cost as much as sending it
         # A follower of a few kinds (mail, gateway, scheduler) reads "the next events of
         # these topics after my position" at every commit. On the notification index alone
         # PostgreSQL walks every event after that position to find them, and the position
@@ -247,20 +260,18 @@ class ApplicationRecorder(InvitationTokenRecorder):
     ) -> dict[UUID, list[StoredEvent]]:
         """The events of many aggregates in one query: of each (id, version), its events
         after that version (0: all), in order; an aggregate with none is left out. The
-        scheduler loads a few hundred groups' aggregates at once this way."""
+        scheduler loads a few hundred groups' aggregates at once this way; one aggregate
+        takes the library's query, which costs half as much (no arrays to send)."""
         found: dict[UUID, list[StoredEvent]] = {}
+        if len(versions) == 1:
+            ((aggregate_id, version),) = versions
+            events = self.select_events(aggregate_id, gt=version or None)
+            return {aggregate_id: events} if events else found
         if not versions:
             return found
-        statement = SQL(
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state"
-            " FROM unnest(%s::uuid[], %s::bigint[]) AS known(id, version)"
-            " JOIN {schema}.{table} e"
-            " ON e.originator_id = known.id AND e.originator_version > known.version"
-            " ORDER BY e.originator_id, e.originator_version"
-        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         ids, after = [v[0] for v in versions], [v[1] for v in versions]
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
-            cursor.execute(statement, (ids, after))
+            cursor.execute(self._select_events_after, (ids, after), prepare=True)
             for row in cursor.fetchall():
                 found.setdefault(row["originator_id"], []).append(
                     StoredEvent(
