@@ -2,7 +2,9 @@
 
 It is a projection of the events themselves, never a log written by hand. It
 runs before the other read models in the same transaction, so the "old" value
-is read from the group row as it was before this event.
+is read from the group row as it was before this event: by the entry's INSERT itself
+(`OldGroupValue`), so that the read models' statements go out together (a pipeline) with
+no read to wait for.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ class Entry:
     group_id: UUID | None = None
     user_id: UUID | None = None
     evse_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class OldGroupValue:
+    """An entry's old value: the group row's `column` as the entry is recorded."""
+
+    column: str
 
 
 EntryOf = Callable[[Cursor[Any], Tables, Any], Entry]
@@ -81,7 +90,7 @@ def _entry(e: Any, **values: Any) -> Entry:
 
 
 def _changed(curs: Cursor[Any], t: Tables, e: Any, column: str, new: Any) -> Entry:
-    return _entry(e, old=_group_value(curs, t, e.originator_id, column), new=new)
+    return _entry(e, old=OldGroupValue(column), new=new)
 
 
 @ENTRIES.on(G.Renamed)
@@ -218,9 +227,18 @@ def record(curs: Cursor[Any], t: Tables, event: Any, position: int) -> None:
         return
     entry = entry_of(curs, t, event)
     actor = event.actor
+    old: list[Any]
+    if isinstance(entry.old, OldGroupValue):  # NULL where the group has no row (yet)
+        old_sql, old = (
+            f"(SELECT to_jsonb({entry.old.column}) FROM {t.groups} WHERE id = %s)",
+            [entry.group_id],
+        )
+    else:
+        old_sql, old = "%s", [Jsonb(entry.old) if entry.old is not None else None]
     curs.execute(
         f"INSERT INTO {t.audit} (position, seq, group_id, user_id, evse_id, actor_id, actor_role,"
-        " at, action, old_value, new_value) VALUES (%s, 0, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        f" at, action, old_value, new_value) VALUES (%s, 0, %s, %s, %s, %s, %s, %s, %s, {old_sql},"
+        " %s)",
         (
             position,
             entry.group_id,
@@ -230,7 +248,7 @@ def record(curs: Cursor[Any], t: Tables, event: Any, position: int) -> None:
             actor.role.value,
             event.timestamp,
             action_name(event),
-            Jsonb(entry.old) if entry.old is not None else None,
+            *old,
             Jsonb(entry.new) if entry.new is not None else None,
         ),
     )
