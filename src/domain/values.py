@@ -19,11 +19,11 @@ import unicodedata
 from domain.errors import InvalidInput
 
 # PostgreSQL `integer`, which the read models use for counts, ids and levels.
+MAX_INT32 = 2**31 - 1
 # Ids derived from names (uuid5: a SHA-1 and a UUID built and checked, some 5 µs) are
 # remembered, this many: a DST night derived each EVSE's delivery id several times, 8 %
 # of its time.
 IDS_REMEMBERED = 1 << 17
-MAX_INT32 = 2**31 - 1
 REPLACEMENT = "\ufffd"
 _LINE_BREAKS = "\n\r\t"
 

@@ -93,10 +93,11 @@ class ReadModelsView(faults.TracksStuckEvents):
 
     def _apply(self, batch: list[tuple[Any, Tracking]]) -> None:
         """One transaction, its statements sent in a pipeline: the batch's updates and
-        inserts go out together and only a read (an audit entry's old value) waits for
-        its answer. Sent one by one, each waited for the server and then for the
-        interpreter lock, and the read models fell behind the commands they answer
-        (read-your-writes waits for them)."""
+        inserts go out together, and only a read waits for its answer (the tracking
+        insert's, and an audit entry's that names a user or an EVSE; a group's old value
+        is taken by the entry's INSERT itself). Sent one by one, each waited for the
+        server and then for the interpreter lock, and the read models fell behind the
+        commands they answer (read-your-writes waits for them)."""
         with (
             self.datastore.get_connection() as conn,
             conn.pipeline(),
